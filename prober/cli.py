@@ -1,0 +1,136 @@
+"""Command line: parse arguments, call the keyword-only core, turn bad input into exit 3."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from prober import __version__
+
+EXIT_INPUT = 3
+MAX_PROBLEMS_SHOWN = 100
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage; 2 means 'probes failed' here, so bad usage is 3."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _typed(convert: Callable[[Any], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _duration(text: str) -> float:
+    from prober.inventory.fields import duration
+
+    return duration(text)
+
+
+def _max_fail(text: str) -> str:
+    from prober.inventory.loader import parse_max_fail
+
+    parse_max_fail(text)
+    return text
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _retries(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 10:
+        raise ValueError("must be between 0 and 10")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="prober", description="Concurrent HTTP, TCP and SSH health sweeps.")
+    parser.add_argument("--version", action="version", version=f"prober {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug diagnostics on stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sweep = sub.add_parser("sweep", help="probe every (host, probe) pair of an inventory")
+    sweep.add_argument("inventory")
+    sweep.add_argument("--concurrency", type=_typed(_positive), help="probes in flight at once")
+    sweep.add_argument("--timeout", type=_typed(_duration), help="per-probe deadline, e.g. 500ms, 2s")
+    sweep.add_argument("--retries", type=_typed(_retries), help="extra attempts on timeout/refused/reset")
+    sweep.add_argument("--deadline", type=_typed(_duration), help="deadline for the whole sweep, e.g. 60s")
+    sweep.add_argument("--max-fail", type=_typed(_max_fail), help="failures tolerated (N or P%%) before exit 2")
+    sweep.add_argument("-o", "--output", help="write JSON lines to FILE instead of stdout")
+    sweep.add_argument("--limit", help="only these groups or hosts (comma-separated, globs allowed)")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="no human summary on stderr")
+
+    validate = sub.add_parser("validate", help="check an inventory and report every problem")
+    validate.add_argument("inventory")
+
+    plan = sub.add_parser("plan", help="print the planned probes as JSON lines; contact nothing")
+    plan.add_argument("inventory")
+    plan.add_argument("--limit", help="only these groups or hosts (comma-separated, globs allowed)")
+
+    demo = sub.add_parser("demo", help="sweep a simulated fleet on loopback")
+    demo.add_argument("--hosts", type=_typed(_positive), default=200, help="fleet size (default 200)")
+    demo.add_argument("--keep", action="store_true", help="keep the generated inventory directory")
+    return parser
+
+
+def _limit(text: str | None) -> list[str] | None:
+    return [item.strip() for item in text.split(",") if item.strip()] if text else None
+
+
+def _report(problems: Sequence[object]) -> int:
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        print(f"error: {problem}", file=sys.stderr)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        print(f"error: … and {len(problems) - MAX_PROBLEMS_SHOWN} more problems", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from prober import commands
+
+    if args.command == "sweep":
+        from prober.sweep import SweepFlags, run
+
+        flags = SweepFlags(
+            concurrency=args.concurrency, timeout=args.timeout, retries=args.retries,
+            deadline=args.deadline, max_fail=args.max_fail, limit=_limit(args.limit),
+        )
+        return run(args.inventory, flags, output=args.output, quiet=args.quiet)
+    if args.command == "validate":
+        return commands.validate(args.inventory)
+    if args.command == "plan":
+        return commands.plan(args.inventory, _limit(args.limit))
+    return commands.demo(hosts=args.hosts, keep=args.keep)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from prober import logs
+    from prober.errors import InventoryError
+
+    logs.configure(args.verbose)
+    try:
+        return _dispatch(args)
+    except InventoryError as exc:
+        return _report(exc.problems)
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> NoReturn:
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The non-sweep commands: validate, plan and demo."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from prober import redact
+from prober.model import HTTPSpec, Job
+from prober.sweep import SweepFlags, execute, finish, load, run_loop
+from prober.sinks.jsonl import JsonlSink, dumps
+
+
+def validate(path: str) -> int:
+    """Check an inventory end to end (including templating); report every problem or a one-line ok."""
+    inventory, _, jobs = load(path, SweepFlags())
+    hosts = len({job.target.name for job in jobs})
+    print(
+        f"{path}: ok: {len(inventory.groups)} groups, {len(inventory.probes)} probes, "
+        f"{hosts} hosts, {len(jobs)} planned probes",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def plan_record(job: Job) -> dict[str, Any]:
+    """One planned probe with its resolved parameters; secrets redacted."""
+    spec = job.spec
+    params: dict[str, Any] = {
+        name: getattr(spec, name) for name in spec.__dataclass_fields__ if name != "name"
+    }
+    if isinstance(spec, HTTPSpec):
+        params["url"] = redact.url(spec.url)
+        params["headers"] = redact.headers(spec.headers)
+        params["expect_status"] = [f"{lo}-{hi}" if lo != hi else lo for lo, hi in spec.expect_status]
+    return {
+        "event": "plan",
+        "index": job.index,
+        "host": job.target.name,
+        "address": job.target.address,
+        "group": job.target.group,
+        "probe": spec.name,
+        "type": spec.kind,
+        "params": params,
+    }
+
+
+def plan(path: str, limit: list[str] | None) -> int:
+    """Print the plan as JSON lines; nothing is contacted."""
+    _, _, jobs = load(path, SweepFlags(limit=limit))
+    sink = JsonlSink(sys.stdout.fileno(), run_id="plan")
+    for job in jobs:
+        sink.write(plan_record(job))
+        if sink.closed:
+            break
+    return 0
+
+
+def demo(*, hosts: int = 200, keep: bool = False) -> int:
+    """Start a simulated fleet on loopback, sweep it, print the results and the summary."""
+    workdir = Path(tempfile.mkdtemp(prefix="prober-demo-"))
+    return run_loop(_demo(workdir, hosts, keep))
+
+
+async def _demo(workdir: Path, hosts: int, keep: bool) -> int:
+    from prober.record import new_run_id
+    from prober.sim import Fleet
+
+    async with Fleet(size=hosts, workdir=workdir) as fleet:
+        path = fleet.write_inventory()
+        print(f"prober demo: {hosts} simulated hosts on 127.{fleet.block}.0.0/16; inventory: {path}", file=sys.stderr)
+        _, settings, jobs = load(str(path), SweepFlags())
+        run_id = new_run_id()
+        summary, stop_reason, duration, _ = await execute(
+            jobs, settings, out_fd=sys.stdout.fileno(), run_id=run_id
+        )
+    code = finish(summary, settings, stop_reason=stop_reason, duration=duration, out_fd=sys.stdout.fileno(), run_id=run_id)
+    if not keep:
+        _remove(workdir)
+    return code
+
+
+def _remove(workdir: Path) -> None:
+    import shutil
+
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+__all__ = ["demo", "plan", "validate"]
+_ = (asyncio, dumps)

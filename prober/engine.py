@@ -1,0 +1,142 @@
+"""The engine: the only owner of time, retries and status; every job ends as exactly one Result."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prober import redact
+from prober.classify import classify
+from prober.errors import ProbeFailed
+from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status
+from prober.probes import ProbeFn
+
+Emit = Callable[[Result], None]
+
+
+def backoff(attempt: int) -> float:
+    """Jittered exponential pause before retry `attempt` (1-based): ~0.1 s, 0.2 s, … capped at 1 s."""
+    return min(1.0, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+
+
+class Engine:
+    """Runs a plan with a fixed pool of workers pulling from one iterator (no task per job)."""
+
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        emit: Emit,
+        *,
+        concurrency: int,
+        probe_for: Callable[[str], ProbeFn],
+        resources: Any,
+        deadline: float | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.emit = emit
+        self.concurrency = max(1, concurrency)
+        self.probe_for = probe_for
+        self.resources = resources
+        self.deadline = deadline
+        self.stop_reason: str | None = None
+        self._recorded = bytearray(len(jobs))
+        self._attempts: dict[int, int] = {}
+        self._workers: list[asyncio.Task[None]] = []
+
+    def stop(self, reason: str = "cancelled") -> None:
+        """Stop starting probes and cancel those in flight; unfinished jobs get `reason` records."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            for worker in self._workers:
+                worker.cancel()
+
+    async def run(self) -> str | None:
+        """Run every job; return None, or why the sweep was cut short."""
+        loop = asyncio.get_running_loop()
+        pending = iter(self.jobs)
+        count = min(self.concurrency, len(self.jobs))
+        self._workers = [loop.create_task(self._worker(pending)) for _ in range(count)]
+        timer = loop.call_later(self.deadline, self.stop, "deadline") if self.deadline else None
+        try:
+            # return_exceptions: one broken worker must not cancel its siblings.
+            outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+                self.stop_reason = self.stop_reason or "internal"
+        self._record_unfinished()
+        return self.stop_reason
+
+    def _record_unfinished(self) -> None:
+        kind = self.stop_reason if self.stop_reason in ("deadline", "cancelled") else "cancelled"
+        if self.stop_reason == "internal":
+            kind = "internal"
+        message = {
+            "deadline": "the sweep deadline passed before this probe finished",
+            "cancelled": "the sweep was interrupted before this probe finished",
+            "internal": "the engine lost this probe to an internal error",
+        }[kind]
+        for job in self.jobs:
+            if not self._recorded[job.index]:
+                attempts = self._attempts.get(job.index, 0)
+                self._record(Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message)))
+
+    def _record(self, result: Result) -> None:
+        self._recorded[result.job.index] = 1
+        self._attempts.pop(result.job.index, None)
+        self.emit(result)
+
+    async def _worker(self, pending: Any) -> None:
+        for job in pending:
+            self._record(await self._run_job(job))
+
+    async def _run_job(self, job: Job) -> Result:
+        probe = self.probe_for(job.spec.kind)
+        attempt = 0
+        while True:
+            attempt += 1
+            self._attempts[job.index] = attempt
+            started = time.perf_counter()
+            outcome, error, details = await self._attempt(probe, job)
+            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            if outcome is not None:
+                return self._success(job, outcome, latency_ms, attempt)
+            assert error is not None
+            if error.kind in TRANSIENT_KINDS and attempt <= job.spec.retries:
+                await asyncio.sleep(backoff(attempt))
+                continue
+            return Result(job, Status.FAIL, latency_ms, attempt, time.time(), error, None, details)
+
+    async def _attempt(self, probe: ProbeFn, job: Job) -> tuple[Outcome | None, ErrorInfo | None, dict[str, Any]]:
+        """One try under the per-probe deadline; any exception becomes an ErrorInfo."""
+        details: dict[str, Any] = {}
+        try:
+            async with asyncio.timeout(job.spec.timeout):
+                return await probe(job.target, job.spec, self.resources), None, {}
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # the sweep is stopping: never swallow it
+            kind, message = "internal", "the probe was cancelled from inside"
+        except Exception as exc:
+            kind, message = classify(exc)
+            if isinstance(exc, ProbeFailed):
+                details = dict(exc.details)
+        return None, ErrorInfo(kind, self._scrub(message)), details
+
+    def _scrub(self, text: str) -> str:
+        secrets = getattr(self.resources, "secrets", None)
+        return redact.text(text, tuple(secrets)) if secrets else text
+
+    def _success(self, job: Job, outcome: Outcome, latency_ms: float, attempts: int) -> Result:
+        warning = outcome.warning
+        limit = job.spec.latency_warn
+        if warning is None and limit is not None and latency_ms > limit * 1000:
+            warning = f"latency {latency_ms:.0f} ms over latency_warn {limit * 1000:.0f} ms"
+        status = Status.WARN if warning else Status.OK
+        return Result(job, status, latency_ms, attempts, time.time(), None, warning, outcome.details)

@@ -1,0 +1,189 @@
+"""Converters for inventory values and the table of keys each probe kind accepts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+Converter = Callable[[Any], Any]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def duration(value: Any) -> float:
+    """'500ms', '2s', '1m' or a number of seconds → seconds (> 0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like 500ms or 2s, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError(f"expected a duration like 500ms or 2s, got {value!r}")
+    if not seconds > 0 or seconds > 86400:
+        raise ValueError(f"duration must be > 0 and at most 24h, got {value!r}")
+    return seconds
+
+
+def integer(low: int, high: int) -> Converter:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {value!r}")
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return convert
+
+
+def number(low: float, high: float) -> Converter:
+    def convert(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number, got {value!r}")
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return float(value)
+
+    return convert
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def regex(value: Any) -> str:
+    pattern = text(value)
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+    return pattern
+
+
+def port(value: Any) -> int | str:
+    """A port number, or a template like '{ssh_port}' resolved per host at plan time."""
+    if isinstance(value, str) and TEMPLATE_FIELD.search(value):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return integer(1, 65535)(value)
+
+
+def url(value: Any) -> str:
+    """An http(s) URL; a templated one is checked again after templating."""
+    raw = text(value)
+    probe = TEMPLATE_FIELD.sub("x", raw)
+    parts = urlsplit(probe)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"URL must start with http:// or https://, got {raw!r}")
+    if not parts.hostname:
+        raise ValueError(f"URL has no host: {raw!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"URL has an invalid port: {raw!r}") from None
+    return raw
+
+
+def status_ranges(value: Any) -> tuple[tuple[int, int], ...]:
+    """[200, '2xx', '300-399'] → ((200, 200), (200, 299), (300, 399))."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ValueError("expected at least one status code")
+    ranges = []
+    for item in items:
+        ranges.append(_status_range(item))
+    return tuple(ranges)
+
+
+def _status_range(item: Any) -> tuple[int, int]:
+    if isinstance(item, int) and not isinstance(item, bool) and 100 <= item <= 599:
+        return (item, item)
+    if isinstance(item, str):
+        if re.fullmatch(r"[1-5]xx", item):
+            base = int(item[0]) * 100
+            return (base, base + 99)
+        if match := re.fullmatch(r"(\d{3})\s*-\s*(\d{3})", item):
+            low, high = int(match.group(1)), int(match.group(2))
+            if 100 <= low <= high <= 599:
+                return (low, high)
+    raise ValueError(f"expected a status code (200), a class ('2xx') or a range ('200-299'), got {item!r}")
+
+
+def headers(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping of header names to values, got {value!r}")
+    return tuple((text(k), str(v)) for k, v in value.items())
+
+
+def method(value: Any) -> str:
+    verb = text(value).upper()
+    if verb not in {"GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE", "PATCH"}:
+        raise ValueError(f"unsupported HTTP method {value!r}")
+    return verb
+
+
+def env_name(value: Any) -> str:
+    name = text(value)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"expected an environment variable name, got {value!r}")
+    return name
+
+
+COMMON_FIELDS: dict[str, Converter] = {
+    "timeout": duration,
+    "retries": integer(0, 10),
+    "latency_warn": duration,
+}
+
+KIND_FIELDS: dict[str, dict[str, Converter]] = {
+    "http": {
+        "url": url,
+        "method": method,
+        "headers": headers,
+        "expect_status": status_ranges,
+        "body_regex": regex,
+        "body_max_bytes": integer(0, 16 * 1024 * 1024),
+        "verify_tls": boolean,
+        "ca_file": text,
+        "follow_redirects": boolean,
+        "max_redirects": integer(0, 50),
+        "cert_min_days": number(0, 36500),
+    },
+    "tcp": {
+        "port": port,
+        "send": text,
+        "expect": regex,
+        "read_max_bytes": integer(1, 1024 * 1024),
+    },
+    "ssh": {
+        "command": text,
+        "port": port,
+        "user": text,
+        "key": text,
+        "known_hosts": text,
+        "password_env": env_name,
+        "passphrase_env": env_name,
+        "agent": boolean,
+        "insecure_ignore_host_key": boolean,
+        "expect_exit": integer(-1, 255),
+        "stdout_regex": regex,
+        "stdout_max_bytes": integer(0, 16 * 1024 * 1024),
+    },
+}
+
+REQUIRED: dict[str, tuple[str, ...]] = {"http": ("url",), "tcp": ("port",), "ssh": ("command",)}
+# Fields that may contain {host}, {address}, {group} and vars; all others are taken literally.
+TEMPLATED: frozenset[str] = frozenset({"url", "port", "command", "send", "user"})

@@ -1,0 +1,115 @@
+"""A strict YAML loader: no aliases, no duplicate keys, bounded size, line numbers kept."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from prober.errors import InventoryError, Problem
+
+MAX_BYTES = 16 * 1024 * 1024
+
+
+class LocDict(dict[str, Any]):
+    """A mapping that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LocList(list[Any]):
+    """A sequence that remembers the line of itself and of each item (1-based)."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases (billion-laughs) and duplicate keys."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                problem="aliases (*name) are not allowed in an inventory", problem_mark=event.start_mark
+            )
+        return super().compose_node(parent, index)  # type: ignore[misc]
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LocDict:  # type: ignore[override]
+        result = LocDict()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.MarkedYAMLError(
+                    problem="merge keys (<<) are not allowed", problem_mark=key_node.start_mark
+                )
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise yaml.MarkedYAMLError(
+                    problem=f"a key must be a plain scalar, not {type(key).__name__}",
+                    problem_mark=key_node.start_mark,
+                )
+            key = str(key)
+            if key in result:
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key {key!r} (first on line {result.key_lines[key]})",
+                    problem_mark=key_node.start_mark,
+                )
+            result[key] = self.construct_object(value_node, deep=True)
+            result.key_lines[key] = key_node.start_mark.line + 1
+        return result
+
+    def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LocList:  # type: ignore[override]
+        result = LocList(self.construct_object(child, deep=True) for child in node.value)
+        result.line = node.start_mark.line + 1
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return result
+
+
+def _construct_map(loader: _StrictLoader, node: MappingNode) -> LocDict:
+    return loader.construct_mapping(node)
+
+
+def _construct_seq(loader: _StrictLoader, node: SequenceNode) -> LocList:
+    return loader.construct_sequence(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def load_yaml(path: str) -> Any:
+    """Parse one YAML file strictly; every failure becomes an InventoryError naming file:line."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise InventoryError([Problem(path, None, "", f"file is {size} bytes, over {MAX_BYTES}")])
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InventoryError([Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InventoryError([Problem(path, None, "", f"not UTF-8 text ({exc.reason})")]) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise InventoryError([Problem(path, line, "", f"YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise InventoryError([Problem(path, None, "", f"YAML: {exc}")]) from None
+    except RecursionError:
+        raise InventoryError([Problem(path, None, "", "YAML: nesting too deep")]) from None

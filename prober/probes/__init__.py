@@ -1,0 +1,23 @@
+"""Probe registry: one module per kind, imported only when a plan uses that kind."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prober.model import Outcome
+
+ProbeFn = Callable[[Any, Any, Any], Awaitable[Outcome]]
+
+_MODULES = {"http": "prober.probes.http", "tcp": "prober.probes.tcp", "ssh": "prober.probes.ssh"}
+
+
+def probe_for(kind: str) -> ProbeFn:
+    """The `probe(target, spec, resources)` coroutine function of a kind."""
+    module = importlib.import_module(_MODULES[kind])
+    fn: ProbeFn = module.probe
+    return fn
+
+
+__all__ = ["ProbeFn", "probe_for"]

@@ -1,0 +1,71 @@
+"""HTTP probe: one request, judged by status code, body regex and (for https) certificate expiry."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aiohttp
+
+from prober import redact
+from prober.errors import ProbeFailed
+from prober.model import HTTPSpec, Outcome, Target
+from prober.probes import tlscert
+from prober.probes.resources import Resources
+from prober.probes.textcap import decode
+
+
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Up to `limit` bytes of the body: content.read(n) returns *up to* n, so loop."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await response.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _status_ok(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(low <= code <= high for low, high in ranges)
+
+
+async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
+    """GET (or spec.method) the URL; raise ProbeFailed on a wrong status or body."""
+    session = res.http_session()
+    use_tls = spec.url.startswith("https://")
+    ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if use_tls else False
+    details: dict[str, Any] = {"url": redact.url(spec.url), "status_code": None}
+    async with session.request(
+        spec.method,
+        spec.url,
+        headers=dict(spec.headers),
+        ssl=ssl_arg,
+        allow_redirects=spec.follow_redirects,
+        max_redirects=spec.max_redirects,
+    ) as response:
+        details["status_code"] = response.status
+        if len(response.history):
+            details["redirects"] = len(response.history)
+        body = await _read_capped(response, spec.body_max_bytes) if spec.body_regex else b""
+        response.close()  # never drain the rest of a large or endless body
+    if not _status_ok(response.status, spec.expect_status):
+        raise ProbeFailed("http_status", f"HTTP {response.status} not in expected {_ranges(spec)}", **details)
+    if spec.body_regex and not re.search(spec.body_regex, body.decode("utf-8", errors="replace")):
+        details["body"] = decode(body, 200)
+        raise ProbeFailed("assertion", f"body does not match {spec.body_regex!r}", **details)
+    warning = None
+    if use_tls and spec.cert_min_days is not None:
+        days = await tlscert.days_left(target, spec, res)
+        details["cert_days_left"] = round(days, 1)
+        if days < 0:
+            raise ProbeFailed("tls", f"certificate expired {-days:.1f} days ago", **details)
+        if days < spec.cert_min_days:
+            warning = f"certificate expires in {days:.1f} days (< {spec.cert_min_days:g})"
+    return Outcome(details, warning)
+
+
+def _ranges(spec: HTTPSpec) -> str:
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in spec.expect_status)

@@ -1,0 +1,82 @@
+"""Build asyncssh client options once per distinct SSH spec: keys, known_hosts and secrets preloaded."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Any
+
+import asyncssh
+
+from prober.errors import SetupError
+from prober.model import SSHSpec
+
+
+def cache_key(spec: SSHSpec) -> tuple[Any, ...]:
+    return (
+        spec.user, spec.key, spec.known_hosts, spec.password_env, spec.passphrase_env,
+        spec.agent, spec.insecure_ignore_host_key, spec.timeout,
+    )
+
+
+def _secret(env: str | None, what: str, secrets: set[str]) -> str | None:
+    if env is None:
+        return None
+    value = os.environ.get(env)
+    if value is None:
+        raise SetupError("auth", f"{what} environment variable {env} is not set")
+    secrets.add(value)
+    return value
+
+
+def _client_keys(spec: SSHSpec, passphrase: str | None) -> list[Any] | None:
+    if spec.key is None:
+        return None
+    path = os.path.expanduser(spec.key)
+    try:
+        return [asyncssh.read_private_key(path, passphrase)]
+    except FileNotFoundError:
+        raise SetupError("auth", f"key file not found: {spec.key}") from None
+    except (OSError, asyncssh.KeyImportError, ValueError) as exc:
+        # Never echo the exception text: it may quote the file it failed to parse.
+        raise SetupError("auth", f"cannot load key {spec.key}: {type(exc).__name__}") from None
+
+
+def _known_hosts(spec: SSHSpec) -> Any:
+    if spec.insecure_ignore_host_key:
+        return None
+    if spec.known_hosts is None:
+        raise SetupError("host_key", "no known_hosts file given and insecure_ignore_host_key is not set")
+    path = os.path.expanduser(spec.known_hosts)
+    try:
+        return asyncssh.read_known_hosts(path)
+    except FileNotFoundError:
+        raise SetupError("host_key", f"known_hosts file not found: {spec.known_hosts}") from None
+    except (OSError, ValueError, asyncssh.Error) as exc:
+        raise SetupError("host_key", f"cannot read known_hosts {spec.known_hosts}: {type(exc).__name__}") from None
+
+
+def build(spec: SSHSpec, secrets: set[str]) -> asyncssh.SSHClientConnectionOptions:
+    """Options with everything preloaded, so each connection does no file I/O."""
+    password = _secret(spec.password_env, "password", secrets)
+    passphrase = _secret(spec.passphrase_env, "key passphrase", secrets)
+    keys = _client_keys(spec, passphrase)
+    agent_path = os.environ.get("SSH_AUTH_SOCK") if spec.agent else None
+    if keys is None and agent_path and spec.agent:
+        keys = []  # asyncssh disables the agent when client_keys is None
+    try:
+        username = spec.user or getpass.getuser()
+    except (KeyError, OSError):
+        username = "root"
+    return asyncssh.SSHClientConnectionOptions(
+        username=username,
+        client_keys=keys,
+        known_hosts=_known_hosts(spec),
+        password=password,
+        agent_path=agent_path,
+        config=None,  # ~/.ssh/config is not read unless asked
+        login_timeout=spec.timeout,
+        ignore_encrypted=True,
+        x509_trusted_certs=None,
+        x509_trusted_cert_paths=None,
+    )

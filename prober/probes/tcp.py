@@ -1,0 +1,45 @@
+"""TCP probe: connect; optionally send a payload and match a regex on the first bytes back."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from prober.errors import ProbeFailed
+from prober.model import Outcome, TCPSpec, Target
+from prober.probes.resources import Resources
+from prober.probes.textcap import decode
+
+
+async def _read_until_match(reader: asyncio.StreamReader, pattern: re.Pattern[bytes], limit: int) -> tuple[bytes, bool]:
+    """Read until the regex matches, EOF, or `limit` bytes; return (data, matched)."""
+    data = b""
+    while len(data) < limit:
+        chunk = await reader.read(limit - len(data))
+        if not chunk:
+            break
+        data += chunk
+        if pattern.search(data):
+            return data, True
+    return data, bool(pattern.search(data))
+
+
+async def probe(target: Target, spec: TCPSpec, res: Resources) -> Outcome:
+    """Connect to address:port; with `expect`, the first bytes must match it."""
+    reader, writer = await asyncio.open_connection(target.address, spec.port, limit=spec.read_max_bytes)
+    details: dict[str, object] = {"port": spec.port}
+    try:
+        if spec.send is not None:
+            writer.write(spec.send.encode())
+            await writer.drain()
+        if spec.expect is not None:
+            pattern = re.compile(spec.expect.encode())
+            data, matched = await _read_until_match(reader, pattern, spec.read_max_bytes)
+            details["banner"] = decode(data, 200)
+            if not matched:
+                why = "connection closed" if reader.at_eof() else f"first {len(data)} bytes"
+                raise ProbeFailed("assertion", f"{why} did not match {spec.expect!r}", **details)
+    finally:
+        # abort(): no FIN handshake to wait for, and nothing left for asyncio.timeout to hang on.
+        writer.transport.abort()
+    return Outcome(details)

@@ -1,0 +1,67 @@
+"""Result → the documented JSON record (see prober/schema/result.schema.json)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from prober import redact
+from prober.model import HTTPSpec, ProbeSpec, Result, SSHSpec, TCPSpec
+
+
+def iso_ts(epoch: float) -> str:
+    """ISO 8601 UTC with milliseconds: 2026-11-27T07:20:08.123Z."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _per_kind(spec: ProbeSpec, details: Any) -> dict[str, Any]:
+    if isinstance(spec, HTTPSpec):
+        out = {"status_code": details.get("status_code"), "url": redact.url(spec.url)}
+    elif isinstance(spec, TCPSpec):
+        out = {"port": spec.port}
+    elif isinstance(spec, SSHSpec):
+        out = {"exit_status": details.get("exit_status"), "stdout": details.get("stdout"), "port": spec.port}
+    else:
+        out = {}
+    for key, value in details.items():
+        out.setdefault(key, value)
+    return out
+
+
+def is_insecure(spec: ProbeSpec) -> bool:
+    """True when the inventory switched off host-key or certificate verification for this probe."""
+    if isinstance(spec, SSHSpec):
+        return spec.insecure_ignore_host_key
+    return isinstance(spec, HTTPSpec) and spec.url.startswith("https://") and not spec.verify_tls
+
+
+def to_record(result: Result, run_id: str) -> dict[str, Any]:
+    """The JSON object written for one probe."""
+    job, spec = result.job, result.job.spec
+    record: dict[str, Any] = {
+        "event": "probe",
+        "ts": iso_ts(result.ts),
+        "run_id": run_id,
+        "host": job.target.name,
+        "address": job.target.address,
+        "group": job.target.group,
+        "probe": spec.name,
+        "type": spec.kind,
+        "status": result.status.value,
+        "latency_ms": result.latency_ms,
+        "attempts": result.attempts,
+        "error": {"kind": result.error.kind, "message": result.error.message} if result.error else None,
+        "warning": result.warning,
+        spec.kind: _per_kind(spec, result.details),
+    }
+    if is_insecure(spec):
+        record["insecure"] = True
+    return record
+
+
+def new_run_id() -> str:
+    """Sortable and unique enough for one operator: UTC time plus random hex."""
+    import secrets
+
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)

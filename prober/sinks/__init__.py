@@ -1,0 +1,1 @@
+"""Sinks: callables taking one Result; they never see the engine."""

@@ -1,0 +1,155 @@
+"""One sweep end to end: load → plan → engine → sinks → exit code. The CLI's core, keyword-only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prober import logs
+from prober.engine import Engine
+from prober.errors import InventoryError
+from prober.inventory import Inventory, load_inventory
+from prober.inventory.loader import parse_max_fail
+from prober.model import Job
+from prober.plan import SweepSettings, build_plan, settings_for
+from prober.probes import probe_for
+from prober.probes.resources import Resources
+from prober.record import new_run_id
+from prober.sinks.jsonl import JsonlSink
+from prober.sinks.summary import EXIT_INTERRUPTED, Summary
+
+EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
+FDS_PER_PROBE = 2
+FD_RESERVE = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepFlags:
+    """CLI flags; None means 'use the inventory's value'."""
+
+    concurrency: int | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    deadline: float | None = None
+    max_fail: str | None = None
+    limit: list[str] | None = None
+
+
+def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[Job, ...]]:
+    """Inventory, merged settings and plan; InventoryError on any bad input."""
+    inventory = load_inventory(path)
+    settings = settings_for(
+        inventory,
+        concurrency=flags.concurrency,
+        timeout=flags.timeout,
+        retries=flags.retries,
+        deadline=flags.deadline,
+        max_fail=flags.max_fail,
+    )
+    return inventory, settings, build_plan(inventory, settings, flags.limit)
+
+
+def fd_budget(concurrency: int) -> int:
+    """Raise RLIMIT_NOFILE to its hard limit and cap concurrency to what it allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    allowed = max(1, (soft - FD_RESERVE) // FDS_PER_PROBE)
+    if concurrency > allowed:
+        logs.get().warning("concurrency capped by the open-file limit", asked=concurrency, capped=allowed, nofile=soft)
+        return allowed
+    return concurrency
+
+
+async def execute(
+    jobs: Sequence[Job], settings: SweepSettings, *, out_fd: int, run_id: str, handle_signals: bool = True
+) -> tuple[Summary, str | None, float, bool]:
+    """Run the plan, streaming records to out_fd; return (summary, stop reason, seconds, output closed)."""
+    summary = Summary(len(jobs))
+    resources = Resources(concurrency=settings.concurrency)
+    engine_ref: list[Engine] = []
+    sink = JsonlSink(out_fd, run_id, on_closed=lambda: engine_ref[0].stop("output_closed"))
+
+    def emit(result: object) -> None:
+        summary(result)  # type: ignore[arg-type]
+        sink(result)  # type: ignore[arg-type]
+
+    concurrency = fd_budget(settings.concurrency)
+    engine = Engine(
+        jobs, emit, concurrency=concurrency, probe_for=probe_for, resources=resources, deadline=settings.deadline
+    )
+    engine_ref.append(engine)
+    loop = asyncio.get_running_loop()
+    if handle_signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, engine.stop, "cancelled")
+    started = time.perf_counter()
+    try:
+        stop_reason = await engine.run()
+    finally:
+        if handle_signals:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+        await resources.aclose()
+    duration = time.perf_counter() - started
+    return summary, stop_reason, duration, sink.closed
+
+
+def finish(
+    summary: Summary, settings: SweepSettings, *, stop_reason: str | None, duration: float, out_fd: int,
+    run_id: str, quiet: bool = False,
+) -> int:
+    """Write the sweep line and the human summary; return the exit code."""
+    max_fail = parse_max_fail(settings.max_fail) if settings.max_fail else None
+    code = summary.exit_code(max_fail, stop_reason)
+    if stop_reason == "output_closed":
+        return EXIT_OUTPUT_CLOSED
+    JsonlSink(out_fd, run_id).write(summary.sweep_record(run_id, duration, code, stop_reason))
+    if not quiet:
+        print(summary.render(duration, code), file=sys.stderr, flush=True)
+    return code
+
+
+def open_output(path: str | None) -> int:
+    if path is None or path == "-":
+        return sys.stdout.fileno()
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+
+def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool = False) -> int:
+    """`prober sweep`: the whole sweep; InventoryError propagates for the CLI to report."""
+    _, settings, jobs = load(path, flags)
+    out_fd = open_output(output)
+    run_id = new_run_id()
+    log = logs.get()
+    log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
+    try:
+        summary, stop_reason, duration, _ = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return finish(summary, settings, stop_reason=stop_reason, duration=duration, out_fd=out_fd, run_id=run_id, quiet=quiet)
+
+
+def run_loop(coro):  # type: ignore[no-untyped-def]
+    """asyncio.run, on uvloop when it is installed (PROBER_UVLOOP=0 turns it off)."""
+    if os.environ.get("PROBER_UVLOOP", "1") != "0":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                return runner.run(coro)
+    return asyncio.run(coro)
+
+
+__all__ = ["InventoryError", "SweepFlags", "execute", "finish", "load", "run"]
