@@ -92,4 +92,3 @@ def classify(exc: BaseException) -> tuple[str, str]:
     if kind is None:
         return "internal", f"{type(exc).__name__}: {_message(exc, 'unexpected error')}"
     return kind, _connector_message(exc) or _message(exc, type(exc).__name__)
-

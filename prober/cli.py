@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--timeout", type=_typed(_duration), help="per-probe deadline, e.g. 500ms, 2s")
     sweep.add_argument("--retries", type=_typed(_retries), help="extra attempts on timeout/refused/reset")
     sweep.add_argument("--deadline", type=_typed(_duration), help="deadline for the whole sweep, e.g. 60s")
-    sweep.add_argument("--max-fail", type=_typed(_max_fail), help="failures tolerated (N or P%%) before exit 2")
+    sweep.add_argument(
+        "--max-fail", type=_typed(_max_fail), help="failures tolerated (N or P%%) before exit 2"
+    )
     sweep.add_argument("-o", "--output", help="write JSON lines to FILE instead of stdout")
     sweep.add_argument("--limit", help="only these groups or hosts (comma-separated, globs allowed)")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no human summary on stderr")
@@ -107,8 +109,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from prober.sweep import SweepFlags, run
 
         flags = SweepFlags(
-            concurrency=args.concurrency, timeout=args.timeout, retries=args.retries,
-            deadline=args.deadline, max_fail=args.max_fail, limit=_limit(args.limit),
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            retries=args.retries,
+            deadline=args.deadline,
+            max_fail=args.max_fail,
+            limit=_limit(args.limit),
         )
         return run(args.inventory, flags, output=args.output, quiet=args.quiet)
     if args.command == "validate":

@@ -10,8 +10,8 @@ from typing import Any
 
 from prober import redact
 from prober.model import HTTPSpec, Job
-from prober.sweep import SweepFlags, execute, finish, load, run_loop
 from prober.sinks.jsonl import JsonlSink, dumps
+from prober.sweep import SweepFlags, execute, finish, load, run_loop
 
 
 def validate(path: str) -> int:
@@ -71,13 +71,23 @@ async def _demo(workdir: Path, hosts: int, keep: bool) -> int:
 
     async with Fleet(size=hosts, workdir=workdir) as fleet:
         path = fleet.write_inventory()
-        print(f"prober demo: {hosts} simulated hosts on 127.{fleet.block}.0.0/16; inventory: {path}", file=sys.stderr)
+        print(
+            f"prober demo: {hosts} simulated hosts on 127.{fleet.block}.0.0/16; inventory: {path}",
+            file=sys.stderr,
+        )
         _, settings, jobs = load(str(path), SweepFlags())
         run_id = new_run_id()
         summary, stop_reason, duration, _ = await execute(
             jobs, settings, out_fd=sys.stdout.fileno(), run_id=run_id
         )
-    code = finish(summary, settings, stop_reason=stop_reason, duration=duration, out_fd=sys.stdout.fileno(), run_id=run_id)
+    code = finish(
+        summary,
+        settings,
+        stop_reason=stop_reason,
+        duration=duration,
+        out_fd=sys.stdout.fileno(),
+        run_id=run_id,
+    )
     if not keep:
         _remove(workdir)
     return code

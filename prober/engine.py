@@ -112,7 +112,9 @@ class Engine:
                 continue
             return Result(job, Status.FAIL, latency_ms, attempt, time.time(), error, None, details)
 
-    async def _attempt(self, probe: ProbeFn, job: Job) -> tuple[Outcome | None, ErrorInfo | None, dict[str, Any]]:
+    async def _attempt(
+        self, probe: ProbeFn, job: Job
+    ) -> tuple[Outcome | None, ErrorInfo | None, dict[str, Any]]:
         """One try under the per-probe deadline; any exception becomes an ErrorInfo."""
         details: dict[str, Any] = {}
         try:

@@ -1,9 +1,9 @@
 """The exception tree of prober; foreign exceptions are translated to records in engine/classify.
 
-    ProberError                 base of everything prober raises on purpose
-    ├── InventoryError          bad input: carries every Problem found (file:line, key, message)
-    ├── ProbeFailed             a probe got a wrong answer: carries an error kind and details
-    └── SetupError              a per-sweep resource (key, known_hosts) could not be built
+ProberError                 base of everything prober raises on purpose
+├── InventoryError          bad input: carries every Problem found (file:line, key, message)
+├── ProbeFailed             a probe got a wrong answer: carries an error kind and details
+└── SetupError              a per-sweep resource (key, known_hosts) could not be built
 """
 
 from __future__ import annotations

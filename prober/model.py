@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, ClassVar
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Verdict of one probe."""
 
     OK = "ok"
@@ -18,8 +18,19 @@ class Status(str, Enum):
 
 ERROR_KINDS: frozenset[str] = frozenset(
     {
-        "timeout", "refused", "dns", "tls", "reset", "http_status", "assertion", "auth",
-        "host_key", "protocol", "deadline", "cancelled", "internal",
+        "timeout",
+        "refused",
+        "dns",
+        "tls",
+        "reset",
+        "http_status",
+        "assertion",
+        "auth",
+        "host_key",
+        "protocol",
+        "deadline",
+        "cancelled",
+        "internal",
     }
 )
 # Failures worth another attempt: the network may behave next time, a wrong answer will not.

@@ -94,7 +94,9 @@ class _Planner:
             self.base["latency_warn"] = settings.latency_warn
         self.problems: list[Problem] = []
 
-    def spec(self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any]) -> ProbeSpec | None:
+    def spec(
+        self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any]
+    ) -> ProbeSpec | None:
         params = {**self.base, **probe.params, **group.overrides.get(probe.name, {})}
         params.update(host.overrides.get(probe.name, {}))
         try:
@@ -123,7 +125,9 @@ def _selected(limit: Iterable[str] | None, group: str, host: str) -> bool:
     return any(fnmatch.fnmatchcase(group, p) or fnmatch.fnmatchcase(host, p) for p in limit)
 
 
-def build_plan(inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None) -> tuple[Job, ...]:
+def build_plan(
+    inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
+) -> tuple[Job, ...]:
     """Every (host, probe) pair once, in inventory order; InventoryError on template problems."""
     planner = _Planner(inventory, settings)
     seen: set[tuple[str, str]] = set()
@@ -139,5 +143,7 @@ def build_plan(inventory: Inventory, settings: SweepSettings, limit: list[str] |
     if planner.problems:
         raise InventoryError(planner.problems)
     if limit is not None and not jobs:
-        raise InventoryError([Problem(inventory.path, None, "--limit", f"{','.join(limit)} matches no group or host")])
+        raise InventoryError(
+            [Problem(inventory.path, None, "--limit", f"{','.join(limit)} matches no group or host")]
+        )
     return tuple(jobs)

@@ -65,7 +65,9 @@ def fd_budget(concurrency: int) -> int:
             soft = hard
     allowed = max(1, (soft - FD_RESERVE) // FDS_PER_PROBE)
     if concurrency > allowed:
-        logs.get().warning("concurrency capped by the open-file limit", asked=concurrency, capped=allowed, nofile=soft)
+        logs.get().warning(
+            "concurrency capped by the open-file limit", asked=concurrency, capped=allowed, nofile=soft
+        )
         return allowed
     return concurrency
 
@@ -85,7 +87,12 @@ async def execute(
 
     concurrency = fd_budget(settings.concurrency)
     engine = Engine(
-        jobs, emit, concurrency=concurrency, probe_for=probe_for, resources=resources, deadline=settings.deadline
+        jobs,
+        emit,
+        concurrency=concurrency,
+        probe_for=probe_for,
+        resources=resources,
+        deadline=settings.deadline,
     )
     engine_ref.append(engine)
     loop = asyncio.get_running_loop()
@@ -105,8 +112,14 @@ async def execute(
 
 
 def finish(
-    summary: Summary, settings: SweepSettings, *, stop_reason: str | None, duration: float, out_fd: int,
-    run_id: str, quiet: bool = False,
+    summary: Summary,
+    settings: SweepSettings,
+    *,
+    stop_reason: str | None,
+    duration: float,
+    out_fd: int,
+    run_id: str,
+    quiet: bool = False,
 ) -> int:
     """Write the sweep line and the human summary; return the exit code."""
     max_fail = parse_max_fail(settings.max_fail) if settings.max_fail else None
@@ -136,7 +149,15 @@ def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool 
         summary, stop_reason, duration, _ = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    return finish(summary, settings, stop_reason=stop_reason, duration=duration, out_fd=out_fd, run_id=run_id, quiet=quiet)
+    return finish(
+        summary,
+        settings,
+        stop_reason=stop_reason,
+        duration=duration,
+        out_fd=out_fd,
+        run_id=run_id,
+        quiet=quiet,
+    )
 
 
 def run_loop(coro):  # type: ignore[no-untyped-def]

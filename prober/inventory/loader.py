@@ -189,7 +189,9 @@ def _defaults(check: _Checker, raw: LocDict) -> Defaults:
     return Defaults(**values)
 
 
-def probe_params(check: _Checker, kind: str, data: LocDict, prefix: str) -> tuple[dict[str, Any], dict[str, int]]:
+def probe_params(
+    check: _Checker, kind: str, data: LocDict, prefix: str
+) -> tuple[dict[str, Any], dict[str, int]]:
     """Convert a probe's (or an override's) keys with the table of its kind."""
     table = {**fields.COMMON_FIELDS, **fields.KIND_FIELDS[kind]}
     params: dict[str, Any] = {}
@@ -199,7 +201,11 @@ def probe_params(check: _Checker, kind: str, data: LocDict, prefix: str) -> tupl
             continue
         if key not in table:
             hint = ", ".join(sorted(table))
-            check.add(data.line_of(key), f"{prefix}{key}", f"unknown key for a {kind} probe (expected one of: {hint})")
+            check.add(
+                data.line_of(key),
+                f"{prefix}{key}",
+                f"unknown key for a {kind} probe (expected one of: {hint})",
+            )
             continue
         converted = check.convert(table[key], value, data.line_of(key), f"{prefix}{key}")
         if converted is not None:
@@ -224,7 +230,9 @@ def _probes(check: _Checker, raw: LocDict) -> dict[str, ProbeDef]:
             continue
         kind = spec.get("type")
         if kind not in fields.KIND_FIELDS:
-            check.add(spec.line_of("type"), f"{key}.type", f"type must be one of http, tcp, ssh; got {kind!r}")
+            check.add(
+                spec.line_of("type"), f"{key}.type", f"type must be one of http, tcp, ssh; got {kind!r}"
+            )
             continue
         params, lines = probe_params(check, kind, spec, f"{key}.")
         for required in fields.REQUIRED[kind]:
@@ -234,7 +242,9 @@ def _probes(check: _Checker, raw: LocDict) -> dict[str, ProbeDef]:
     return result
 
 
-def _overrides(check: _Checker, value: Any, line: int, key: str, probes: dict[str, ProbeDef]) -> dict[str, dict[str, Any]]:
+def _overrides(
+    check: _Checker, value: Any, line: int, key: str, probes: dict[str, ProbeDef]
+) -> dict[str, dict[str, Any]]:
     data = check.mapping(value, line, key)
     if data is None:
         return {}
@@ -319,7 +329,9 @@ def _hosts(check: _Checker, value: Any, line: int, key: str, probes: dict[str, P
     return hosts
 
 
-def _host(check: _Checker, pattern: Any, line: int, key: str, body: Any, probes: dict[str, ProbeDef]) -> HostDecl | None:
+def _host(
+    check: _Checker, pattern: Any, line: int, key: str, body: Any, probes: dict[str, ProbeDef]
+) -> HostDecl | None:
     if not isinstance(pattern, str):
         check.add(line, key, f"a host must be a name or pattern string, got {_describe(pattern)}")
         return None

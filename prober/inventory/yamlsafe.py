@@ -103,7 +103,7 @@ def load_yaml(path: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InventoryError([Problem(path, None, "", f"not UTF-8 text ({exc.reason})")]) from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

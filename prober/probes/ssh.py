@@ -21,7 +21,9 @@ async def run_bounded(conn: asyncssh.SSHClientConnection, command: str, cap: int
     conn.run() would buffer unlimited output; here the excess is read and dropped so the remote
     side is never blocked on a full window and memory stays bounded.
     """
-    process = await conn.create_process(command, encoding=None, stdin=asyncssh.DEVNULL, stderr=asyncssh.DEVNULL)
+    process = await conn.create_process(
+        command, encoding=None, stdin=asyncssh.DEVNULL, stderr=asyncssh.DEVNULL
+    )
     kept: list[bytes] = []
     size = 0
     while chunk := await process.stdout.read(_READ_CHUNK):

@@ -14,8 +14,14 @@ from prober.model import SSHSpec
 
 def cache_key(spec: SSHSpec) -> tuple[Any, ...]:
     return (
-        spec.user, spec.key, spec.known_hosts, spec.password_env, spec.passphrase_env,
-        spec.agent, spec.insecure_ignore_host_key, spec.timeout,
+        spec.user,
+        spec.key,
+        spec.known_hosts,
+        spec.password_env,
+        spec.passphrase_env,
+        spec.agent,
+        spec.insecure_ignore_host_key,
+        spec.timeout,
     )
 
 
@@ -53,7 +59,9 @@ def _known_hosts(spec: SSHSpec) -> Any:
     except FileNotFoundError:
         raise SetupError("host_key", f"known_hosts file not found: {spec.known_hosts}") from None
     except (OSError, ValueError, asyncssh.Error) as exc:
-        raise SetupError("host_key", f"cannot read known_hosts {spec.known_hosts}: {type(exc).__name__}") from None
+        raise SetupError(
+            "host_key", f"cannot read known_hosts {spec.known_hosts}: {type(exc).__name__}"
+        ) from None
 
 
 def build(spec: SSHSpec, secrets: set[str]) -> asyncssh.SSHClientConnectionOptions:

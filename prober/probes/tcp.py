@@ -6,12 +6,14 @@ import asyncio
 import re
 
 from prober.errors import ProbeFailed
-from prober.model import Outcome, TCPSpec, Target
+from prober.model import Outcome, Target, TCPSpec
 from prober.probes.resources import Resources
 from prober.probes.textcap import decode
 
 
-async def _read_until_match(reader: asyncio.StreamReader, pattern: re.Pattern[bytes], limit: int) -> tuple[bytes, bool]:
+async def _read_until_match(
+    reader: asyncio.StreamReader, pattern: re.Pattern[bytes], limit: int
+) -> tuple[bytes, bool]:
     """Read until the regex matches, EOF, or `limit` bytes; return (data, matched)."""
     data = b""
     while len(data) < limit:

@@ -7,12 +7,12 @@ import os
 import random
 import socket
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """How a simulated host behaves."""
 
     HTTP_OK = "http_ok"
@@ -27,12 +27,23 @@ class Role(str, Enum):
 
 # Share of the fleet per role (the rest is HTTP_OK); every role gets at least one host.
 MIX = {
-    Role.HTTP_503: 0.05, Role.HTTP_SLOW: 0.05, Role.REFUSED: 0.05, Role.HUNG: 0.05,
-    Role.TCP_BANNER: 0.10, Role.SSH_OK: 0.10, Role.SSH_FAIL: 0.005,
+    Role.HTTP_503: 0.05,
+    Role.HTTP_SLOW: 0.05,
+    Role.REFUSED: 0.05,
+    Role.HUNG: 0.05,
+    Role.TCP_BANNER: 0.10,
+    Role.SSH_OK: 0.10,
+    Role.SSH_FAIL: 0.005,
 }
 GROUP_OF = {
-    Role.HTTP_OK: "web", Role.HTTP_503: "web", Role.HTTP_SLOW: "web", Role.REFUSED: "web", Role.HUNG: "web",
-    Role.TCP_BANNER: "mail", Role.SSH_OK: "app", Role.SSH_FAIL: "app",
+    Role.HTTP_OK: "web",
+    Role.HTTP_503: "web",
+    Role.HTTP_SLOW: "web",
+    Role.REFUSED: "web",
+    Role.HUNG: "web",
+    Role.TCP_BANNER: "mail",
+    Role.SSH_OK: "app",
+    Role.SSH_FAIL: "app",
 }
 HTTP_ROLES = {Role.HTTP_OK, Role.HTTP_503, Role.HTTP_SLOW}
 

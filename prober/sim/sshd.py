@@ -17,7 +17,10 @@ def _runner(fail_exit: int | None):  # type: ignore[no-untyped-def]
             return
         command = process.command or "true"
         child = await asyncio.create_subprocess_shell(
-            command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             out, err = await child.communicate()
@@ -34,7 +37,11 @@ def _runner(fail_exit: int | None):  # type: ignore[no-untyped-def]
 
 
 async def start_sshd(
-    address: str, port: int, host_key: asyncssh.SSHKey, client_public_key: str, fail_exit: int | None = None,
+    address: str,
+    port: int,
+    host_key: asyncssh.SSHKey,
+    client_public_key: str,
+    fail_exit: int | None = None,
     password: str | None = None,
 ) -> Any:
     """One listening SSH server; accepts the given client key (and the password, if one is set)."""

@@ -27,7 +27,9 @@ def _shrunk(obj: dict[str, Any]) -> dict[str, Any]:
     out = dict(obj)
     for key, value in obj.items():
         if isinstance(value, dict):
-            out[key] = {k: (v[:96] + "…" if isinstance(v, str) and len(v) > 100 else v) for k, v in value.items()}
+            out[key] = {
+                k: (v[:96] + "…" if isinstance(v, str) and len(v) > 100 else v) for k, v in value.items()
+            }
     return out
 
 

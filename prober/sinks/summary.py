@@ -55,7 +55,9 @@ class Summary:
             return EXIT_FAIL if fails > budget else EXIT_WARN
         return EXIT_WARN if self.by_status[Status.WARN.value] else EXIT_OK
 
-    def sweep_record(self, run_id: str, duration_s: float, exit_code: int, stop_reason: str | None) -> dict[str, Any]:
+    def sweep_record(
+        self, run_id: str, duration_s: float, exit_code: int, stop_reason: str | None
+    ) -> dict[str, Any]:
         counts = {s.value: self.by_status[s.value] for s in Status}
         return {
             "event": "sweep",
