@@ -23,7 +23,9 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m prober ARGS` to completion, capturing stdout and stderr as text."""
     return subprocess.run(
         [sys.executable, "-m", "prober", *args],
