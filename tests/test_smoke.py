@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import run_cli
+import jsonschema
+
+from tests.conftest import ROOT, run_cli
+
+SCHEMA = json.loads((ROOT / "prober" / "schema" / "result.schema.json").read_text())
 
 
 class TestSmoke:
@@ -24,3 +28,12 @@ class TestSmoke:
         assert lines[-1]["counts"]["fail"] > 0 and lines[-1]["counts"]["ok"] > 100
         assert {rec["type"] for rec in probes} == {"http", "tcp", "ssh"}
         assert proc.returncode == 2
+
+    def test_demo_output_matches_the_published_schema(self) -> None:
+        """Every line the demo writes validates against prober/schema/result.schema.json."""
+        proc = run_cli("demo", "--hosts", "60")
+        lines = proc.stdout.splitlines()
+        assert len(lines) == 61
+        for line in lines:
+            jsonschema.validate(json.loads(line), SCHEMA)
+        assert len({json.loads(line)["run_id"] for line in lines}) == 1
