@@ -17,11 +17,11 @@ demo: $(STAMP)
 	$(VENV)/bin/prober demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check prober tests bench
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check prober tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy prober
 
 bench: $(STAMP)
