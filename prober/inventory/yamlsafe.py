@@ -11,6 +11,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from prober.errors import InventoryError, Problem
 
 MAX_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64
 
 
 class LocDict(dict[str, Any]):
@@ -36,13 +37,23 @@ class LocList(list[Any]):
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases (billion-laughs) and duplicate keys."""
 
+    depth = 0
+
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
                 problem="aliases (*name) are not allowed in an inventory", problem_mark=event.start_mark
             )
-        return super().compose_node(parent, index)  # type: ignore[misc]
+        if self.depth >= MAX_DEPTH:
+            raise yaml.MarkedYAMLError(
+                problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=event.start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> LocDict:  # type: ignore[override]
         result = LocDict()
@@ -90,26 +101,57 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 def load_yaml(path: str) -> Any:
     """Parse one YAML file strictly; every failure becomes an InventoryError naming file:line."""
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise InventoryError([Problem(path, None, "", f"file is {size} bytes, over {MAX_BYTES}")])
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InventoryError([Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    raw = _read(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InventoryError([Problem(path, None, "", f"not UTF-8 text ({exc.reason})")]) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problem = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} ({exc.reason})"
+        raise InventoryError([Problem(path, line, "", problem)]) from None
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        line, message = _located(exc)
         raise InventoryError([Problem(path, line, "", f"YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise InventoryError([Problem(path, None, "", f"YAML: {exc}")]) from None
     except RecursionError:
         raise InventoryError([Problem(path, None, "", "YAML: nesting too deep")]) from None
+
+
+def _read(path: str) -> bytes:
+    """The file's bytes, refusing anything over MAX_BYTES (even when its size is not known up front)."""
+    too_big = f"file is over {MAX_BYTES // (1024 * 1024)} MiB; an inventory is never that large"
+    try:
+        if os.path.isdir(path):
+            raise InventoryError([Problem(path, None, "", "is a directory, not an inventory file")])
+        if os.path.getsize(path) > MAX_BYTES:
+            raise InventoryError([Problem(path, None, "", too_big)])
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InventoryError([Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise InventoryError([Problem(path, None, "", too_big)])
+    return raw
+
+
+def _located(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The most useful line of a YAML error and a message saying what and where.
+
+    An unclosed quote or bracket is reported by PyYAML where the file ends or the next key starts; the line
+    the user must fix is where the quote or bracket opened (the context mark). Block-structure errors are
+    the other way round: the problem mark is the badly indented line.
+    """
+    problem = exc.problem or "invalid YAML"
+    context, cmark, pmark = exc.context, exc.context_mark, exc.problem_mark
+    opened = bool(context and cmark and any(w in context for w in ("quoted", "flow", "simple key")))
+    if opened and cmark:
+        where = f" (line {pmark.line + 1})" if pmark and pmark.line != cmark.line else ""
+        return cmark.line + 1, f"{context} that starts on this line: {problem}{where}"
+    line = pmark.line + 1 if pmark else (cmark.line + 1 if cmark else None)
+    if context and "block" in context:
+        return line, f"{problem} (check the indentation)"
+    if problem.startswith("mapping values are not allowed"):
+        return line, f"{problem} (check the indentation, or quote a value that contains ': ')"
+    return line, f"{context}: {problem}" if context else problem
