@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -24,6 +25,14 @@ def describe(value: Any) -> str:
         if isinstance(value, kind):
             return f"{word} ({fields.shown(value)})" if kind in (str, bool) else word
     return f"{type(value).__name__} ({fields.shown(value)})"
+
+
+def suggest(key: str, allowed: set[str] | dict[str, Any]) -> str:
+    """' (did you mean 'port'?)' for a near miss, else the list of allowed keys."""
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.75)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (expected one of: {', '.join(sorted(allowed))})"
 
 
 class Checker:
@@ -54,8 +63,7 @@ class Checker:
     def unknown_keys(self, data: LocDict, allowed: set[str] | dict[str, Any], prefix: str) -> None:
         for key in data:
             if key not in allowed:
-                hint = ", ".join(sorted(allowed))
-                self.add(data.line_of(key), f"{prefix}{key}", f"unknown key (expected one of: {hint})")
+                self.add(data.line_of(key), f"{prefix}{key}", f"unknown key{suggest(key, allowed)}")
 
     def variables(self, value: Any, line: int, key: str) -> dict[str, Any]:
         data = self.mapping(value, line, key)
@@ -82,12 +90,8 @@ class Checker:
             if name == "type":
                 continue
             if name not in table:
-                hint = ", ".join(sorted(table))
-                self.add(
-                    data.line_of(name),
-                    f"{key}.{name}",
-                    f"unknown key for a {kind} probe (expected one of: {hint})",
-                )
+                message = f"unknown key for a {kind} probe{suggest(name, table)}"
+                self.add(data.line_of(name), f"{key}.{name}", message)
                 continue
             converted = self.convert(table[name], value, data.line_of(name), f"{key}.{name}")
             if converted is not None:

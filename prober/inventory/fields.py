@@ -121,7 +121,8 @@ def url(value: Any) -> str:
     except ValueError as exc:
         if str(exc).startswith("URL "):
             raise
-        raise ValueError(f"URL has an invalid port or host: {safe}") from None
+        what = "port" if str(exc).startswith("Port") else "host"
+        raise ValueError(f"URL has an invalid {what}: {safe}") from None
     if port == 0:
         raise ValueError(f"URL has an invalid port: {safe}")
     return raw

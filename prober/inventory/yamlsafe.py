@@ -35,9 +35,17 @@ class LocList(list[Any]):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases (billion-laughs) and duplicate keys."""
+    """SafeLoader that refuses aliases (billion-laughs) and duplicate keys, and tracks the key path."""
 
     depth = 0
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        # The key path being constructed ("groups", "web", "hosts", "[1]"); on an error it names the spot.
+        self.path: list[str] = []
+
+    def key_path(self) -> str:
+        return "".join(p if p.startswith("[") else f".{p}" for p in self.path).lstrip(".")
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
@@ -71,6 +79,7 @@ class _StrictLoader(yaml.SafeLoader):
                     problem_mark=key_node.start_mark,
                 )
             key = str(key)
+            self.path.append(key)
             if key in result:
                 raise yaml.MarkedYAMLError(
                     problem=f"duplicate key {key!r} (first on line {result.key_lines[key]})",
@@ -78,10 +87,15 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
+            self.path.pop()
         return result
 
     def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LocList:  # type: ignore[override]
-        result = LocList(self.construct_object(child, deep=True) for child in node.value)
+        result = LocList()
+        for index, child in enumerate(node.value):
+            self.path.append(f"[{index}]")
+            result.append(self.construct_object(child, deep=True))
+            self.path.pop()
         result.line = node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
         return result
@@ -108,15 +122,18 @@ def load_yaml(path: str) -> Any:
         line = raw.count(b"\n", 0, exc.start) + 1
         problem = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} ({exc.reason})"
         raise InventoryError([Problem(path, line, "", problem)]) from None
+    loader = _StrictLoader(text)
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         line, message = _located(exc)
-        raise InventoryError([Problem(path, line, "", f"YAML: {message}")]) from None
+        raise InventoryError([Problem(path, line, loader.key_path(), f"YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise InventoryError([Problem(path, None, "", f"YAML: {exc}")]) from None
     except RecursionError:
         raise InventoryError([Problem(path, None, "", "YAML: nesting too deep")]) from None
+    finally:
+        loader.dispose()
 
 
 def _read(path: str) -> bytes:
