@@ -112,7 +112,8 @@ def url(value: Any) -> str:
     if any(c.isspace() or not c.isprintable() for c in raw):
         raise ValueError(f"URL cannot contain spaces or control characters: {safe}")
     try:
-        parts = urlsplit(TEMPLATE_FIELD.sub(lambda m: "x" if m.group(1) else "", raw))
+        # Check the shape with each field as "1" (valid in a host, port and path); templated again per host.
+        parts = urlsplit(TEMPLATE_FIELD.sub(lambda m: "1" if m.group(1) else "", raw))
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"URL must start with http:// or https://, got {safe}")
         if not parts.hostname:
