@@ -80,7 +80,8 @@ class TestParameterPrecedence:
     def test_probe_definition_beats_cli_flag(self, inventory_file: Callable[..., Path]) -> None:
         """A probe's own `timeout: 5s` wins over the --timeout flag, which only replaces `defaults:`."""
         path = inventory_file(
-            "defaults: {timeout: 3s}\nprobes: {p: {type: tcp, port: 1, timeout: 5s}, q: {type: tcp, port: 2}}\n"
+            "defaults: {timeout: 3s}\n"
+            "probes: {p: {type: tcp, port: 1, timeout: 5s}, q: {type: tcp, port: 2}}\n"
             "groups: {g: {hosts: [h.invalid], probes: [p, q]}}\n"
         )
         inventory = load_inventory(str(path))
