@@ -44,18 +44,28 @@ def _max_fail(text: str) -> str:
     return text
 
 
-def _positive(text: str) -> int:
+def _whole(text: str, low: int, high: int) -> int:
+    if not text.strip().isascii() or not text.strip().isdigit():
+        raise ValueError(f"expected a whole number, got {text!r}")
     value = int(text)
-    if value < 1:
-        raise ValueError("must be at least 1")
+    if not low <= value <= high:
+        raise ValueError(f"must be between {low} and {high}, got {value}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _whole(text, 1, 1_000_000)
 
 
 def _retries(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 10:
-        raise ValueError("must be between 0 and 10")
-    return value
+    return _whole(text, 0, 10)
+
+
+def _limit_arg(text: str) -> list[str]:
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise ValueError(f"expected group or host names (globs allowed) separated by commas, got {text!r}")
+    return items
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-fail", type=_typed(_max_fail), help="failures tolerated (N or P%%) before exit 2"
     )
     sweep.add_argument("-o", "--output", help="write JSON lines to FILE instead of stdout")
-    sweep.add_argument("--limit", help="only these groups or hosts (comma-separated, globs allowed)")
+    sweep.add_argument(
+        "--limit", type=_typed(_limit_arg), help="only these groups or hosts (comma-separated, globs allowed)"
+    )
     sweep.add_argument("-q", "--quiet", action="store_true", help="no human summary on stderr")
 
     validate = sub.add_parser("validate", help="check an inventory and report every problem")
@@ -82,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="print the planned probes as JSON lines; contact nothing")
     plan.add_argument("inventory")
-    plan.add_argument("--limit", help="only these groups or hosts (comma-separated, globs allowed)")
+    plan.add_argument(
+        "--limit", type=_typed(_limit_arg), help="only these groups or hosts (comma-separated, globs allowed)"
+    )
 
     demo = sub.add_parser("demo", help="sweep a simulated fleet on loopback")
     demo.add_argument("--hosts", type=_typed(_positive), default=200, help="fleet size (default 200)")
@@ -90,15 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _limit(text: str | None) -> list[str] | None:
-    return [item.strip() for item in text.split(",") if item.strip()] if text else None
-
-
 def _report(problems: Sequence[object]) -> int:
     for problem in problems[:MAX_PROBLEMS_SHOWN]:
         print(f"error: {problem}", file=sys.stderr)
     if len(problems) > MAX_PROBLEMS_SHOWN:
-        print(f"error: … and {len(problems) - MAX_PROBLEMS_SHOWN} more problems", file=sys.stderr)
+        print(f"error: ... and {len(problems) - MAX_PROBLEMS_SHOWN} more", file=sys.stderr)
     return EXIT_INPUT
 
 
@@ -114,13 +124,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             retries=args.retries,
             deadline=args.deadline,
             max_fail=args.max_fail,
-            limit=_limit(args.limit),
+            limit=args.limit,
         )
         return run(args.inventory, flags, output=args.output, quiet=args.quiet)
     if args.command == "validate":
         return commands.validate(args.inventory)
     if args.command == "plan":
-        return commands.plan(args.inventory, _limit(args.limit))
+        return commands.plan(args.inventory, args.limit)
     return commands.demo(hosts=args.hosts, keep=args.keep)
 
 

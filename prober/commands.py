@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from prober import redact
 from prober.model import HTTPSpec, Job
-from prober.sinks.jsonl import JsonlSink, dumps
+from prober.sinks.jsonl import dumps
 from prober.sweep import SweepFlags, execute, finish, load, run_loop
 
 
@@ -30,7 +34,7 @@ def plan_record(job: Job) -> dict[str, Any]:
     """One planned probe with its resolved parameters; secrets redacted."""
     spec = job.spec
     params: dict[str, Any] = {
-        name: getattr(spec, name) for name in spec.__dataclass_fields__ if name != "name"
+        f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "name"
     }
     if isinstance(spec, HTTPSpec):
         params["url"] = redact.url(spec.url)
@@ -49,13 +53,18 @@ def plan_record(job: Job) -> dict[str, Any]:
 
 
 def plan(path: str, limit: list[str] | None) -> int:
-    """Print the plan as JSON lines; nothing is contacted."""
+    """Print the plan as JSON lines, each whole (never cut like result lines); nothing is contacted."""
     _, _, jobs = load(path, SweepFlags(limit=limit))
-    sink = JsonlSink(sys.stdout.fileno(), run_id="plan")
-    for job in jobs:
-        sink.write(plan_record(job))
-        if sink.closed:
-            break
+    out = sys.stdout
+    try:
+        for job in jobs:
+            out.write(orjson.dumps(plan_record(job)).decode() + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # `prober plan | head`: the reader has gone; point stdout at /dev/null so exit stays quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
     return 0
 
 

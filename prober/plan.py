@@ -1,9 +1,17 @@
 """Inventory → plan: expand ranges, apply precedence and templates, dedupe, keep a stable order.
 
 Parameter precedence, later wins:
-  built-in defaults < `defaults:` (or CLI flags) < the probe definition
-  < the group's `overrides: {probe: {...}}` < the host's `overrides: {probe: {...}}`.
+  built-in defaults (prober/model.py) < `defaults:` (timeout, retries, latency_warn; a CLI flag replaces
+  the `defaults:` value) < the probe definition under `probes:` < the group's `overrides: {probe: {...}}`
+  < the host's `overrides: {probe: {...}}`.
 Template vars, later wins: `defaults.vars` < group `vars` < host `vars` < {host, address, group}.
+
+Templates: `{name}` in url, port, command, send and user is replaced per host; `{{` and `}}` are literal
+braces. Values are quoted for where they land: shell-quoted (shlex) in an SSH command, so a var such as
+`x; rm -rf /` stays one word, and percent-encoded in a URL. A port must be a number after templating.
+
+A host listed in several groups (or several times) gets each probe once: the first group that lists it,
+in file order, plans it with that group's vars and overrides.
 """
 
 from __future__ import annotations
@@ -18,8 +26,11 @@ from urllib.parse import quote
 
 from prober.errors import InventoryError, Problem
 from prober.inventory import fields, ranges
-from prober.inventory.loader import GroupDef, HostDecl, Inventory, ProbeDef
+from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
 from prober.model import SPEC_CLASSES, Job, ProbeSpec, Target
+
+MAX_JOBS = 2_000_000
+_HOSTS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -42,10 +53,6 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
     return SweepSettings(**values)
 
 
-class _TemplateError(ValueError):
-    pass
-
-
 def _url_value(value: object) -> str:
     text = str(value)
     try:
@@ -65,47 +72,80 @@ def render(field: str, template: str, variables: dict[str, Any]) -> str:
 
     def substitute(match: Any) -> str:
         name = match.group(1)
+        if name is None:
+            return match.group(0)[0]  # {{ or }}
         if name not in variables:
             known = ", ".join(sorted(variables))
-            raise _TemplateError(f"unknown template variable {{{name}}} (known: {known})")
+            raise ValueError(f"unknown template variable {{{name}}} (known: {known})")
         return quoter(variables[name])
 
     return fields.TEMPLATE_FIELD.sub(substitute, template)
 
 
-def _resolve(params: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
-    resolved = dict(params)
-    for key in fields.TEMPLATED & params.keys():
-        value = params[key]
-        if isinstance(value, str) and "{" in value:
-            resolved[key] = render(key, value, variables)
-    if isinstance(resolved.get("port"), str):
-        resolved["port"] = fields.port(resolved["port"])
-    if "url" in resolved:
-        fields.url(resolved["url"])
-    return resolved
+def _resolve_one(name: str, value: Any, variables: dict[str, Any]) -> Any:
+    if not fields.is_template(value):
+        return value
+    rendered = render(name, value, variables)
+    try:
+        if name == "port":
+            return fields.port(rendered)
+        if name == "url":
+            fields.url(rendered)
+    except ValueError as exc:
+        raise ValueError(f"after templating: {exc}") from None
+    return rendered
+
+
+@dataclass
+class _Failure:
+    """One template problem and the hosts it hit; reported once, not once per host."""
+
+    problem: Problem
+    hosts: list[str]
 
 
 class _Planner:
     def __init__(self, inventory: Inventory, settings: SweepSettings) -> None:
         self.inventory = inventory
-        self.base = {"timeout": settings.timeout, "retries": settings.retries}
+        base = {"timeout": settings.timeout, "retries": settings.retries}
         if settings.latency_warn is not None:
-            self.base["latency_warn"] = settings.latency_warn
-        self.problems: list[Problem] = []
+            base["latency_warn"] = settings.latency_warn
+        self.base = Layer("defaults", base)
+        self.failures: dict[tuple[int | None, str, str], _Failure] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any]
     ) -> ProbeSpec | None:
-        params = {**self.base, **probe.params, **group.overrides.get(probe.name, {})}
-        params.update(host.overrides.get(probe.name, {}))
-        try:
-            resolved = _resolve(params, variables)
-        except ValueError as exc:
-            where = f"groups.{group.name}.hosts: {variables['host']}: probe {probe.name}"
-            self.problems.append(Problem(self.inventory.path, host.line, where, str(exc)))
-            return None
-        return SPEC_CLASSES[probe.kind](name=probe.name, **resolved)  # type: ignore[return-value]
+        layers = [self.base, probe.layer]
+        layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+        origin = {name: layer for layer in layers for name in layer.params}
+        params: dict[str, Any] = {}
+        ok = True
+        for name, layer in origin.items():
+            try:
+                params[name] = _resolve_one(name, layer.params[name], variables)
+            except ValueError as exc:
+                self.fail(layer.where(name), str(exc), variables["host"])
+                ok = False
+        return SPEC_CLASSES[probe.kind](name=probe.name, **params) if ok else None  # type: ignore[return-value]
+
+    def fail(self, where: tuple[str, int], message: str, host: str) -> None:
+        key, line = where
+        failure = self.failures.setdefault(
+            (line, key, message), _Failure(Problem(self.inventory.path, line, key, message), [])
+        )
+        failure.hosts.append(host)
+
+    def problems(self) -> list[Problem]:
+        out = []
+        for failure in self.failures.values():
+            hosts, problem = failure.hosts, failure.problem
+            shown = ", ".join(hosts[:_HOSTS_SHOWN])
+            more = f" and {len(hosts) - _HOSTS_SHOWN} more" if len(hosts) > _HOSTS_SHOWN else ""
+            noun = "host" if len(hosts) == 1 else "hosts"
+            message = f"{problem.message} (for {noun} {shown}{more})"
+            out.append(Problem(problem.file, problem.line, problem.key, message))
+        return sorted(out, key=lambda p: p.line or 0)
 
     def jobs_for(self, group: GroupDef, host: HostDecl) -> Iterator[tuple[Target, ProbeSpec]]:
         shared_vars = {**self.inventory.defaults.vars, **group.vars, **host.vars}
@@ -125,10 +165,18 @@ def _selected(limit: Iterable[str] | None, group: str, host: str) -> bool:
     return any(fnmatch.fnmatchcase(group, p) or fnmatch.fnmatchcase(host, p) for p in limit)
 
 
+def _check_size(inventory: Inventory) -> None:
+    total = sum(ranges.count(h.pattern) * len(g.probes) for g in inventory.groups.values() for h in g.hosts)
+    if total > MAX_JOBS:
+        message = f"the inventory plans {total} probes, over the limit of {MAX_JOBS}; split it into files"
+        raise InventoryError([Problem(inventory.path, None, "groups", message)])
+
+
 def build_plan(
     inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
 ) -> tuple[Job, ...]:
     """Every (host, probe) pair once, in inventory order; InventoryError on template problems."""
+    _check_size(inventory)
     planner = _Planner(inventory, settings)
     seen: set[tuple[str, str]] = set()
     jobs: list[Job] = []
@@ -140,10 +188,10 @@ def build_plan(
                     continue
                 seen.add(key)
                 jobs.append(Job(len(jobs), target, spec))
-    if planner.problems:
-        raise InventoryError(planner.problems)
+    if planner.failures:
+        raise InventoryError(planner.problems())
     if limit is not None and not jobs:
-        raise InventoryError(
-            [Problem(inventory.path, None, "--limit", f"{','.join(limit)} matches no group or host")]
-        )
+        names = ", ".join(sorted(inventory.groups))
+        message = f"{','.join(limit)!r} matches no group or host (groups: {names})"
+        raise InventoryError([Problem(inventory.path, None, "--limit", message)])
     return tuple(jobs)

@@ -1,30 +1,34 @@
-"""Keep secrets out of every output: URL passwords and sensitive header values."""
+"""Keep secrets out of every output: URL passwords and tokens, sensitive header values."""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "<redacted>"
-_SENSITIVE_HEADER = re.compile(r"auth|token|secret|key|cookie|pass", re.IGNORECASE)
+_SENSITIVE = re.compile(r"auth|token|secret|key|cookie|pass|session|signature|credential", re.IGNORECASE)
 
 
 def url(value: str) -> str:
-    """Hide the password part of http://user:password@host/."""
+    """Hide the password of http://user:password@host/ and credential-like query parameters."""
     try:
         parts = urlsplit(value)
+        password = parts.password
     except ValueError:
         return value
-    if parts.password is None:
-        return value
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{netloc}"))
+    if password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:{REDACTED}@{host}")
+    if parts.query and _SENSITIVE.search(parts.query):
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        hidden = [(k, REDACTED if _SENSITIVE.search(k) else v) for k, v in pairs]
+        parts = parts._replace(query=urlencode(hidden, safe="<>"))
+    return urlunsplit(parts)
 
 
 def headers(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """Header mapping with the values of credential-like headers hidden."""
-    return {k: REDACTED if _SENSITIVE_HEADER.search(k) else v for k, v in pairs}
+    return {k: REDACTED if _SENSITIVE.search(k) else v for k, v in pairs}
 
 
 def text(value: str, secrets: tuple[str, ...]) -> str:

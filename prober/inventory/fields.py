@@ -7,32 +7,54 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from prober import redact
+
 Converter = Callable[[Any], Any]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# {name} is a template field; {{ and }} stand for literal braces (so a command can say ${{HOME}}).
+TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SHOWN_MAX = 80
+
+
+def shown(value: Any) -> str:
+    """repr() of an inventory value for an error message, cut short so a huge value stays readable."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<deeply nested {type(value).__name__}>"
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
+
+
+def template_names(value: str) -> list[str]:
+    """The {name} fields of a template, escapes ({{, }}) left out."""
+    return [m.group(1) for m in TEMPLATE_FIELD.finditer(value) if m.group(1)]
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{" in value or "}" in value)
 
 
 def duration(value: Any) -> float:
     """'500ms', '2s', '1m' or a number of seconds → seconds (> 0)."""
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration like 500ms or 2s, got {value!r}")
+        raise ValueError(f"expected a duration like 500ms or 2s, got {shown(value)}")
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
-        raise ValueError(f"expected a duration like 500ms or 2s, got {value!r}")
+        raise ValueError(f"expected a duration like 500ms or 2s, got {shown(value)}")
     if not seconds > 0 or seconds > 86400:
-        raise ValueError(f"duration must be > 0 and at most 24h, got {value!r}")
+        raise ValueError(f"duration must be > 0 and at most 24h, got {shown(value)}")
     return seconds
 
 
 def integer(low: int, high: int) -> Converter:
     def convert(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected an integer, got {value!r}")
+            raise ValueError(f"expected an integer, got {shown(value)}")
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}, got {value}")
         return value
@@ -43,7 +65,7 @@ def integer(low: int, high: int) -> Converter:
 def number(low: float, high: float) -> Converter:
     def convert(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"expected a number, got {value!r}")
+            raise ValueError(f"expected a number, got {shown(value)}")
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}, got {value}")
         return float(value)
@@ -53,13 +75,13 @@ def number(low: float, high: float) -> Converter:
 
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {shown(value)}")
     return value
 
 
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 
 
@@ -74,26 +96,36 @@ def regex(value: Any) -> str:
 
 def port(value: Any) -> int | str:
     """A port number, or a template like '{ssh_port}' resolved per host at plan time."""
-    if isinstance(value, str) and TEMPLATE_FIELD.search(value):
+    if isinstance(value, str) and template_names(value):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
-    return integer(1, 65535)(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValueError(f"expected a port number from 1 to 65535, got {shown(value)}")
+    return value
 
 
 def url(value: Any) -> str:
     """An http(s) URL; a templated one is checked again after templating."""
     raw = text(value)
-    probe = TEMPLATE_FIELD.sub("x", raw)
-    parts = urlsplit(probe)
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"URL must start with http:// or https://, got {raw!r}")
-    if not parts.hostname:
-        raise ValueError(f"URL has no host: {raw!r}")
+    safe = shown(redact.url(raw))
+    if any(c.isspace() or not c.isprintable() for c in raw):
+        raise ValueError(f"URL cannot contain spaces or control characters: {safe}")
     try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise ValueError(f"URL has an invalid port: {raw!r}") from None
+        # Check the shape with each field as "1" (valid in a host, port and path); templated again per host.
+        parts = urlsplit(TEMPLATE_FIELD.sub(lambda m: "1" if m.group(1) else "", raw))
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"URL must start with http:// or https://, got {safe}")
+        if not parts.hostname:
+            raise ValueError(f"URL has no host: {safe}")
+        port = parts.port  # raises ValueError on a port that is not a number or out of range
+    except ValueError as exc:
+        if str(exc).startswith("URL "):
+            raise
+        what = "port" if str(exc).startswith("Port") else "host"
+        raise ValueError(f"URL has an invalid {what}: {safe}") from None
+    if port == 0:
+        raise ValueError(f"URL has an invalid port: {safe}")
     return raw
 
 
@@ -119,26 +151,72 @@ def _status_range(item: Any) -> tuple[int, int]:
             low, high = int(match.group(1)), int(match.group(2))
             if 100 <= low <= high <= 599:
                 return (low, high)
-    raise ValueError(f"expected a status code (200), a class ('2xx') or a range ('200-299'), got {item!r}")
+    raise ValueError(
+        f"expected a status code (200), a class ('2xx') or a range ('200-299'), got {shown(item)}"
+    )
 
 
 def headers(value: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, dict):
-        raise ValueError(f"expected a mapping of header names to values, got {value!r}")
-    return tuple((text(k), str(v)) for k, v in value.items())
+        raise ValueError(f"expected a mapping of header names to values, got {type(value).__name__}")
+    out = []
+    for name, item in value.items():
+        if not isinstance(item, str | int | float) or isinstance(item, bool):
+            raise ValueError(f"header {name!r}: expected a string value, got {type(item).__name__}")
+        if any(c in str(item) or c in name for c in "\r\n\0"):
+            raise ValueError(f"header {name!r}: names and values cannot contain line breaks")
+        out.append((text(name), str(item)))
+    return tuple(out)
 
 
 def method(value: Any) -> str:
     verb = text(value).upper()
     if verb not in {"GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE", "PATCH"}:
-        raise ValueError(f"unsupported HTTP method {value!r}")
+        raise ValueError(f"unsupported HTTP method {shown(value)}")
     return verb
+
+
+def command(value: Any) -> str:
+    """A shell command; template fields must stand outside quotes, where their shell-quoted value is safe."""
+    raw = text(value)
+    if "\0" in raw:
+        raise ValueError("a command cannot contain a NUL character")
+    quoted = _quoted_fields(raw)
+    if quoted:
+        raise ValueError(
+            f"template field {{{quoted[0]}}} is inside quotes; write it bare: prober shell-quotes every value"
+        )
+    return raw
+
+
+def _quoted_fields(command: str) -> list[str]:
+    """Template fields found inside '...' or "..." in a POSIX shell command."""
+    found: list[str] = []
+    quote: str | None = None
+    index = 0
+    while index < len(command):
+        char = command[index]
+        match = TEMPLATE_FIELD.match(command, index)
+        if match and match.group(1) and quote:
+            found.append(match.group(1))
+        if match:
+            index = match.end()
+            continue
+        if char == "\\" and quote != "'":
+            index += 2
+            continue
+        if quote is None and char in "'\"":
+            quote = char
+        elif char == quote:
+            quote = None
+        index += 1
+    return found
 
 
 def env_name(value: Any) -> str:
     name = text(value)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ValueError(f"expected an environment variable name, got {value!r}")
+        raise ValueError(f"expected an environment variable name, got {shown(value)}")
     return name
 
 
@@ -169,7 +247,7 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
         "read_max_bytes": integer(1, 1024 * 1024),
     },
     "ssh": {
-        "command": text,
+        "command": command,
         "port": port,
         "user": text,
         "key": text,

@@ -1,47 +1,68 @@
-"""Expand Ansible-style host ranges: web[01:40].example.com, 10.0.3.[1:20], db-[a:c]."""
+"""Expand Ansible-style host ranges: web[01:40].example.com, 10.0.3.[1:20], db-[a:c], h[0:10:2]."""
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+import string
+from collections.abc import Iterator, Sequence
 
 MAX_HOSTS_PER_PATTERN = 1_000_000
 _RANGE = re.compile(r"\[([^\[\]]*)\]")
+_DIGITS = re.compile(r"^[0-9]+$")
+# What a host name or address may contain once ranges are expanded: DNS names, IPv4, IPv6 (with a zone).
+HOST_CHARS = re.compile(r"^[A-Za-z0-9_:][A-Za-z0-9_.:%-]*$")
 
 
-def _numeric(start: str, end: str, stride: int) -> list[str]:
+class _Numbers(Sequence[str]):
+    """A numeric range without materialising it; zero padding of the start is kept."""
+
+    def __init__(self, low: int, high: int, stride: int, width: int) -> None:
+        self.numbers = range(low, high + 1, stride)
+        self.width = width
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return str(self.numbers[index]).zfill(self.width)
+
+
+def _numeric(body: str, start: str, end: str, stride: int) -> Sequence[str]:
     low, high = int(start), int(end)
     if low > high:
-        raise ValueError(f"range start {start} is after its end {end}")
+        raise ValueError(f"bad range [{body}]: range start {start} is after its end {end}")
     # Ansible keeps the width of a zero-padded start ("01" → 01, 02, …).
     width = len(start) if start.startswith("0") and len(start) > 1 else 0
-    return [str(n).zfill(width) for n in range(low, high + 1, stride)]
+    return _Numbers(low, high, stride, width)
 
 
-def _alpha(start: str, end: str, stride: int) -> list[str]:
+def _alpha(body: str, start: str, end: str, stride: int) -> Sequence[str]:
+    letters = string.ascii_lowercase if start.islower() else string.ascii_uppercase
+    if end not in letters:
+        raise ValueError(f"bad range [{body}]: letter ends must be both lower case or both upper case")
     if start > end:
-        raise ValueError(f"range start {start!r} is after its end {end!r}")
-    return [chr(c) for c in range(ord(start), ord(end) + 1, stride)]
+        raise ValueError(f"bad range [{body}]: range start {start!r} is after its end {end!r}")
+    return letters[letters.index(start) : letters.index(end) + 1 : stride]
 
 
-def _expand_one(body: str) -> list[str]:
-    parts = body.split(":")
+def _expand_one(body: str) -> Sequence[str]:
+    parts = [part.strip() for part in body.split(":")]
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise ValueError(f"bad range [{body}]: expected [start:end] or [start:end:stride]")
-    start, end = parts[0].strip(), parts[1].strip()
-    stride_text = parts[2].strip() if len(parts) == 3 else "1"
-    if not stride_text.isdigit() or int(stride_text) < 1:
+    start, end = parts[0], parts[1]
+    stride_text = parts[2] if len(parts) == 3 else "1"
+    if not _DIGITS.match(stride_text) or int(stride_text) < 1:
         raise ValueError(f"bad range [{body}]: stride must be a positive integer")
     stride = int(stride_text)
-    if start.isdigit() and end.isdigit():
-        return _numeric(start, end, stride)
-    if len(start) == 1 and len(end) == 1 and start.isalpha() and end.isalpha():
-        return _alpha(start, end, stride)
+    if _DIGITS.match(start) and _DIGITS.match(end):
+        return _numeric(body, start, end, stride)
+    if len(start) == 1 and len(end) == 1 and start in string.ascii_letters and end in string.ascii_letters:
+        return _alpha(body, start, end, stride)
     raise ValueError(f"bad range [{body}]: ends must be both numbers or both single letters")
 
 
-def _parse(pattern: str) -> tuple[list[str], list[list[str]]]:
+def _parse(pattern: str) -> tuple[list[str], list[Sequence[str]]]:
     if not pattern or any(c.isspace() for c in pattern):
         raise ValueError(f"host name {pattern!r} is empty or contains whitespace")
     pieces = _RANGE.split(pattern)
@@ -54,6 +75,10 @@ def _parse(pattern: str) -> tuple[list[str], list[list[str]]]:
         total *= len(values)
     if total > MAX_HOSTS_PER_PATTERN:
         raise ValueError(f"pattern {pattern!r} expands to {total} hosts, over {MAX_HOSTS_PER_PATTERN}")
+    if not HOST_CHARS.match(_join(literals, [values[0] for values in ranges])):
+        raise ValueError(
+            f"host name {pattern!r} may only contain letters, digits and '.', '-', '_', ':', '%'"
+        )
     return literals, ranges
 
 
@@ -61,10 +86,22 @@ def expand(pattern: str) -> Iterator[str]:
     """Every host name a pattern stands for, in order; ValueError names what is wrong."""
     literals, ranges = _parse(pattern)
     for combo in itertools.product(*ranges):
-        out = [literals[0]]
-        for value, literal in zip(combo, literals[1:], strict=True):
-            out += [value, literal]
-        yield "".join(out)
+        yield _join(literals, combo)
+
+
+def _join(literals: Sequence[str], values: Sequence[str]) -> str:
+    out = [literals[0]]
+    for value, literal in zip(values, literals[1:], strict=True):
+        out += [value, literal]
+    return "".join(out)
+
+
+def count(pattern: str) -> int:
+    """How many host names a valid pattern stands for, without expanding it."""
+    total = 1
+    for values in _parse(pattern)[1]:
+        total *= len(values)
+    return total
 
 
 def validate(pattern: str) -> None:

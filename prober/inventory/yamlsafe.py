@@ -11,6 +11,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from prober.errors import InventoryError, Problem
 
 MAX_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64
 
 
 class LocDict(dict[str, Any]):
@@ -34,15 +35,33 @@ class LocList(list[Any]):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases (billion-laughs) and duplicate keys."""
+    """SafeLoader that refuses aliases (billion-laughs) and duplicate keys, and tracks the key path."""
+
+    depth = 0
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        # The key path being constructed ("groups", "web", "hosts", "[1]"); on an error it names the spot.
+        self.path: list[str] = []
+
+    def key_path(self) -> str:
+        return "".join(p if p.startswith("[") else f".{p}" for p in self.path).lstrip(".")
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
                 problem="aliases (*name) are not allowed in an inventory", problem_mark=event.start_mark
             )
-        return super().compose_node(parent, index)  # type: ignore[misc]
+        if self.depth >= MAX_DEPTH:
+            raise yaml.MarkedYAMLError(
+                problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=event.start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> LocDict:  # type: ignore[override]
         result = LocDict()
@@ -60,6 +79,7 @@ class _StrictLoader(yaml.SafeLoader):
                     problem_mark=key_node.start_mark,
                 )
             key = str(key)
+            self.path.append(key)
             if key in result:
                 raise yaml.MarkedYAMLError(
                     problem=f"duplicate key {key!r} (first on line {result.key_lines[key]})",
@@ -67,10 +87,15 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
+            self.path.pop()
         return result
 
     def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LocList:  # type: ignore[override]
-        result = LocList(self.construct_object(child, deep=True) for child in node.value)
+        result = LocList()
+        for index, child in enumerate(node.value):
+            self.path.append(f"[{index}]")
+            result.append(self.construct_object(child, deep=True))
+            self.path.pop()
         result.line = node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
         return result
@@ -90,26 +115,60 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 def load_yaml(path: str) -> Any:
     """Parse one YAML file strictly; every failure becomes an InventoryError naming file:line."""
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise InventoryError([Problem(path, None, "", f"file is {size} bytes, over {MAX_BYTES}")])
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InventoryError([Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    raw = _read(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InventoryError([Problem(path, None, "", f"not UTF-8 text ({exc.reason})")]) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problem = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} ({exc.reason})"
+        raise InventoryError([Problem(path, line, "", problem)]) from None
+    loader = _StrictLoader(text)
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise InventoryError([Problem(path, line, "", f"YAML: {message}")]) from None
+        line, message = _located(exc)
+        raise InventoryError([Problem(path, line, loader.key_path(), f"YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise InventoryError([Problem(path, None, "", f"YAML: {exc}")]) from None
     except RecursionError:
         raise InventoryError([Problem(path, None, "", "YAML: nesting too deep")]) from None
+    finally:
+        loader.dispose()
+
+
+def _read(path: str) -> bytes:
+    """The file's bytes, refusing anything over MAX_BYTES (even when its size is not known up front)."""
+    too_big = f"file is over {MAX_BYTES // (1024 * 1024)} MiB; an inventory is never that large"
+    try:
+        if os.path.isdir(path):
+            raise InventoryError([Problem(path, None, "", "is a directory, not an inventory file")])
+        if os.path.getsize(path) > MAX_BYTES:
+            raise InventoryError([Problem(path, None, "", too_big)])
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InventoryError([Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise InventoryError([Problem(path, None, "", too_big)])
+    return raw
+
+
+def _located(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The most useful line of a YAML error and a message saying what and where.
+
+    An unclosed quote or bracket is reported by PyYAML where the file ends or the next key starts; the line
+    the user must fix is where the quote or bracket opened (the context mark). Block-structure errors are
+    the other way round: the problem mark is the badly indented line.
+    """
+    problem = exc.problem or "invalid YAML"
+    context, cmark, pmark = exc.context, exc.context_mark, exc.problem_mark
+    opened = bool(context and cmark and any(w in context for w in ("quoted", "flow", "simple key")))
+    if opened and cmark:
+        where = f" (line {pmark.line + 1})" if pmark and pmark.line != cmark.line else ""
+        return cmark.line + 1, f"{context} that starts on this line: {problem}{where}"
+    line = pmark.line + 1 if pmark else (cmark.line + 1 if cmark else None)
+    if context and "block" in context:
+        return line, f"{problem} (check the indentation)"
+    if problem.startswith("mapping values are not allowed"):
+        return line, f"{problem} (check the indentation, or quote a value that contains ': ')"
+    return line, f"{context}: {problem}" if context else problem

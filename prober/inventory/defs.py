@@ -1,0 +1,82 @@
+"""Frozen definitions a validated inventory is made of; each remembers its key path and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Probe parameters set at one place of the file: converted values, their lines, their key path."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+    line: int = 0
+
+    def where(self, name: str) -> tuple[str, int]:
+        """Key path and line of one parameter of this layer."""
+        return f"{self.key}.{name}", self.lines.get(name, self.line)
+
+
+@dataclass(frozen=True)
+class ProbeDef:
+    """A named probe as the inventory defines it, values converted, lines kept."""
+
+    name: str
+    kind: str
+    params: dict[str, Any]
+    line: int
+    lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def layer(self) -> Layer:
+        return Layer(f"probes.{self.name}", self.params, self.lines, self.line)
+
+
+@dataclass(frozen=True)
+class HostDecl:
+    """A host entry in a group: a name or range pattern, and its own settings."""
+
+    pattern: str
+    line: int
+    address: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Layer] = field(default_factory=dict)
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class GroupDef:
+    """A group: hosts, the probes run on them, and group-level vars and overrides."""
+
+    name: str
+    line: int
+    hosts: tuple[HostDecl, ...]
+    probes: tuple[str, ...]
+    vars: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Layer] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Sweep-wide settings; CLI flags replace them."""
+
+    timeout: float = 2.0
+    retries: int = 1
+    concurrency: int = 256
+    latency_warn: float | None = None
+    deadline: float | None = None
+    max_fail: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A validated inventory file."""
+
+    path: str
+    defaults: Defaults
+    probes: dict[str, ProbeDef]
+    groups: dict[str, GroupDef]
