@@ -8,8 +8,9 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from prober import logs
@@ -22,12 +23,13 @@ from prober.plan import SweepSettings, build_plan, settings_for
 from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import new_run_id
-from prober.sinks.jsonl import JsonlSink
-from prober.sinks.summary import EXIT_INTERRUPTED, Summary
+from prober.sinks.jsonl import BackgroundJsonlSink, JsonlSink
+from prober.sinks.summary import Summary
 
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
 FDS_PER_PROBE = 2
 FD_RESERVE = 64
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +81,8 @@ async def execute(
     summary = Summary(len(jobs))
     resources = Resources(concurrency=settings.concurrency)
     engine_ref: list[Engine] = []
-    sink = JsonlSink(out_fd, run_id, on_closed=lambda: engine_ref[0].stop("output_closed"))
+    # Writes happen on a thread: a slow reader must not stall the loop and inflate every latency.
+    sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda: engine_ref[0].stop("output_closed"))
 
     def emit(result: object) -> None:
         summary(result)  # type: ignore[arg-type]
@@ -97,16 +100,22 @@ async def execute(
     engine_ref.append(engine)
     loop = asyncio.get_running_loop()
     if handle_signals:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, engine.stop, "cancelled")
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since planning ended
     started = time.perf_counter()
+    sink.start()
     try:
         stop_reason = await engine.run()
     finally:
-        if handle_signals:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
-        await resources.aclose()
+        try:
+            await asyncio.to_thread(sink.close)  # every record is out before the sweep line
+        finally:
+            if handle_signals:
+                signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+                for signum in STOP_SIGNALS:
+                    loop.remove_signal_handler(signum)
+            await resources.aclose()
     duration = time.perf_counter() - started
     return summary, stop_reason, duration, sink.closed
 
@@ -126,9 +135,9 @@ def finish(
     code = summary.exit_code(max_fail, stop_reason)
     if stop_reason == "output_closed":
         return EXIT_OUTPUT_CLOSED
-    JsonlSink(out_fd, run_id).write(summary.sweep_record(run_id, duration, code, stop_reason))
+    JsonlSink(out_fd, run_id).write(summary.sweep_record(run_id, duration, code, stop_reason), cap=False)
     if not quiet:
-        print(summary.render(duration, code), file=sys.stderr, flush=True)
+        print(summary.render(duration, code, stop_reason), file=sys.stderr, flush=True)
     return code
 
 
@@ -140,24 +149,62 @@ def open_output(path: str | None) -> int:
 
 def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool = False) -> int:
     """`prober sweep`: the whole sweep; InventoryError propagates for the CLI to report."""
-    _, settings, jobs = load(path, flags)
-    out_fd = open_output(output)
-    run_id = new_run_id()
-    log = logs.get()
-    log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
+    with _term_interrupts():
+        _, settings, jobs = load(path, flags)
+        with _signals_held():
+            out_fd = open_output(output)
+            run_id = new_run_id()
+            log = logs.get()
+            log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
+            coro = execute(jobs, settings, out_fd=out_fd, run_id=run_id)
+            summary, stop_reason, duration, _ = run_loop(coro)
+            return finish(
+                summary,
+                settings,
+                stop_reason=stop_reason,
+                duration=duration,
+                out_fd=out_fd,
+                run_id=run_id,
+                quiet=quiet,
+            )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _term_interrupts() -> Iterator[None]:
+    """While planning, SIGTERM interrupts like SIGINT (exit 130), never a bare kill by signal."""
+    if not _main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        summary, stop_reason, duration, _ = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id))
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    return finish(
-        summary,
-        settings,
-        stop_reason=stop_reason,
-        duration=duration,
-        out_fd=out_fd,
-        run_id=run_id,
-        quiet=quiet,
-    )
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM from the end of planning until the loop's handlers take them (execute
+    unblocks them), so a signal at any moment yields a record for every planned probe."""
+    if not _main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        # A signal after the sweep ended changes nothing: its records and exit code are final.
+        while signal.sigtimedwait(STOP_SIGNALS, 0) is not None:
+            pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def run_loop(coro):  # type: ignore[no-untyped-def]

@@ -2,25 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
 import os
+import queue
+import select
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from prober import logs
 from prober.model import Result
 from prober.record import to_record
 
 # A write() of at most PIPE_BUF bytes is atomic on a pipe, so readers never see torn lines.
 LINE_MAX = 4096
+# Lines a slow reader may fall behind by before the sweep waits for it (~3 MiB of typical records).
+QUEUE_LINES = 8192
+_ESSENTIAL = (
+    "event",
+    "ts",
+    "run_id",
+    "host",
+    "address",
+    "group",
+    "probe",
+    "type",
+    "status",
+    "latency_ms",
+    "attempts",
+    "error",
+)
 
 
-def dumps(obj: dict[str, Any]) -> bytes:
-    """One JSON line, shrunk below LINE_MAX by cutting remote text if needed."""
+def dumps(obj: dict[str, Any], cap: bool = True) -> bytes:
+    """One JSON line, shrunk below LINE_MAX by cutting remote text if needed (unless `cap` is False)."""
     line = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+    if len(line) <= LINE_MAX or not cap:
+        return line
+    line = orjson.dumps(_shrunk(obj), option=orjson.OPT_APPEND_NEWLINE)
     if len(line) <= LINE_MAX:
         return line
-    return orjson.dumps(_shrunk(obj), option=orjson.OPT_APPEND_NEWLINE)[:LINE_MAX]
+    # Still too long (huge keys or many fields): keep it valid JSON rather than cutting bytes.
+    keep = {k: obj[k] for k in _ESSENTIAL if k in obj and len(orjson.dumps(obj[k])) <= 256}
+    return orjson.dumps({**keep, "truncated": True}, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _shrunk(obj: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +59,25 @@ def _shrunk(obj: dict[str, Any]) -> dict[str, Any]:
                 k: (v[:96] + "…" if isinstance(v, str) and len(v) > 100 else v) for k, v in value.items()
             }
     return out
+
+
+def write_line(fd: int, line: bytes) -> None:
+    """Write all of `line` with as few write() calls as the fd allows (one, for a pipe and ≤ LINE_MAX).
+
+    A non-blocking fd (stdout shared with a parent that set O_NONBLOCK) is waited on, not spun on.
+    """
+    view = memoryview(line)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            poller.poll()
+            continue
+        except InterruptedError:
+            continue
+        view = view[written:]
 
 
 class JsonlSink:
@@ -45,16 +92,20 @@ class JsonlSink:
     def __call__(self, result: Result) -> None:
         self.write(to_record(result, self.run_id))
 
-    def write(self, obj: dict[str, Any]) -> None:
-        if self.closed:
-            return
-        line = dumps(obj)
+    def write(self, obj: dict[str, Any], cap: bool = True) -> None:
+        """Queue or write one record; `cap=False` only for the single final sweep line."""
+        if not self.closed:
+            self._put(dumps(obj, cap))
+
+    def _put(self, line: bytes) -> None:
+        self._write(line)
+
+    def _write(self, line: bytes) -> None:
         try:
-            view = memoryview(line)
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
-        except BrokenPipeError:
+            write_line(self.fd, line)
+        except OSError as exc:
+            if not isinstance(exc, BrokenPipeError) and exc.errno not in (errno.EPIPE, errno.EBADF):
+                raise
             self._closed_by_reader()
 
     def _closed_by_reader(self) -> None:
@@ -64,5 +115,63 @@ class JsonlSink:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, self.fd)
         os.close(devnull)
+        self._notify_closed()
+
+    def _notify_closed(self) -> None:
         if self.on_closed is not None:
             self.on_closed()
+
+
+class BackgroundJsonlSink(JsonlSink):
+    """A JsonlSink whose writes happen on a writer thread, so a slow reader never blocks the event loop.
+
+    Lines wait in a bounded queue. Only a reader more than QUEUE_LINES behind makes `__call__` block
+    (backpressure: memory stays bounded), and a warning says so once.
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        run_id: str,
+        on_closed: Callable[[], None] | None = None,
+        max_lines: int = QUEUE_LINES,
+    ) -> None:
+        super().__init__(fd, run_id, on_closed)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(max_lines)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._drain, name="prober-jsonl", daemon=True)
+        self._warned = False
+
+    def start(self) -> BackgroundJsonlSink:
+        """Start the writer thread; call from the event loop that should hear about a closed reader."""
+        self._loop = asyncio.get_running_loop()
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Write every queued line, then stop the writer thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _put(self, line: bytes) -> None:
+        try:
+            self._queue.put_nowait(line)
+        except queue.Full:
+            if not self._warned:
+                self._warned = True
+                logs.get().warning(
+                    "output reader is slow; the sweep waits for it", queued=self._queue.maxsize
+                )
+            self._queue.put(line)
+
+    def _drain(self) -> None:
+        while (line := self._queue.get()) is not None:
+            if not self.closed:
+                self._write(line)
+
+    def _notify_closed(self) -> None:
+        if self.on_closed is not None and self._loop is not None:
+            # RuntimeError: the loop already finished, so there is nothing left to stop.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self.on_closed)

@@ -11,6 +11,12 @@ from prober.model import Result, Status
 EXIT_OK, EXIT_WARN, EXIT_FAIL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SLOWEST = 5
 EXAMPLES = 3
+GROUPS_SHOWN = 20
+STOP_REASONS = {
+    "cancelled": "interrupted (SIGINT/SIGTERM); unfinished probes recorded as cancelled",
+    "deadline": "the sweep deadline passed; unfinished probes recorded as deadline",
+    "internal": "an internal error stopped the engine",
+}
 
 
 class Summary:
@@ -71,13 +77,19 @@ class Summary:
             "stopped": stop_reason,
         }
 
-    def render(self, duration_s: float, exit_code: int) -> str:
+    def render(self, duration_s: float, exit_code: int, stop_reason: str | None = None) -> str:
         """The human summary printed to stderr at the end of a sweep."""
         counts = " ".join(f"{s.value}={self.by_status[s.value]}" for s in Status)
         lines = [f"prober: {self.planned} probes in {duration_s:.2f}s: {counts} (exit {exit_code})"]
-        for group, counter in sorted(self.by_group.items()):
+        if stop_reason:
+            lines.append(f"  stopped early: {STOP_REASONS.get(stop_reason, stop_reason)}")
+        # Worst groups first, so a fleet of thousands of groups still fits on a screen.
+        groups = sorted(self.by_group.items(), key=lambda item: (-item[1]["fail"], -item[1]["warn"], item[0]))
+        for group, counter in groups[:GROUPS_SHOWN]:
             row = " ".join(f"{s.value}={counter[s.value]}" for s in Status)
             lines.append(f"  group {group:<20} {row}")
+        if len(groups) > GROUPS_SHOWN:
+            lines.append(f"  … and {len(groups) - GROUPS_SHOWN} more groups (see the sweep line)")
         if self._slowest:
             lines.append("  slowest:")
             for latency, label in sorted(self._slowest, reverse=True):

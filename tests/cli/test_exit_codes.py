@@ -1,0 +1,136 @@
+"""`prober sweep` as a process: exit codes, and every sweep flag overriding the inventory's defaults."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import Lab, no_traceback, probes, records
+from tests.conftest import run_cli
+
+
+def sweep(inventory: Path, *flags: str) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    proc = run_cli("sweep", str(inventory), *flags, timeout=60)
+    no_traceback(proc.stderr)
+    return proc, records(proc.stdout)
+
+
+class TestExitCodes:
+    def test_all_ok_exits_0(self, lab: Lab) -> None:
+        """Every probe ok → exit 0 and a sweep line saying so."""
+        lab.add("web", "http_ok", 3)
+        proc, lines = sweep(lab.inventory())
+        assert proc.returncode == 0
+        assert [r["status"] for r in probes(lines)] == ["ok"] * 3
+        assert lines[-1]["exit_code"] == 0
+
+    def test_warning_without_failure_exits_1(self, lab: Lab) -> None:
+        """A probe slower than its latency_warn (and no failure) → status warn, exit 1."""
+        lab.add("web", "http_ok", 2)
+        lab.add("slowweb", "http_ok", 1, 0.2, probe="slow")
+        proc, lines = sweep(lab.inventory())
+        assert proc.returncode == 1
+        assert sorted(r["status"] for r in probes(lines)) == ["ok", "ok", "warn"]
+
+    def test_any_failure_exits_2(self, lab: Lab) -> None:
+        """One refused host among healthy and slow ones → exit 2."""
+        lab.add("web", "http_ok", 2)
+        lab.add("slowweb", "http_ok", 1, 0.2, probe="slow")
+        lab.add("down", "refused", 1)
+        proc, lines = sweep(lab.inventory())
+        assert proc.returncode == 2
+        assert lines[-1]["counts"] == {"ok": 2, "warn": 1, "fail": 1}
+
+    @pytest.mark.parametrize(
+        ("max_fail", "expected"),
+        [("1", 1), ("0", 2), ("2", 1), ("50%", 1), ("10%", 2), ("25%", 1)],
+    )
+    def test_max_fail_budget(self, lab: Lab, max_fail: str, expected: int) -> None:
+        """Failures within --max-fail (count or percentage of planned probes) → 1; over it → 2."""
+        lab.add("web", "http_ok", 3)
+        lab.add("down", "refused", 1)
+        proc, _ = sweep(lab.inventory(), "--max-fail", max_fail)
+        assert proc.returncode == expected
+
+    def test_max_fail_flag_overrides_inventory(self, lab: Lab) -> None:
+        """An inventory max_fail of 5 tolerates one failure; --max-fail 0 takes it back."""
+        lab.add("web", "http_ok", 1)
+        lab.add("down", "refused", 1)
+        inventory = lab.inventory(max_fail="5")
+        assert sweep(inventory)[0].returncode == 1
+        assert sweep(inventory, "--max-fail", "0")[0].returncode == 2
+
+    def test_bad_input_exits_3_and_probes_nothing(self, lab: Lab) -> None:
+        """A malformed --timeout is bad input: exit 3, a clear message, nothing on stdout."""
+        lab.add("web", "http_ok", 1)
+        proc, lines = sweep(lab.inventory(), "--timeout", "soon")
+        assert proc.returncode == 3
+        assert lines == []
+        assert "--timeout" in proc.stderr
+
+
+class TestFlagsOverrideDefaults:
+    def test_concurrency_flag_parallelises(self, lab: Lab) -> None:
+        """Six hung hosts at concurrency 1 take six timeouts; --concurrency 6 takes about one."""
+        lab.add("hung", "hung", 6)
+        inventory = lab.inventory(concurrency=1, timeout="300ms")
+        _, lines = sweep(inventory, "--concurrency", "6")
+        assert lines[-1]["duration_ms"] < 1500
+        _, lines = sweep(
+            lab.inventory(name="wide.yaml", concurrency=6, timeout="300ms"), "--concurrency", "1"
+        )
+        assert lines[-1]["duration_ms"] >= 6 * 300
+
+    @pytest.mark.parametrize(("flag", "seconds"), [("200ms", 0.2), ("500ms", 0.5), ("1s", 1.0)])
+    def test_timeout_flag_shortens(self, lab: Lab, flag: str, seconds: float) -> None:
+        """--timeout replaces the inventory's 30 s: a hung host times out after about the flag's value."""
+        lab.add("hung", "hung", 2)
+        _, lines = sweep(lab.inventory(timeout="30s"), "--timeout", flag)
+        for rec in probes(lines):
+            assert rec["error"]["kind"] == "timeout"
+            assert seconds * 950 <= rec["latency_ms"] < seconds * 1000 + 500  # timers fire to ~1 ms
+
+    def test_timeout_flag_lengthens(self, lab: Lab) -> None:
+        """--timeout 2s lets a 0.4 s answer through where the inventory's 100ms would time out."""
+        lab.add("slowweb", "http_ok", 1, 0.4)
+        inventory = lab.inventory(timeout="100ms")
+        assert probes(sweep(inventory)[1])[0]["error"]["kind"] == "timeout"
+        proc, lines = sweep(inventory, "--timeout", "2s")
+        assert proc.returncode == 0
+        assert probes(lines)[0]["latency_ms"] >= 400
+
+    def test_retries_flag(self, lab: Lab) -> None:
+        """--retries 2 gives a refused host three attempts; --retries 0 gives one, whatever the inventory."""
+        lab.add("down", "refused", 1)
+        assert probes(sweep(lab.inventory(retries=0), "--retries", "2")[1])[0]["attempts"] == 3
+        assert probes(sweep(lab.inventory(retries=3), "--retries", "0")[1])[0]["attempts"] == 1
+
+    def test_deadline_flag_overrides_inventory(self, lab: Lab) -> None:
+        """An inventory deadline of 60 s is replaced by --deadline 1s: hung probes end as kind deadline."""
+        lab.add("hung", "hung", 4)
+        proc, lines = sweep(lab.inventory(timeout="30s", deadline="60s"), "--deadline", "1s")
+        assert proc.returncode == 2
+        assert {r["error"]["kind"] for r in probes(lines)} == {"deadline"}
+        assert 1000 <= lines[-1]["duration_ms"] < 3000
+
+    def test_output_flag_writes_file(self, lab: Lab, tmp_path: Path) -> None:
+        """-o FILE puts every record and the sweep line in FILE and nothing on stdout."""
+        lab.add("web", "http_ok", 2)
+        lab.add("down", "refused", 1)
+        target = tmp_path / "out.jsonl"
+        proc, lines = sweep(lab.inventory(), "-o", str(target))
+        assert lines == []
+        written = records(target.read_text())
+        assert len(probes(written)) == 3
+        assert written[-1]["event"] == "sweep" and written[-1]["exit_code"] == proc.returncode == 2
+
+    def test_limit_flag_selects_groups_and_hosts(self, lab: Lab) -> None:
+        """--limit keeps only the named group plus the named host."""
+        web = lab.add("web", "http_ok", 3)
+        down = lab.add("down", "refused", 2)
+        _, lines = sweep(lab.inventory(), "--limit", f"web,{down[0]}")
+        assert sorted(r["host"] for r in probes(lines)) == sorted([*web, down[0]])
+        assert lines[-1]["planned"] == 4

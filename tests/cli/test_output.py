@@ -1,0 +1,132 @@
+"""What a sweep writes where: stdout closed early, a slow reader, stdout vs stderr, the summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.cli.conftest import Lab, no_traceback, popen_cli, probes, records
+from tests.conftest import ROOT, cli_env, run_cli
+
+
+class TestStdoutClosedEarly:
+    def test_head_three(self, lab: Lab, tmp_path: Path) -> None:
+        """`prober sweep | head -3` ends quietly and promptly instead of probing the whole fleet."""
+        lab.add("web", "http_ok", 5)
+        lab.add("hung", "hung", 200)  # 50 rounds of 0.5 s at concurrency 4: ~25 s if it kept going
+        inventory = lab.inventory(timeout="500ms", concurrency=4)
+        err = tmp_path / "stderr.txt"
+        script = (
+            f"{sys.executable} -m prober sweep {inventory} 2>{err} | head -3; "
+            f'echo "${{PIPESTATUS[0]}}" > {tmp_path / "rc"}'
+        )
+        started = time.monotonic()
+        proc = subprocess.run(
+            ["bash", "-c", script], capture_output=True, env=cli_env(), timeout=60, cwd=ROOT
+        )
+        elapsed = time.monotonic() - started
+        assert len(records(proc.stdout)) == 3
+        no_traceback(err.read_text())
+        assert elapsed < 8
+        assert (tmp_path / "rc").read_text().strip() == "141"
+
+    def test_reader_closes_pipe(self, lab: Lab) -> None:
+        """A reader that takes one line and closes the pipe ends the sweep quietly, with no summary."""
+        lab.add("web", "http_ok", 3)
+        lab.add("hung", "hung", 40)
+        proc = popen_cli("sweep", str(lab.inventory(timeout="300ms", concurrency=2)))
+        assert proc.stdout is not None and proc.stderr is not None
+        json.loads(proc.stdout.readline())
+        proc.stdout.close()
+        assert proc.wait(timeout=15) == 141
+        stderr = proc.stderr.read()
+        no_traceback(stderr)
+        assert b"probes in" not in stderr
+
+
+class TestSlowReader:
+    def test_slow_reader_gets_every_line_and_true_latencies(self, lab: Lab) -> None:
+        """A reader sleeping between lines gets every line whole, and hung probes still time out on time."""
+        hung = lab.add("hung", "hung", 20)
+        lab.add("web", "http_ok", 600)  # ~250 KB of records: far more than a pipe buffer holds
+        proc = popen_cli("sweep", str(lab.inventory(timeout="300ms", concurrency=1000)))
+        assert proc.stdout is not None
+        raw = []
+        while line := proc.stdout.readline():
+            raw.append(line)
+            time.sleep(0.003)
+        proc.wait(timeout=30)
+        assert all(len(line) <= 4096 and line.endswith(b"\n") for line in raw)
+        lines = records(b"".join(raw))
+        assert len(probes(lines)) == 620 and lines[-1]["event"] == "sweep"
+        timeouts = [r for r in probes(lines) if r["host"] in hung]
+        assert {r["error"]["kind"] for r in timeouts} == {"timeout"}
+        # A stalled event loop would fire these timers late: the latency shows it.
+        assert max(r["latency_ms"] for r in timeouts) < 300 + 250
+
+
+class TestStreams:
+    def test_stdout_only_records_stderr_json_logs(self, lab: Lab) -> None:
+        """stdout holds only probe lines and the final sweep line; stderr diagnostics are JSON when piped."""
+        lab.add("web", "http_ok", 2)
+        lab.add("down", "refused", 2)
+        proc = run_cli("sweep", str(lab.inventory()))
+        lines = records(proc.stdout)
+        assert [r["event"] for r in lines] == ["probe"] * 4 + ["sweep"]
+        logged = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+        assert any(rec["event"] == "sweep starting" and rec["level"] == "info" for rec in logged)
+        assert all({"event", "level", "timestamp"} <= rec.keys() for rec in logged)
+
+    def test_terminal_stderr_is_readable(self, lab: Lab) -> None:
+        """With stderr on a terminal, diagnostics are human lines, not JSON."""
+        lab.add("web", "http_ok", 1)
+        leader, follower = pty.openpty()
+        proc = popen_cli("sweep", str(lab.inventory()), stderr=follower)
+        os.close(follower)
+        out, _ = proc.communicate(timeout=30)
+        text = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            text += chunk
+        os.close(leader)
+        assert len(probes(records(out))) == 1
+        log_line = next(line for line in text.decode().splitlines() if "sweep starting" in line)
+        assert not log_line.lstrip().startswith("{")
+        assert "info" in log_line
+
+    def test_sweep_line_and_summary(self, lab: Lab) -> None:
+        """The sweep line carries run_id, counts, by_group, duration and exit code; the stderr summary
+        shows counts per status and group, the slowest probes and failures grouped by kind."""
+        lab.add("web", "http_ok", 3)
+        lab.add("slowweb", "http_ok", 1, 0.2, probe="slow")
+        lab.add("down", "refused", 2)
+        lab.add("hung", "hung", 1)
+        proc = run_cli("sweep", str(lab.inventory(timeout="300ms")))
+        lines = records(proc.stdout)
+        sweep = lines[-1]
+        assert sweep["event"] == "sweep"
+        assert {r["run_id"] for r in lines} == {sweep["run_id"]}
+        assert sweep["counts"] == {"ok": 3, "warn": 1, "fail": 3}
+        tally = Counter((r["group"], r["status"]) for r in probes(lines))
+        for group, counts in sweep["by_group"].items():
+            assert counts == {s: tally[(group, s)] for s in ("ok", "warn", "fail")}
+        assert sweep["exit_code"] == proc.returncode == 2
+        assert sweep["duration_ms"] > 0 and sweep["errors"] == {"refused": 2, "timeout": 1}
+        summary = proc.stderr[proc.stderr.index("prober: 7 probes") :]
+        assert "ok=3 warn=1 fail=3" in summary and "(exit 2)" in summary
+        for group in ("web", "slowweb", "down", "hung"):
+            assert f"group {group}" in summary
+        assert "slowest:" in summary and "hung0007/web" in summary.split("failures by kind:")[0]
+        by_kind = summary.split("failures by kind:")[1]
+        assert "refused" in by_kind and "timeout" in by_kind
