@@ -55,7 +55,8 @@ def load_inventory(path: str) -> Inventory:
             [Problem(path, 1, "", "the file is empty: an inventory needs probes and groups")]
         )
     if not isinstance(raw, LocDict):
-        message = f"the top level must be a mapping with probes and groups, got {describe(raw)}"
+        # No value shown: `prober validate ~/.ssh/id_rsa` must not print the key back.
+        message = f"the top level must be a mapping with probes and groups, got {describe(raw, show=False)}"
         raise InventoryError([Problem(path, getattr(raw, "line", 1) or 1, "", message)])
     check.unknown_keys(raw, _TOP_KEYS, "")
     defaults = _defaults(check, raw)
