@@ -122,9 +122,14 @@ def load_yaml(path: str) -> Any:
         line = raw.count(b"\n", 0, exc.start) + 1
         problem = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} ({exc.reason})"
         raise InventoryError([Problem(path, line, "", problem)]) from None
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise InventoryError([_reader_problem(path, text, exc)]) from None
     try:
         return loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        raise InventoryError([_reader_problem(path, text, exc)]) from None
     except yaml.MarkedYAMLError as exc:
         line, message = _located(exc)
         raise InventoryError([Problem(path, line, loader.key_path(), f"YAML: {message}")]) from None
@@ -134,6 +139,12 @@ def load_yaml(path: str) -> Any:
         raise InventoryError([Problem(path, None, "", "YAML: nesting too deep")]) from None
     finally:
         loader.dispose()
+
+
+def _reader_problem(path: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
+    """A character YAML does not allow (NUL, most control characters), with its line."""
+    line = text.count("\n", 0, exc.position) + 1
+    return Problem(path, line, "", f"YAML: character {exc.character!r} is not allowed in YAML text")
 
 
 def _read(path: str) -> bytes:
