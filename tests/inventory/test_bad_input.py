@@ -114,18 +114,7 @@ class TestBadInputFiles:
 class TestSubprocess:
     @pytest.mark.parametrize(
         "case",
-        [
-            c
-            for c in CASES
-            if c.file
-            in {
-                "unclosed_quote.yaml",
-                "duplicate_nested_key.yaml",
-                "alias_bomb.yaml",
-                "range_reversed.yaml",
-                "non_utf8.yaml",
-            }
-        ],
+        [c for c in CASES if c.file in {"unclosed_quote.yaml", "alias_bomb.yaml", "range_reversed.yaml"}],
         ids=lambda c: c.file,
     )
     @pytest.mark.parametrize("command", ["validate", "sweep"])

@@ -159,15 +159,16 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("props")
 
 
-PROPERTY_SETTINGS = settings(
-    max_examples=int(os.environ.get("PROBER_PROPERTY_EXAMPLES", "150")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+def examples(default: int) -> settings:
+    """Bounded so the four properties take well under 20 s; PROBER_PROPERTY_EXAMPLES=N hunts longer."""
+    count = int(os.environ.get("PROBER_PROPERTY_EXAMPLES", default))
+    return settings(
+        max_examples=count, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
 
 
 class TestRandomInventories:
-    @PROPERTY_SETTINGS
+    @examples(120)
     @given(data=STRUCTURES)
     def test_random_yaml_structures(
         self, capsys: pytest.CaptureFixture[str], workdir: Path, data: Any
@@ -177,7 +178,7 @@ class TestRandomInventories:
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
         check_clean(capsys, path)
 
-    @PROPERTY_SETTINGS
+    @examples(120)
     @given(text=mutated_text())
     def test_mutated_valid_inventory_text(
         self, capsys: pytest.CaptureFixture[str], workdir: Path, text: str
@@ -187,7 +188,7 @@ class TestRandomInventories:
         path.write_text(text)
         check_clean(capsys, path)
 
-    @PROPERTY_SETTINGS
+    @examples(60)
     @given(
         where=st.lists(st.integers(0, 20), min_size=1, max_size=5),
         value=STRUCTURES,
@@ -201,11 +202,7 @@ class TestRandomInventories:
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
         check_clean(capsys, path)
 
-    @settings(
-        max_examples=int(os.environ.get("PROBER_PROPERTY_EXAMPLES", "100")),
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture],
-    )
+    @examples(80)
     @given(raw=st.binary(max_size=200))
     def test_random_bytes(self, capsys: pytest.CaptureFixture[str], workdir: Path, raw: bytes) -> None:
         """Arbitrary bytes (binary junk, bad UTF-8, control characters) give a clean error, not a crash."""
