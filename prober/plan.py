@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import re
 import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -53,14 +54,21 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
     return SweepSettings(**values)
 
 
+_URL_SAFE = "/:@-._~!$&'()*+,;=[]"
+_URL_PLAIN = re.compile(r"^[A-Za-z0-9/@._~!$&'()*+,;=-]*$")
+
+
 def _url_value(value: object) -> str:
     text = str(value)
-    try:
-        if isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address):
-            return f"[{text}]"
-    except ValueError:
-        pass
-    return quote(text, safe="/:@-._~!$&'()*+,;=[]")
+    if _URL_PLAIN.match(text):
+        return text  # the common case (host names, ports, paths): nothing to encode
+    if ":" in text:
+        try:
+            if isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address):
+                return f"[{text}]"
+        except ValueError:
+            pass
+    return quote(text, safe=_URL_SAFE)
 
 
 _QUOTERS = {"url": _url_value, "command": lambda v: shlex.quote(str(v))}
@@ -83,8 +91,6 @@ def render(field: str, template: str, variables: dict[str, Any]) -> str:
 
 
 def _resolve_one(name: str, value: Any, variables: dict[str, Any]) -> Any:
-    if not fields.is_template(value):
-        return value
     rendered = render(name, value, variables)
     try:
         if name == "port":
@@ -94,6 +100,9 @@ def _resolve_one(name: str, value: Any, variables: dict[str, Any]) -> Any:
     except ValueError as exc:
         raise ValueError(f"after templating: {exc}") from None
     return rendered
+
+
+_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]]]
 
 
 @dataclass
@@ -112,22 +121,37 @@ class _Planner:
             base["latency_warn"] = settings.latency_warn
         self.base = Layer("defaults", base)
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
+        self.merged: dict[tuple[str, str, int], _Merged] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any]
     ) -> ProbeSpec | None:
-        layers = [self.base, probe.layer]
-        layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
-        origin = {name: layer for layer in layers for name in layer.params}
-        params: dict[str, Any] = {}
+        static, templated = self.layered(probe, group, host)
+        params = dict(static)
         ok = True
-        for name, layer in origin.items():
+        for name, (value, layer) in templated.items():
             try:
-                params[name] = _resolve_one(name, layer.params[name], variables)
+                params[name] = _resolve_one(name, value, variables)
             except ValueError as exc:
                 self.fail(layer.where(name), str(exc), variables["host"])
                 ok = False
         return SPEC_CLASSES[probe.kind](name=probe.name, **params) if ok else None  # type: ignore[return-value]
+
+    def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
+        """Parameters after precedence, split into literal ones and templates; the same for every host
+        a declaration expands to, so it is computed once per (probe, group, declaration)."""
+        key = (probe.name, group.name, id(host))
+        merged = self.merged.get(key)
+        if merged is None:
+            layers = [self.base, probe.layer]
+            layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+            origin = {name: layer for layer in layers for name in layer.params}
+            static = {
+                n: layer.params[n] for n, layer in origin.items() if not fields.is_template(layer.params[n])
+            }
+            templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
+            merged = self.merged[key] = (static, templated)
+        return merged
 
     def fail(self, where: tuple[str, int], message: str, host: str) -> None:
         key, line = where
