@@ -49,14 +49,13 @@ class _StrictLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
+        mark: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
-                problem="aliases (*name) are not allowed in an inventory", problem_mark=event.start_mark
+                problem="aliases (*name) are not allowed in an inventory", problem_mark=mark
             )
         if self.depth >= MAX_DEPTH:
-            raise yaml.MarkedYAMLError(
-                problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=event.start_mark
-            )
+            raise yaml.MarkedYAMLError(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=mark)
         self.depth += 1
         try:
             return super().compose_node(parent, index)  # type: ignore[misc]
@@ -119,9 +118,9 @@ def load_yaml(path: str) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        bad_line = raw.count(b"\n", 0, exc.start) + 1
         problem = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} ({exc.reason})"
-        raise InventoryError([Problem(path, line, "", problem)]) from None
+        raise InventoryError([Problem(path, bad_line, "", problem)]) from None
     try:
         loader = _StrictLoader(text)
     except yaml.reader.ReaderError as exc:

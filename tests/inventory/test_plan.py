@@ -343,3 +343,48 @@ class TestRedaction:
         assert outcome.code == 3
         assert "gopher://u:<redacted>@h.invalid/" in outcome.err
         assert "hunter2pw" not in outcome.err
+
+
+class TestHostDeclarations:
+    def test_address_on_a_range_is_refused(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """One address for a range of hosts would probe one machine N times: refused with its line."""
+        path = inventory_file(
+            """
+            probes: {p: {type: tcp, port: 1}}
+            groups:
+              g:
+                hosts:
+                  "db[1:3].invalid": {address: 127.0.0.1}
+                probes: [p]
+            """
+        )
+        outcome = cli("validate", path)
+        assert outcome.code == 3
+        assert outcome.err == (
+            f"error: {path}:5: groups.g.hosts.db[1:3].invalid.address: one address for 3 hosts "
+            "('db[1:3].invalid' is a range); give each host its own\n"
+        )
+
+    def test_mapping_hosts_with_null_body(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """In mapping form a host may have no settings (`name:`); it is planned with its name as address."""
+        path = inventory_file(
+            """
+            probes: {p: {type: tcp, port: 1}}
+            groups:
+              g:
+                hosts:
+                  "a[1:2].invalid":
+                  b.invalid: {vars: {x: 1}}
+                probes: [p]
+            """
+        )
+        plan = plan_of(cli, path)
+        assert [(h, r["address"]) for (h, _), r in plan.items()] == [
+            ("a1.invalid", "a1.invalid"),
+            ("a2.invalid", "a2.invalid"),
+            ("b.invalid", "b.invalid"),
+        ]
