@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import yaml
@@ -131,13 +132,40 @@ def load_yaml(path: str) -> Any:
         raise InventoryError([_reader_problem(path, text, exc)]) from None
     except yaml.MarkedYAMLError as exc:
         line, message = _located(exc)
-        raise InventoryError([Problem(path, line, loader.key_path(), f"YAML: {message}")]) from None
+        key = loader.key_path()
+        if not key and line and "indentation" not in message:
+            key = guess_key_path(text.split("\n"), line)
+        raise InventoryError([Problem(path, line, key, f"YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise InventoryError([Problem(path, None, "", f"YAML: {exc}")]) from None
     except RecursionError:
         raise InventoryError([Problem(path, None, "", "YAML: nesting too deep")]) from None
     finally:
         loader.dispose()
+
+
+_KEY_LINE = re.compile(r"""^(\s*)(?:-\s+)*("[^"]*"|'[^']*'|[^\s#'"\[\]{}:,-][^:#]*?)\s*:(?:\s|$)""")
+
+
+def guess_key_path(lines: list[str], line: int) -> str:
+    """The key path of a line of block-style YAML that does not parse, read from indentation alone.
+
+    Only used for syntax errors (an unclosed quote or bracket, a stray character), where the lines above
+    are well formed; for indentation errors the indentation itself is what cannot be trusted.
+    """
+    path: list[str] = []
+    limit: int | None = None
+    for text in reversed(lines[:line]):
+        match = _KEY_LINE.match(text)
+        if not match:
+            continue
+        indent = len(text) - len(text.lstrip(" -"))
+        if limit is None or indent < limit:
+            path.append(match.group(2).strip("'\""))
+            limit = indent
+            if indent == 0:
+                break
+    return ".".join(reversed(path))
 
 
 def _reader_problem(path: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
