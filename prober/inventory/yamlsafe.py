@@ -144,7 +144,7 @@ def load_yaml(path: str) -> Any:
         loader.dispose()
 
 
-_KEY_LINE = re.compile(r"""^(\s*)(?:-\s+)*("[^"]*"|'[^']*'|[^\s#'"\[\]{}:,-][^:#]*?)\s*:(?:\s|$)""")
+_KEY_LINE = re.compile(r"""^\s*(?:-\s+)*("[^"]*"|'[^']*'|[^\s#'"\[\]{}:,-][^:#]*):(?:\s|$)""")
 
 
 def guess_key_path(lines: list[str], line: int) -> str:
@@ -161,7 +161,7 @@ def guess_key_path(lines: list[str], line: int) -> str:
             continue
         indent = len(text) - len(text.lstrip(" -"))
         if limit is None or indent < limit:
-            path.append(match.group(2).strip("'\""))
+            path.append(match.group(1).strip().strip("'\""))
             limit = indent
             if indent == 0:
                 break
