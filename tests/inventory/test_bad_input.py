@@ -318,3 +318,15 @@ groups:
       "quoted key": 1
 """
         assert guess_key_path(text.split("\n"), line) == path
+
+
+class TestNothingHappensOnBadInput:
+    def test_sweep_output_file_not_created(self, cli: Callable[..., Outcome], tmp_path: Path) -> None:
+        """With bad input, `sweep -o FILE` exits 3 before creating or truncating FILE."""
+        out = tmp_path / "results.jsonl"
+        outcome = cli("sweep", DATA / "range_reversed.yaml", "-o", out)
+        assert outcome.code == 3
+        assert not out.exists()
+        out.write_text("previous results\n")
+        assert cli("sweep", DATA / "range_reversed.yaml", "-o", out).code == 3
+        assert out.read_text() == "previous results\n"

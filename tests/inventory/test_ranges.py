@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prober.inventory import ranges
 from prober.plan import MAX_JOBS
@@ -111,3 +113,22 @@ class TestPlanPipe:
         lines = proc.stdout.splitlines()
         assert [json.loads(line)["host"] for line in lines] == ["h1.invalid", "h2.invalid"]
         assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+class TestRangeProperties:
+    @settings(max_examples=200, deadline=None)
+    @given(
+        prefix=st.sampled_from(["", "web", "db-", "10.0."]),
+        low=st.integers(0, 500),
+        span=st.integers(0, 300),
+        stride=st.integers(1, 7),
+        pad=st.integers(0, 4),
+    )
+    def test_numeric_ranges(self, prefix: str, low: int, span: int, stride: int, pad: int) -> None:
+        """Any numeric range expands to start, start+stride, ... <= end, padded to the start's width."""
+        start = str(low).zfill(len(str(low)) + pad)
+        pattern = f"{prefix}[{start}:{low + span}:{stride}].x"
+        names = list(ranges.expand(pattern))
+        width = len(start) if start.startswith("0") and len(start) > 1 else 0
+        assert names == [f"{prefix}{str(n).zfill(width)}.x" for n in range(low, low + span + 1, stride)]
+        assert ranges.count(pattern) == len(names)
