@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -168,7 +169,7 @@ def examples(default: int) -> settings:
 
 
 class TestRandomInventories:
-    @examples(120)
+    @examples(80)
     @given(data=STRUCTURES)
     def test_random_yaml_structures(
         self, capsys: pytest.CaptureFixture[str], workdir: Path, data: Any
@@ -178,7 +179,7 @@ class TestRandomInventories:
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
         check_clean(capsys, path)
 
-    @examples(120)
+    @examples(80)
     @given(text=mutated_text())
     def test_mutated_valid_inventory_text(
         self, capsys: pytest.CaptureFixture[str], workdir: Path, text: str
@@ -188,7 +189,7 @@ class TestRandomInventories:
         path.write_text(text)
         check_clean(capsys, path)
 
-    @examples(60)
+    @examples(50)
     @given(
         where=st.lists(st.integers(0, 20), min_size=1, max_size=5),
         value=STRUCTURES,
@@ -202,10 +203,62 @@ class TestRandomInventories:
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
         check_clean(capsys, path)
 
-    @examples(80)
+    @examples(60)
     @given(raw=st.binary(max_size=200))
     def test_random_bytes(self, capsys: pytest.CaptureFixture[str], workdir: Path, raw: bytes) -> None:
         """Arbitrary bytes (binary junk, bad UTF-8, control characters) give a clean error, not a crash."""
         path = workdir / "bytes.yaml"
         path.write_bytes(raw)
         check_clean(capsys, path)
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True)
+
+
+@st.composite
+def valid_inventories(draw: st.DrawFn) -> tuple[dict[str, Any], set[tuple[str, str]]]:
+    """A random valid inventory and the (host, probe) pairs its plan must contain, each once."""
+    kinds = draw(st.dictionaries(NAMES, st.sampled_from(["tcp", "http", "ssh"]), min_size=1, max_size=3))
+    probes: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        if kind == "tcp":
+            probes[name] = {"type": "tcp", "port": draw(st.one_of(st.integers(1, 65535), st.just("{p}")))}
+        elif kind == "http":
+            probes[name] = {"type": "http", "url": "http://{address}:{p}/" + draw(NAMES)}
+        else:
+            probes[name] = {"type": "ssh", "command": "echo {host} {v}", "port": "{p}"}
+    groups: dict[str, Any] = {}
+    expected: set[tuple[str, str]] = set()
+    for group in draw(st.lists(NAMES, min_size=1, max_size=3, unique=True)):
+        patterns = draw(st.lists(st.tuples(NAMES, st.integers(0, 4)), min_size=1, max_size=3))
+        hosts = [f"{p}[1:{n}].invalid" if n else f"{p}.invalid" for p, n in patterns]
+        chosen = draw(st.lists(st.sampled_from(sorted(probes)), min_size=1, max_size=3, unique=True))
+        groups[group] = {"hosts": hosts, "probes": chosen}
+        for prefix, n in patterns:
+            names = [f"{prefix}{i}.invalid" for i in range(1, n + 1)] if n else [f"{prefix}.invalid"]
+            expected |= {(host, probe) for host in names for probe in chosen}
+    defaults = {"vars": {"p": draw(st.integers(1, 65535)), "v": draw(st.text(max_size=10))}}
+    return {"defaults": defaults, "probes": probes, "groups": groups}, expected
+
+
+class TestValidInventories:
+    @examples(50)
+    @given(case=valid_inventories())
+    def test_valid_inventory_plans_each_pair_once(
+        self, capsys: pytest.CaptureFixture[str], workdir: Path, case: tuple[dict[str, Any], set]
+    ) -> None:
+        """Any valid inventory validates, and its plan holds exactly the expected (host, probe) pairs."""
+        data, expected = case
+        path = workdir / "valid.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+        assert call_cli(capsys, "validate", str(path)).code == 0
+        outcome = call_cli(capsys, "plan", str(path))
+        assert outcome.code == 0, outcome.err
+        records = [json.loads(line) for line in outcome.out.splitlines()]
+        assert len(records) == len(expected)
+        assert {(r["host"], r["probe"]) for r in records} == expected
+        port = data["defaults"]["vars"]["p"]
+        for record in records:
+            if record["type"] == "ssh":
+                assert record["params"]["port"] == port
+                assert record["params"]["command"].startswith(f"echo {record['host']} ")
