@@ -133,7 +133,7 @@ def load_yaml(path: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         line, message = _located(exc)
         key = loader.key_path()
-        if not key and line and "indentation" not in message:
+        if not key and line and "indentation" not in message and "document" not in message:
             key = guess_key_path(text.split("\n"), line)
         raise InventoryError([Problem(path, line, key, f"YAML: {message}")]) from None
     except yaml.YAMLError as exc:
@@ -209,4 +209,6 @@ def _located(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
         return line, f"{problem} (check the indentation)"
     if problem.startswith("mapping values are not allowed"):
         return line, f"{problem} (check the indentation, or quote a value that contains ': ')"
-    return line, f"{context}: {problem}" if context else problem
+    if not context:
+        return line, problem
+    return line, f"{context} {problem}" if problem.startswith("but ") else f"{context}: {problem}"
