@@ -114,8 +114,10 @@ class _Failure:
 
 
 class _Planner:
-    def __init__(self, inventory: Inventory, settings: SweepSettings) -> None:
+    def __init__(self, inventory: Inventory, settings: SweepSettings, check_only: bool = False) -> None:
         self.inventory = inventory
+        # check_only: resolve templates and collect problems, build nothing (the inventory may be partial).
+        self.check_only = check_only
         base = {"timeout": settings.timeout, "retries": settings.retries}
         if settings.latency_warn is not None:
             base["latency_warn"] = settings.latency_warn
@@ -135,7 +137,9 @@ class _Planner:
             except ValueError as exc:
                 self.fail(layer.where(name), str(exc), variables["host"])
                 ok = False
-        return SPEC_CLASSES[probe.kind](name=probe.name, **params) if ok else None  # type: ignore[return-value]
+        if not ok or self.check_only:
+            return None
+        return SPEC_CLASSES[probe.kind](name=probe.name, **params)  # type: ignore[return-value]
 
     def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
@@ -194,6 +198,23 @@ def _check_size(inventory: Inventory) -> None:
     if total > MAX_JOBS:
         message = f"the inventory plans {total} probes, over the limit of {MAX_JOBS}; split it into files"
         raise InventoryError([Problem(inventory.path, None, "groups", message)])
+
+
+def template_problems(inventory: Inventory) -> list[Problem]:
+    """Template problems of an inventory that has other problems too, so validate reports all at once.
+
+    The inventory holds only the parts that passed validation; templates are resolved for every host
+    but no probe spec is built (a probe may lack a required key)."""
+    try:
+        _check_size(inventory)
+    except InventoryError as exc:
+        return exc.problems
+    planner = _Planner(inventory, settings_for(inventory), check_only=True)
+    for group in inventory.groups.values():
+        for host in group.hosts:
+            for _ in planner.jobs_for(group, host):
+                pass
+    return planner.problems()
 
 
 def build_plan(

@@ -62,9 +62,13 @@ def load_inventory(path: str) -> Inventory:
     defaults = _defaults(check, raw)
     probes = _probes(check, raw)
     groups = parse_groups(check, raw, probes)
+    inventory = Inventory(path, defaults, probes, groups)
     if check.problems:
-        raise InventoryError(sorted(check.problems, key=lambda p: p.line or 0))
-    return Inventory(path, defaults, probes, groups)
+        from prober.plan import template_problems  # plan imports this module
+
+        problems = check.problems + template_problems(inventory)
+        raise InventoryError(sorted(problems, key=lambda p: p.line or 0))
+    return inventory
 
 
 def _defaults(check: Checker, raw: LocDict) -> Defaults:

@@ -330,3 +330,28 @@ class TestNothingHappensOnBadInput:
         out.write_text("previous results\n")
         assert cli("sweep", DATA / "range_reversed.yaml", "-o", out).code == 3
         assert out.read_text() == "previous results\n"
+
+
+class TestStructureAndTemplateProblemsTogether:
+    def test_both_kinds_in_one_run(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """A structural problem does not hide a template problem: both are reported, in line order."""
+        path = inventory_file(
+            """
+            defaults: {retries: many}
+            probes:
+              up: {type: ssh, command: "uptime {nope}"}
+              pg: {type: tcp}
+            groups:
+              g: {hosts: [a.invalid], probes: [up, pg]}
+            """
+        )
+        outcome = cli("validate", path)
+        assert outcome.code == 3
+        assert outcome.err.splitlines() == [
+            f"error: {path}:1: defaults.retries: expected an integer, got 'many'",
+            f"error: {path}:3: probes.up.command: unknown template variable {{nope}} "
+            "(known: address, group, host) (for host a.invalid)",
+            f"error: {path}:4: probes.pg.port: missing: a tcp probe needs 'port'",
+        ]
