@@ -111,6 +111,7 @@ class _Failure:
 
     problem: Problem
     hosts: list[str]
+    count: int = 0
 
 
 class _Planner:
@@ -151,7 +152,9 @@ class _Planner:
             layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
             origin = {name: layer for layer in layers for name in layer.params}
             static = {
-                n: layer.params[n] for n, layer in origin.items() if not fields.is_template(layer.params[n])
+                n: layer.params[n]
+                for n, layer in origin.items()
+                if n not in fields.TEMPLATED or not fields.is_template(layer.params[n])
             }
             templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
             merged = self.merged[key] = (static, templated)
@@ -162,15 +165,17 @@ class _Planner:
         failure = self.failures.setdefault(
             (line, key, message), _Failure(Problem(self.inventory.path, line, key, message), [])
         )
-        failure.hosts.append(host)
+        failure.count += 1
+        if len(failure.hosts) < _HOSTS_SHOWN:
+            failure.hosts.append(host)
 
     def problems(self) -> list[Problem]:
         out = []
         for failure in self.failures.values():
-            hosts, problem = failure.hosts, failure.problem
-            shown = ", ".join(hosts[:_HOSTS_SHOWN])
-            more = f" and {len(hosts) - _HOSTS_SHOWN} more" if len(hosts) > _HOSTS_SHOWN else ""
-            noun = "host" if len(hosts) == 1 else "hosts"
+            problem, count = failure.problem, failure.count
+            shown = ", ".join(failure.hosts)
+            more = f" and {count - _HOSTS_SHOWN} more" if count > _HOSTS_SHOWN else ""
+            noun = "host" if count == 1 else "hosts"
             message = f"{problem.message} (for {noun} {shown}{more})"
             out.append(Problem(problem.file, problem.line, problem.key, message))
         return sorted(out, key=lambda p: p.line or 0)

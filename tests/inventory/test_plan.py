@@ -388,3 +388,23 @@ class TestHostDeclarations:
             ("a2.invalid", "a2.invalid"),
             ("b.invalid", "b.invalid"),
         ]
+
+
+class TestOnlyTemplatedFieldsAreTemplated:
+    def test_regex_braces_untouched(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """Braces in body_regex, expect and key are literal: only url, port, command, send, user template."""
+        path = inventory_file(
+            r"""
+            probes:
+              h: {type: http, url: "http://{address}/", body_regex: '^\{\{"ok": \d{1,3}\}\}$'}
+              t: {type: tcp, port: 1, expect: '^{{x}}'}
+              s: {type: ssh, command: uptime, key: "/keys/{host}.key"}
+            groups: {g: {hosts: [a.invalid], probes: [h, t, s]}}
+            """
+        )
+        plan = plan_of(cli, path)
+        assert plan[("a.invalid", "h")]["params"]["body_regex"] == r'^\{\{"ok": \d{1,3}\}\}$'
+        assert plan[("a.invalid", "t")]["params"]["expect"] == "^{{x}}"
+        assert plan[("a.invalid", "s")]["params"]["key"] == "/keys/{host}.key"
