@@ -38,7 +38,7 @@ groups:
 def plan_of(cli: Callable[..., Outcome], path: Path, *args: str) -> list[dict]:
     outcome = cli("plan", path, *args)
     assert outcome.code == 0, outcome.err
-    return [json.loads(line) for line in outcome.out.splitlines()]
+    return [json.loads(line) for line in outcome.out.split("\n") if line]
 
 
 class TestExampleInventory:

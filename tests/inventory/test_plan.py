@@ -44,7 +44,7 @@ groups:
 def plan_of(cli: Callable[..., Outcome], path: Path, *args: str) -> dict[tuple[str, str], dict]:
     outcome = cli("plan", path, *args)
     assert outcome.code == 0, outcome.err
-    records = [json.loads(line) for line in outcome.out.splitlines()]
+    records = [json.loads(line) for line in outcome.out.split("\n") if line]
     return {(r["host"], r["probe"]): r for r in records}
 
 

@@ -237,7 +237,11 @@ def valid_inventories(draw: st.DrawFn) -> tuple[dict[str, Any], set[tuple[str, s
         for prefix, n in patterns:
             names = [f"{prefix}{i}.invalid" for i in range(1, n + 1)] if n else [f"{prefix}.invalid"]
             expected |= {(host, probe) for host in names for probe in chosen}
-    defaults = {"vars": {"p": draw(st.integers(1, 65535)), "v": draw(st.text(max_size=10))}}
+    # Any text but NUL (a var with NUL is refused: no shell can carry it).
+    text = st.text(
+        alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=10
+    )
+    defaults = {"vars": {"p": draw(st.integers(1, 65535)), "v": draw(text)}}
     return {"defaults": defaults, "probes": probes, "groups": groups}, expected
 
 
@@ -254,7 +258,8 @@ class TestValidInventories:
         assert call_cli(capsys, "validate", str(path)).code == 0
         outcome = call_cli(capsys, "plan", str(path))
         assert outcome.code == 0, outcome.err
-        records = [json.loads(line) for line in outcome.out.splitlines()]
+        # split on "\n" only: str.splitlines() would also split inside values at \x85 or \u2028.
+        records = [json.loads(line) for line in outcome.out.split("\n") if line]
         assert len(records) == len(expected)
         assert {(r["host"], r["probe"]) for r in records} == expected
         port = data["defaults"]["vars"]["p"]

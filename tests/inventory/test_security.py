@@ -24,7 +24,7 @@ HOSTILE = ["x; rm -rf /", "$(id)", "`id`", "a'b", 'a"b', "a\nb", "*", "$HOME", "
 def plan_of(cli: Callable[..., Outcome], path: Path) -> list[dict]:
     outcome = cli("plan", path)
     assert outcome.code == 0, outcome.err
-    return [json.loads(line) for line in outcome.out.splitlines()]
+    return [json.loads(line) for line in outcome.out.split("\n") if line]
 
 
 def sh_printf(command: str) -> str:
