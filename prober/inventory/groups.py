@@ -139,9 +139,5 @@ def _host(
 def _address(value: Any) -> str:
     """A host name or IP address, taken literally (no ranges, no templates)."""
     text = fields.text(value)
-    if not ranges.HOST_CHARS.match(text):
-        raise ValueError(
-            f"expected a host name or IP address (letters, digits, '.', '-', '_', ':', '%'), "
-            f"got {fields.shown(value)}"
-        )
+    ranges.check_host(text)
     return text

@@ -132,3 +132,28 @@ class TestRangeProperties:
         width = len(start) if start.startswith("0") and len(start) > 1 else 0
         assert names == [f"{prefix}{str(n).zfill(width)}.x" for n in range(low, low + span + 1, stride)]
         assert ranges.count(pattern) == len(names)
+
+
+class TestHostNames:
+    @pytest.mark.parametrize(
+        "name", ["web01.example.com", "10.0.0.1", "::1", "fe80::1%eth0", "2001:db8::[1:3]", "_srv", "a-b_c.d"]
+    )
+    def test_accepted(self, name: str) -> None:
+        """DNS-style names, IPv4 and IPv6 addresses (with a zone) are valid host names."""
+        ranges.validate(name)
+
+    @pytest.mark.parametrize(
+        ("name", "message"),
+        [
+            ("a:b", "'a:b' has ':' or '%' but is not an IPv6 address"),
+            ("host%eth0", "'host%eth0' has ':' or '%' but is not an IPv6 address"),
+            ("fe80::1%", "'fe80::1%' has ':' or '%' but is not an IPv6 address"),
+            ("-oProxyCommand", "host name '-oProxyCommand' may only contain letters, digits"),
+            ("user@host", "host name 'user@host' may only contain"),
+            ("host/path", "host name 'host/path' may only contain"),
+        ],
+    )
+    def test_refused(self, name: str, message: str) -> None:
+        """Anything that could change a URL's authority or a command's meaning is refused."""
+        with pytest.raises(ValueError, match=re.escape(message)):
+            ranges.validate(name)
