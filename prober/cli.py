@@ -104,9 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    """Escape line breaks and control characters so each problem stays on exactly one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _report(problems: Sequence[object]) -> int:
     for problem in problems[:MAX_PROBLEMS_SHOWN]:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {_one_line(str(problem))}", file=sys.stderr)
     if len(problems) > MAX_PROBLEMS_SHOWN:
         print(f"error: ... and {len(problems) - MAX_PROBLEMS_SHOWN} more", file=sys.stderr)
     return EXIT_INPUT

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import re
 import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -53,14 +54,21 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
     return SweepSettings(**values)
 
 
+_URL_SAFE = "/:@-._~!$&'()*+,;=[]"
+_URL_PLAIN = re.compile(r"^[A-Za-z0-9/@._~!$&'()*+,;=-]*$")
+
+
 def _url_value(value: object) -> str:
     text = str(value)
-    try:
-        if isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address):
-            return f"[{text}]"
-    except ValueError:
-        pass
-    return quote(text, safe="/:@-._~!$&'()*+,;=[]")
+    if _URL_PLAIN.match(text):
+        return text  # the common case (host names, ports, paths): nothing to encode
+    if ":" in text:
+        try:
+            if isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address):
+                return f"[{text}]"
+        except ValueError:
+            pass
+    return quote(text, safe=_URL_SAFE)
 
 
 _QUOTERS = {"url": _url_value, "command": lambda v: shlex.quote(str(v))}
@@ -83,8 +91,6 @@ def render(field: str, template: str, variables: dict[str, Any]) -> str:
 
 
 def _resolve_one(name: str, value: Any, variables: dict[str, Any]) -> Any:
-    if not fields.is_template(value):
-        return value
     rendered = render(name, value, variables)
     try:
         if name == "port":
@@ -96,53 +102,80 @@ def _resolve_one(name: str, value: Any, variables: dict[str, Any]) -> Any:
     return rendered
 
 
+_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]]]
+
+
 @dataclass
 class _Failure:
     """One template problem and the hosts it hit; reported once, not once per host."""
 
     problem: Problem
     hosts: list[str]
+    count: int = 0
 
 
 class _Planner:
-    def __init__(self, inventory: Inventory, settings: SweepSettings) -> None:
+    def __init__(self, inventory: Inventory, settings: SweepSettings, check_only: bool = False) -> None:
         self.inventory = inventory
+        # check_only: resolve templates and collect problems, build nothing (the inventory may be partial).
+        self.check_only = check_only
         base = {"timeout": settings.timeout, "retries": settings.retries}
         if settings.latency_warn is not None:
             base["latency_warn"] = settings.latency_warn
         self.base = Layer("defaults", base)
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
+        self.merged: dict[tuple[str, str, int], _Merged] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any]
     ) -> ProbeSpec | None:
-        layers = [self.base, probe.layer]
-        layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
-        origin = {name: layer for layer in layers for name in layer.params}
-        params: dict[str, Any] = {}
+        static, templated = self.layered(probe, group, host)
+        params = dict(static)
         ok = True
-        for name, layer in origin.items():
+        for name, (value, layer) in templated.items():
             try:
-                params[name] = _resolve_one(name, layer.params[name], variables)
+                params[name] = _resolve_one(name, value, variables)
             except ValueError as exc:
                 self.fail(layer.where(name), str(exc), variables["host"])
                 ok = False
-        return SPEC_CLASSES[probe.kind](name=probe.name, **params) if ok else None  # type: ignore[return-value]
+        if not ok or self.check_only:
+            return None
+        return SPEC_CLASSES[probe.kind](name=probe.name, **params)  # type: ignore[return-value]
+
+    def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
+        """Parameters after precedence, split into literal ones and templates; the same for every host
+        a declaration expands to, so it is computed once per (probe, group, declaration)."""
+        key = (probe.name, group.name, id(host))
+        merged = self.merged.get(key)
+        if merged is None:
+            layers = [self.base, probe.layer]
+            layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+            origin = {name: layer for layer in layers for name in layer.params}
+            static = {
+                n: layer.params[n]
+                for n, layer in origin.items()
+                if n not in fields.TEMPLATED or not fields.is_template(layer.params[n])
+            }
+            templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
+            merged = self.merged[key] = (static, templated)
+        return merged
 
     def fail(self, where: tuple[str, int], message: str, host: str) -> None:
         key, line = where
         failure = self.failures.setdefault(
             (line, key, message), _Failure(Problem(self.inventory.path, line, key, message), [])
         )
-        failure.hosts.append(host)
+        failure.count += 1
+        if len(failure.hosts) < _HOSTS_SHOWN:
+            failure.hosts.append(host)
 
     def problems(self) -> list[Problem]:
         out = []
         for failure in self.failures.values():
-            hosts, problem = failure.hosts, failure.problem
-            shown = ", ".join(hosts[:_HOSTS_SHOWN])
-            more = f" and {len(hosts) - _HOSTS_SHOWN} more" if len(hosts) > _HOSTS_SHOWN else ""
-            noun = "host" if len(hosts) == 1 else "hosts"
+            problem, count = failure.problem, failure.count
+            shown = ", ".join(failure.hosts)
+            more = f" and {count - _HOSTS_SHOWN} more" if count > _HOSTS_SHOWN else ""
+            noun = "host" if count == 1 else "hosts"
             message = f"{problem.message} (for {noun} {shown}{more})"
             out.append(Problem(problem.file, problem.line, problem.key, message))
         return sorted(out, key=lambda p: p.line or 0)
@@ -170,6 +203,23 @@ def _check_size(inventory: Inventory) -> None:
     if total > MAX_JOBS:
         message = f"the inventory plans {total} probes, over the limit of {MAX_JOBS}; split it into files"
         raise InventoryError([Problem(inventory.path, None, "groups", message)])
+
+
+def template_problems(inventory: Inventory) -> list[Problem]:
+    """Template problems of an inventory that has other problems too, so validate reports all at once.
+
+    The inventory holds only the parts that passed validation; templates are resolved for every host
+    but no probe spec is built (a probe may lack a required key)."""
+    try:
+        _check_size(inventory)
+    except InventoryError as exc:
+        return exc.problems
+    planner = _Planner(inventory, settings_for(inventory), check_only=True)
+    for group in inventory.groups.values():
+        for host in group.hosts:
+            for _ in planner.jobs_for(group, host):
+                pass
+    return planner.problems()
 
 
 def build_plan(

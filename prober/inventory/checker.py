@@ -16,15 +16,15 @@ VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_VARS = frozenset({"host", "address", "group"})
 
 
-def describe(value: Any) -> str:
-    """What a value is, for 'expected X, got Y' messages."""
+def describe(value: Any, show: bool = True) -> str:
+    """What a value is, for 'expected X, got Y' messages; show=False leaves the value itself out."""
     if value is None:
         return "nothing (null)"
     kinds = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
     for kind, word in kinds.items():
         if isinstance(value, kind):
-            return f"{word} ({fields.shown(value)})" if kind in (str, bool) else word
-    return f"{type(value).__name__} ({fields.shown(value)})"
+            return f"{word} ({fields.shown(value)})" if show and kind in (str, bool) else word
+    return f"{type(value).__name__} ({fields.shown(value)})" if show else type(value).__name__
 
 
 def suggest(key: str, allowed: set[str] | dict[str, Any]) -> str:

@@ -128,6 +128,9 @@ def _host(
     address = None
     if "address" in spec:
         address = check.convert(_address, spec["address"], spec.line_of("address"), f"{key}.address")
+        if address and (count := ranges.count(pattern)) > 1:
+            message = f"one address for {count} hosts ({pattern!r} is a range); give each host its own"
+            check.add(spec.line_of("address"), f"{key}.address", message)
     host_vars = check.variables(spec["vars"], spec.line_of("vars"), f"{key}.vars") if "vars" in spec else {}
     overrides = _overrides(check, spec, f"{key}.overrides", probes)
     return HostDecl(pattern, line, address, host_vars, overrides, key)
@@ -136,9 +139,5 @@ def _host(
 def _address(value: Any) -> str:
     """A host name or IP address, taken literally (no ranges, no templates)."""
     text = fields.text(value)
-    if not ranges.HOST_CHARS.match(text):
-        raise ValueError(
-            f"expected a host name or IP address (letters, digits, '.', '-', '_', ':', '%'), "
-            f"got {fields.shown(value)}"
-        )
+    ranges.check_host(text)
     return text

@@ -55,15 +55,20 @@ def load_inventory(path: str) -> Inventory:
             [Problem(path, 1, "", "the file is empty: an inventory needs probes and groups")]
         )
     if not isinstance(raw, LocDict):
-        message = f"the top level must be a mapping with probes and groups, got {describe(raw)}"
+        # No value shown: `prober validate ~/.ssh/id_rsa` must not print the key back.
+        message = f"the top level must be a mapping with probes and groups, got {describe(raw, show=False)}"
         raise InventoryError([Problem(path, getattr(raw, "line", 1) or 1, "", message)])
     check.unknown_keys(raw, _TOP_KEYS, "")
     defaults = _defaults(check, raw)
     probes = _probes(check, raw)
     groups = parse_groups(check, raw, probes)
+    inventory = Inventory(path, defaults, probes, groups)
     if check.problems:
-        raise InventoryError(sorted(check.problems, key=lambda p: p.line or 0))
-    return Inventory(path, defaults, probes, groups)
+        from prober.plan import template_problems  # plan imports this module
+
+        problems = check.problems + template_problems(inventory)
+        raise InventoryError(sorted(problems, key=lambda p: p.line or 0))
+    return inventory
 
 
 def _defaults(check: Checker, raw: LocDict) -> Defaults:

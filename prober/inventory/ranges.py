@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import re
 import string
@@ -12,6 +13,21 @@ _RANGE = re.compile(r"\[([^\[\]]*)\]")
 _DIGITS = re.compile(r"^[0-9]+$")
 # What a host name or address may contain once ranges are expanded: DNS names, IPv4, IPv6 (with a zone).
 HOST_CHARS = re.compile(r"^[A-Za-z0-9_:][A-Za-z0-9_.:%-]*$")
+_HOST_RULE = "letters, digits, '.', '_' and '-' (not first), or be an IPv6 address"
+
+
+def check_host(name: str) -> None:
+    """ValueError unless name is a DNS-style name, an IPv4 address or an IPv6 address (zone allowed).
+
+    Nothing else can reach a URL authority or a command line: no '@', '/', spaces or shell syntax."""
+    if not HOST_CHARS.match(name):
+        raise ValueError(f"host name {name!r} may only contain {_HOST_RULE}")
+    if ":" in name or "%" in name:
+        try:
+            if ipaddress.ip_address(name.split("%", 1)[0]).version != 6 or name.endswith("%"):
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{name!r} has ':' or '%' but is not an IPv6 address") from None
 
 
 class _Numbers(Sequence[str]):
@@ -75,10 +91,7 @@ def _parse(pattern: str) -> tuple[list[str], list[Sequence[str]]]:
         total *= len(values)
     if total > MAX_HOSTS_PER_PATTERN:
         raise ValueError(f"pattern {pattern!r} expands to {total} hosts, over {MAX_HOSTS_PER_PATTERN}")
-    if not HOST_CHARS.match(_join(literals, [values[0] for values in ranges])):
-        raise ValueError(
-            f"host name {pattern!r} may only contain letters, digits and '.', '-', '_', ':', '%'"
-        )
+    check_host(_join(literals, [values[0] for values in ranges]))
     return literals, ranges
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import yaml
@@ -49,14 +50,13 @@ class _StrictLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
+        mark: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
-                problem="aliases (*name) are not allowed in an inventory", problem_mark=event.start_mark
+                problem="aliases (*name) are not allowed in an inventory", problem_mark=mark
             )
         if self.depth >= MAX_DEPTH:
-            raise yaml.MarkedYAMLError(
-                problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=event.start_mark
-            )
+            raise yaml.MarkedYAMLError(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=mark)
         self.depth += 1
         try:
             return super().compose_node(parent, index)  # type: ignore[misc]
@@ -119,21 +119,59 @@ def load_yaml(path: str) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        bad_line = raw.count(b"\n", 0, exc.start) + 1
         problem = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} ({exc.reason})"
-        raise InventoryError([Problem(path, line, "", problem)]) from None
-    loader = _StrictLoader(text)
+        raise InventoryError([Problem(path, bad_line, "", problem)]) from None
+    try:
+        loader = _StrictLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise InventoryError([_reader_problem(path, text, exc)]) from None
     try:
         return loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        raise InventoryError([_reader_problem(path, text, exc)]) from None
     except yaml.MarkedYAMLError as exc:
         line, message = _located(exc)
-        raise InventoryError([Problem(path, line, loader.key_path(), f"YAML: {message}")]) from None
+        key = loader.key_path()
+        if not key and line and "indentation" not in message and "document" not in message:
+            key = guess_key_path(text.split("\n"), line)
+        raise InventoryError([Problem(path, line, key, f"YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise InventoryError([Problem(path, None, "", f"YAML: {exc}")]) from None
     except RecursionError:
         raise InventoryError([Problem(path, None, "", "YAML: nesting too deep")]) from None
     finally:
         loader.dispose()
+
+
+_KEY_LINE = re.compile(r"""^\s*(?:-\s+)*("[^"]*"|'[^']*'|[^\s#'"\[\]{}:,-][^:#]*):(?:\s|$)""")
+
+
+def guess_key_path(lines: list[str], line: int) -> str:
+    """The key path of a line of block-style YAML that does not parse, read from indentation alone.
+
+    Only used for syntax errors (an unclosed quote or bracket, a stray character), where the lines above
+    are well formed; for indentation errors the indentation itself is what cannot be trusted.
+    """
+    path: list[str] = []
+    limit: int | None = None
+    for text in reversed(lines[:line]):
+        match = _KEY_LINE.match(text)
+        if not match:
+            continue
+        indent = len(text) - len(text.lstrip(" -"))
+        if limit is None or indent < limit:
+            path.append(match.group(1).strip().strip("'\""))
+            limit = indent
+            if indent == 0:
+                break
+    return ".".join(reversed(path))
+
+
+def _reader_problem(path: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
+    """A character YAML does not allow (NUL, most control characters), with its line."""
+    line = text.count("\n", 0, exc.position) + 1
+    return Problem(path, line, "", f"YAML: character {exc.character!r} is not allowed in YAML text")
 
 
 def _read(path: str) -> bytes:
@@ -171,4 +209,6 @@ def _located(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
         return line, f"{problem} (check the indentation)"
     if problem.startswith("mapping values are not allowed"):
         return line, f"{problem} (check the indentation, or quote a value that contains ': ')"
-    return line, f"{context}: {problem}" if context else problem
+    if not context:
+        return line, problem
+    return line, f"{context} {problem}" if problem.startswith("but ") else f"{context}: {problem}"

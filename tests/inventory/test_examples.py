@@ -14,21 +14,37 @@ from tests.inventory.conftest import Outcome
 
 INVENTORIES = ROOT / "inventories"
 EXAMPLE = INVENTORIES / "example.yaml"
+ISSUE_EXAMPLE = """\
+defaults:
+  timeout: 2s          # per-probe deadline; "500ms", "2s" or a number of seconds
+  retries: 1           # extra attempts on transient failure (timeout, refused, reset), never on a wrong answer
+  concurrency: 256
+probes:
+  health: {type: http, url: "http://{address}:8080/healthz", expect_status: [200], body_regex: "ok"}
+  pg:     {type: tcp, port: 5432}
+  uptime: {type: ssh, port: 22, user: deploy, key: ~/.ssh/id_ed25519, known_hosts: ~/.ssh/known_hosts, command: "uptime"}
+groups:
+  web:
+    hosts: ["web[01:40].example.com", "10.0.3.[1:20]"]
+    probes: [health, uptime]
+  db:
+    hosts:
+      db01: {address: 10.0.0.5}
+      db02: {address: 10.0.0.6, vars: {ssh_port: 2222}}
+    probes: [pg]
+"""  # noqa: E501 - the issue's text, verbatim
 
 
 def plan_of(cli: Callable[..., Outcome], path: Path, *args: str) -> list[dict]:
     outcome = cli("plan", path, *args)
     assert outcome.code == 0, outcome.err
-    return [json.loads(line) for line in outcome.out.splitlines()]
+    return [json.loads(line) for line in outcome.out.split("\n") if line]
 
 
 class TestExampleInventory:
     def test_example_is_exactly_the_issue_text(self) -> None:
-        """inventories/example.yaml is the inventory shape the issue requires, unchanged."""
-        text = EXAMPLE.read_text()
-        assert text.startswith("defaults:\n  timeout: 2s          # per-probe deadline")
-        assert "      db02: {address: 10.0.0.6, vars: {ssh_port: 2222}}\n    probes: [pg]\n" in text
-        assert len(text.splitlines()) == 17
+        """inventories/example.yaml is, byte for byte, the inventory shape issue 2 requires."""
+        assert EXAMPLE.read_text() == ISSUE_EXAMPLE
 
     def test_validate_subprocess(self) -> None:
         """`prober validate inventories/example.yaml` exits 0 and summarises the plan on stderr."""

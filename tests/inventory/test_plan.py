@@ -44,7 +44,7 @@ groups:
 def plan_of(cli: Callable[..., Outcome], path: Path, *args: str) -> dict[tuple[str, str], dict]:
     outcome = cli("plan", path, *args)
     assert outcome.code == 0, outcome.err
-    records = [json.loads(line) for line in outcome.out.splitlines()]
+    records = [json.loads(line) for line in outcome.out.split("\n") if line]
     return {(r["host"], r["probe"]): r for r in records}
 
 
@@ -343,3 +343,68 @@ class TestRedaction:
         assert outcome.code == 3
         assert "gopher://u:<redacted>@h.invalid/" in outcome.err
         assert "hunter2pw" not in outcome.err
+
+
+class TestHostDeclarations:
+    def test_address_on_a_range_is_refused(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """One address for a range of hosts would probe one machine N times: refused with its line."""
+        path = inventory_file(
+            """
+            probes: {p: {type: tcp, port: 1}}
+            groups:
+              g:
+                hosts:
+                  "db[1:3].invalid": {address: 127.0.0.1}
+                probes: [p]
+            """
+        )
+        outcome = cli("validate", path)
+        assert outcome.code == 3
+        assert outcome.err == (
+            f"error: {path}:5: groups.g.hosts.db[1:3].invalid.address: one address for 3 hosts "
+            "('db[1:3].invalid' is a range); give each host its own\n"
+        )
+
+    def test_mapping_hosts_with_null_body(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """In mapping form a host may have no settings (`name:`); it is planned with its name as address."""
+        path = inventory_file(
+            """
+            probes: {p: {type: tcp, port: 1}}
+            groups:
+              g:
+                hosts:
+                  "a[1:2].invalid":
+                  b.invalid: {vars: {x: 1}}
+                probes: [p]
+            """
+        )
+        plan = plan_of(cli, path)
+        assert [(h, r["address"]) for (h, _), r in plan.items()] == [
+            ("a1.invalid", "a1.invalid"),
+            ("a2.invalid", "a2.invalid"),
+            ("b.invalid", "b.invalid"),
+        ]
+
+
+class TestOnlyTemplatedFieldsAreTemplated:
+    def test_regex_braces_untouched(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """Braces in body_regex, expect and key are literal: only url, port, command, send, user template."""
+        path = inventory_file(
+            r"""
+            probes:
+              h: {type: http, url: "http://{address}/", body_regex: '^\{\{"ok": \d{1,3}\}\}$'}
+              t: {type: tcp, port: 1, expect: '^{{x}}'}
+              s: {type: ssh, command: uptime, key: "/keys/{host}.key"}
+            groups: {g: {hosts: [a.invalid], probes: [h, t, s]}}
+            """
+        )
+        plan = plan_of(cli, path)
+        assert plan[("a.invalid", "h")]["params"]["body_regex"] == r'^\{\{"ok": \d{1,3}\}\}$'
+        assert plan[("a.invalid", "t")]["params"]["expect"] == "^{{x}}"
+        assert plan[("a.invalid", "s")]["params"]["key"] == "/keys/{host}.key"
