@@ -1,0 +1,96 @@
+"""Resource limits at process level: a low RLIMIT_NOFILE, and a 100k-host inventory end to end."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.cli.conftest import Lab, no_traceback, probes, records
+from tests.cli.hostile import free_port
+from tests.conftest import ROOT, cli_env, run_cli
+
+
+def nofile(soft: int, hard: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    return apply
+
+
+def limited_sweep(inventory: Path, soft: int, hard: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prober", "sweep", str(inventory), "--concurrency", "1000"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        timeout=60,
+        preexec_fn=nofile(soft, hard),
+    )
+
+
+class TestOpenFileLimit:
+    def test_low_nofile_caps_concurrency_with_a_warning(self, lab: Lab) -> None:
+        """RLIMIT_NOFILE 256 with --concurrency 1000: no crash, a warning, concurrency capped, all records."""
+        hung = lab.add("hung", "hung", 150)
+        down = lab.add("down", "refused", 50)
+        proc = limited_sweep(lab.inventory(timeout="300ms"), 256, 256)
+        no_traceback(proc.stderr)
+        assert "concurrency capped by the open-file limit" in proc.stderr
+        lines = records(proc.stdout)
+        recs = probes(lines)
+        assert sorted(r["host"] for r in recs) == sorted(hung + down)
+        assert Counter(r["error"]["kind"] for r in recs) == {"timeout": 150, "refused": 50}
+        assert proc.returncode == 2 and lines[-1]["event"] == "sweep"
+        # 150 hung hosts at the capped concurrency (96) need two rounds of the 300 ms timeout.
+        assert lines[-1]["duration_ms"] >= 2 * 300 * 0.95
+
+    def test_soft_limit_is_raised_to_the_hard_limit(self, lab: Lab) -> None:
+        """A low soft limit under a high hard limit is raised: no cap, the hung hosts share one round."""
+        lab.add("hung", "hung", 150)
+        proc = limited_sweep(lab.inventory(timeout="300ms"), 256, 8192)
+        no_traceback(proc.stderr)
+        assert "capped" not in proc.stderr
+        lines = records(proc.stdout)
+        assert len(probes(lines)) == 150
+        assert lines[-1]["duration_ms"] < 2 * 300
+
+
+HOSTS_100K = "127.[20:23].[0:99].[1:250]"  # 4 * 100 * 250 = 100,000 addresses
+
+
+class TestHundredThousandHosts:
+    def test_plan_validate_and_sweep_100k(self, tmp_path: Path) -> None:
+        """A 100k-host inventory plans, validates, and sweeps to exactly 100k probe records."""
+        port = free_port("127.20.0.1")  # nothing listens there: every connect is refused at once
+        inventory = tmp_path / "big.yaml"
+        inventory.write_text(
+            "defaults: {timeout: 5s, retries: 2, concurrency: 10}\n"
+            f"probes:\n  pg: {{type: tcp, port: {port}}}\n"
+            f'groups:\n  fleet:\n    hosts: ["{HOSTS_100K}"]\n    probes: [pg]\n'
+        )
+        plan = run_cli("plan", str(inventory))
+        assert plan.returncode == 0 and plan.stdout.count("\n") == 100_000
+        validate = run_cli("validate", str(inventory))
+        assert validate.returncode == 0 and "100000 planned probes" in validate.stderr
+        started = time.monotonic()
+        proc = run_cli(
+            "sweep", str(inventory), "--concurrency", "1000", "--timeout", "200ms", "--retries", "0"
+        )
+        elapsed = time.monotonic() - started
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        no_traceback(proc.stderr)
+        lines = records(proc.stdout)
+        recs = probes(lines)
+        assert len(recs) == 100_000 and len({r["host"] for r in recs}) == 100_000
+        assert {r["attempts"] for r in recs} == {1}  # --retries 0 won over the inventory's 2
+        # Refused at once; a probe starved of CPU by 1000 siblings may still reach the 200 ms timeout.
+        assert {r["error"]["kind"] for r in recs} <= {"refused", "timeout"}
+        assert lines[-1]["event"] == "sweep" and lines[-1]["planned"] == 100_000
+        assert peak_rss_mb < 400, f"peak RSS {peak_rss_mb:.0f} MB"
+        print(f"\n100k sweep: {elapsed:.1f} s wall, peak child RSS {peak_rss_mb:.0f} MB")
