@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from prober import sweep
-from tests.cli.hostile import ServerThread, free_port
+from tests.cli.hostile import ServerProcess, free_port
 
 ROLES = ("refused", "hung", "reset", "http_ok")
 
@@ -27,24 +27,27 @@ def rss_mb(field: str = "VmRSS") -> float:
     raise AssertionError(f"{field} not in /proc/self/status")
 
 
+def address(block: int, index: int) -> str:
+    return f"127.{block}.{index // 250}.{index % 250 + 1}"
+
+
 def write_inventory(path: Path, block: int, port: int, per_role: int) -> dict[str, str]:
-    """Hosts 127.<block>.x.y, `per_role` of each role; return {host: role}."""
+    """One group per role, `per_role` hosts each on 127.<block>.x.y; return {host: role}."""
     roles: dict[str, str] = {}
     lines = [
-        "defaults: {timeout: 500ms, retries: 0, concurrency: 256}",
+        "defaults: {timeout: 2s, retries: 0, concurrency: 256}",
         "probes:",
         f'  web: {{type: http, url: "http://{{address}}:{port}/", expect_status: [200]}}',
         f'  banner: {{type: tcp, port: {port}, send: "GET / HTTP/1.0\\r\\n\\r\\n", expect: "^HTTP/1"}}',
         "groups:",
-        "  fleet:",
-        "    probes: [web, banner]",
-        "    hosts:",
     ]
-    for index in range(per_role * len(ROLES)):
-        role = ROLES[index % len(ROLES)]
-        name = f"h{index:04d}"
-        roles[name] = role
-        lines.append(f"      {name}: {{address: 127.{block}.{index // 250}.{index % 250 + 1}}}")
+    for number, role in enumerate(ROLES):
+        lines += [f"  {role}:", "    probes: [web, banner]", "    hosts:"]
+        if role == "hung":  # a short timeout for the hosts that need one; generous for the rest
+            lines[-1:-1] = ["    overrides: {web: {timeout: 300ms}, banner: {timeout: 300ms}}"]
+        for index in range(number * per_role, (number + 1) * per_role):
+            roles[f"h{index:04d}"] = role
+            lines.append(f"      h{index:04d}: {{address: {address(block, index)}}}")
     path.write_text("\n".join(lines) + "\n")
     return roles
 
@@ -68,10 +71,12 @@ class TestHostileFleetResources:
         """Two sweeps of 1,000 refused/hung/reset/healthy hosts (HTTP and TCP) leave the fd count as is."""
         port = free_port(f"127.{loopback_block}.0.1")
         roles = write_inventory(tmp_path / "inv.yaml", loopback_block, port, per_role=250)
-        servers = ServerThread()  # its own loop: server work must not delay the sweep's loop
-        for index, role in enumerate(roles.values()):
-            if role != "refused":
-                servers.serve(role, f"127.{loopback_block}.{index // 250}.{index % 250 + 1}", port)
+        plan = [
+            [role, address(loopback_block, index), port]
+            for index, role in enumerate(roles.values())
+            if role != "refused"
+        ]
+        servers = ServerProcess(plan, tmp_path)  # the servers' work must not slow the sweep's loop
         try:
             await run_sweep(tmp_path / "inv.yaml", tmp_path / "warm.jsonl")  # one-time lazy setup
             await asyncio.sleep(0.3)  # let the black holes see their clients go
