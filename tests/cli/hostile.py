@@ -117,12 +117,13 @@ async def _main(plan: list[list[Any]]) -> None:
 class ServerProcess:
     """The servers of `plan` in a child process: their work never competes with the test for the GIL."""
 
-    def __init__(self, plan: list[list[Any]], workdir: Path) -> None:
-        path = workdir / "servers.json"
+    def __init__(self, plan: list[list[Any]], workdir: Path, prefix: tuple[str, ...] = ()) -> None:
+        """`prefix` wraps the command, e.g. ("ip", "netns", "exec", NAME) to serve inside a namespace."""
+        path = workdir / f"servers-{id(self)}.json"
         path.write_text(json.dumps(plan))
         root = Path(__file__).resolve().parents[2]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.cli.hostile", "--plan", str(path)],
+            [*prefix, sys.executable, "-m", "tests.cli.hostile", "--plan", str(path)],
             stdout=subprocess.PIPE,
             cwd=root,
         )
