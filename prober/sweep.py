@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from prober import logs
 from prober.engine import Engine
-from prober.errors import InventoryError
+from prober.errors import InventoryError, Problem
 from prober.inventory import Inventory, load_inventory
 from prober.inventory.loader import parse_max_fail
 from prober.model import Job
@@ -24,11 +24,12 @@ from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import new_run_id
 from prober.sinks.jsonl import BackgroundJsonlSink, JsonlSink
-from prober.sinks.summary import Summary
+from prober.sinks.summary import EXIT_INTERRUPTED, Summary
 
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
 FDS_PER_PROBE = 2
 FD_RESERVE = 64
+STDOUT = 1
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
@@ -99,9 +100,10 @@ async def execute(
     )
     engine_ref.append(engine)
     loop = asyncio.get_running_loop()
+    interrupts: list[int] = []
     if handle_signals:
         for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, engine.stop, "cancelled")
+            loop.add_signal_handler(signum, _on_signal, engine, interrupts)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since planning ended
     started = time.perf_counter()
     sink.start()
@@ -118,6 +120,17 @@ async def execute(
             await resources.aclose()
     duration = time.perf_counter() - started
     return summary, stop_reason, duration, sink.closed
+
+
+def _on_signal(engine: Engine, interrupts: list[int]) -> None:
+    """First SIGINT/SIGTERM: stop cleanly (records for all). Second: the user insists, e.g. because
+    the output reader is stuck and the remaining records can never be written; leave at once."""
+    interrupts.append(1)
+    if len(interrupts) == 1:
+        engine.stop("cancelled")
+        return
+    os.write(2, b"prober: interrupted again; exiting without writing the remaining records\n")
+    os._exit(EXIT_INTERRUPTED)
 
 
 def finish(
@@ -142,9 +155,20 @@ def finish(
 
 
 def open_output(path: str | None) -> int:
+    """The fd records go to: stdout, or FILE created/truncated; InventoryError if neither is usable."""
     if path is None or path == "-":
-        return sys.stdout.fileno()
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.fstat(STDOUT)
+        except OSError:
+            problem = Problem(
+                "<stdout>", None, "", "stdout is closed: nowhere to write results (use -o FILE)"
+            )
+            raise InventoryError([problem]) from None
+        return STDOUT
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as exc:
+        raise InventoryError([Problem(path, None, "--output", f"cannot write: {exc.strerror}")]) from None
 
 
 def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool = False) -> int:
@@ -153,20 +177,28 @@ def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool 
         _, settings, jobs = load(path, flags)
         with _signals_held():
             out_fd = open_output(output)
-            run_id = new_run_id()
-            log = logs.get()
-            log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
-            coro = execute(jobs, settings, out_fd=out_fd, run_id=run_id)
-            summary, stop_reason, duration, _ = run_loop(coro)
-            return finish(
-                summary,
-                settings,
-                stop_reason=stop_reason,
-                duration=duration,
-                out_fd=out_fd,
-                run_id=run_id,
-                quiet=quiet,
-            )
+            try:
+                return _sweep(jobs, settings, out_fd, quiet)
+            finally:
+                if out_fd != STDOUT:
+                    os.close(out_fd)
+
+
+def _sweep(jobs: Sequence[Job], settings: SweepSettings, out_fd: int, quiet: bool) -> int:
+    run_id = new_run_id()
+    log = logs.get()
+    log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
+    coro = execute(jobs, settings, out_fd=out_fd, run_id=run_id)
+    summary, stop_reason, duration, _ = run_loop(coro)
+    return finish(
+        summary,
+        settings,
+        stop_reason=stop_reason,
+        duration=duration,
+        out_fd=out_fd,
+        run_id=run_id,
+        quiet=quiet,
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -50,6 +50,33 @@ class TestStdoutClosedEarly:
         assert b"probes in" not in stderr
 
 
+class TestUnusableOutput:
+    def test_unwritable_output_file_is_bad_input(self, lab: Lab, tmp_path: Path) -> None:
+        """-o into a missing directory: exit 3 with a message naming the file, nothing probed."""
+        lab.add("web", "http_ok", 1)
+        target = tmp_path / "missing" / "out.jsonl"
+        proc = run_cli("sweep", str(lab.inventory()), "-o", str(target))
+        assert proc.returncode == 3 and proc.stdout == ""
+        assert f"{target}: --output: cannot write" in proc.stderr
+        no_traceback(proc.stderr)
+
+    def test_closed_stdout_is_bad_input(self, lab: Lab) -> None:
+        """A sweep started with stdout closed says so and exits 3 instead of crashing."""
+        lab.add("web", "http_ok", 1)
+        proc = subprocess.run(
+            [sys.executable, "-m", "prober", "sweep", str(lab.inventory())],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+            cwd=ROOT,
+            timeout=60,
+            preexec_fn=lambda: os.close(1),
+        )
+        assert proc.returncode == 3
+        assert b"stdout is closed" in proc.stderr
+        no_traceback(proc.stderr)
+
+
 class TestSlowReader:
     def test_slow_reader_gets_every_line_and_true_latencies(self, lab: Lab) -> None:
         """A reader sleeping between lines gets every line whole, and hung probes still time out on time."""

@@ -102,6 +102,28 @@ class TestInterrupt:
         assert sorted(r["host"] for r in probes(lines)) == sorted(hung)
         assert lines[-1]["event"] == "sweep" and lines[-1]["exit_code"] == 130
 
+    def test_second_signal_leaves_when_the_reader_is_stuck(self, lab: Lab, tmp_path: Path) -> None:
+        """With a reader that never reads, the first SIGINT cannot finish writing; a second one exits 130."""
+        lab.add("web", "http_ok", 700)  # ~280 KB of records: more than the pipe holds
+        log = tmp_path / "stderr.txt"
+        with open(log, "wb") as err:
+            proc = popen_cli("sweep", str(lab.inventory(concurrency=100)), stderr=err)
+            try:
+                wait_for(lambda: b"sweep starting" in log.read_bytes())
+                time.sleep(1.5)  # probes done; the writer is blocked on the full pipe
+                proc.send_signal(signal.SIGINT)
+                with pytest.raises(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.5)  # still trying to hand its records over
+                proc.send_signal(signal.SIGINT)
+                assert proc.wait(timeout=5) == 130
+            finally:
+                proc.kill()
+                proc.wait()
+                assert proc.stdout is not None
+                proc.stdout.close()
+        no_traceback(log.read_text())
+        assert "interrupted again" in log.read_text()
+
 
 class TestDeadline:
     def test_deadline_cuts_hung_hosts(self, lab: Lab, tmp_path: Path) -> None:
