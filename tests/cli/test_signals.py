@@ -137,8 +137,8 @@ class TestDeadline:
         no_traceback(err)
         lines = records(out)
         assert proc.returncode == 2
-        assert wall < 5
-        assert 1000 <= lines[-1]["duration_ms"] < 2000
+        assert wall < 8
+        assert 1000 <= lines[-1]["duration_ms"] < 2500
         recs = probes(lines)
         assert sorted(r["host"] for r in recs) == sorted(ok + hung)
         assert {r["error"]["kind"] for r in recs if r["host"] in hung} == {"deadline"}
