@@ -150,7 +150,10 @@ def finish(
         return EXIT_OUTPUT_CLOSED
     JsonlSink(out_fd, run_id).write(summary.sweep_record(run_id, duration, code, stop_reason), cap=False)
     if not quiet:
-        print(summary.render(duration, code, stop_reason), file=sys.stderr, flush=True)
+        try:
+            print(summary.render(duration, code, stop_reason), file=sys.stderr, flush=True)
+        except BrokenPipeError:
+            logs.stderr_closed()
     return code
 
 

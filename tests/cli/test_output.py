@@ -111,6 +111,31 @@ class TestStreams:
         assert any(rec["event"] == "sweep starting" and rec["level"] == "info" for rec in logged)
         assert all({"event", "level", "timestamp"} <= rec.keys() for rec in logged)
 
+    def test_closed_stderr_changes_nothing_on_stdout(self, lab: Lab) -> None:
+        """Started with stderr closed (2>&-): the sweep runs, and no diagnostics leak onto stdout."""
+        lab.add("web", "http_ok", 2)
+        proc = subprocess.run(
+            [sys.executable, "-m", "prober", "sweep", str(lab.inventory())],
+            capture_output=True,
+            env=cli_env(),
+            cwd=ROOT,
+            timeout=60,
+            preexec_fn=lambda: os.close(2),
+        )
+        assert proc.returncode == 0
+        assert [r["event"] for r in records(proc.stdout)] == ["probe", "probe", "sweep"]
+
+    def test_stderr_reader_gone(self, lab: Lab) -> None:
+        """A stderr reader that goes away (EPIPE on every diagnostic) does not stop the sweep."""
+        lab.add("web", "http_ok", 2)
+        lab.add("down", "refused", 1)
+        proc = popen_cli("sweep", str(lab.inventory()))
+        assert proc.stderr is not None
+        proc.stderr.close()
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 2
+        assert [r["event"] for r in records(out)] == ["probe"] * 3 + ["sweep"]
+
     def test_terminal_stderr_is_readable(self, lab: Lab) -> None:
         """With stderr on a terminal, diagnostics are human lines, not JSON."""
         lab.add("web", "http_ok", 1)
