@@ -24,9 +24,11 @@ from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import new_run_id
 from prober.sinks.jsonl import BackgroundJsonlSink, JsonlSink
-from prober.sinks.summary import EXIT_INTERRUPTED, Summary
+from prober.sinks.summary import EXIT_FAIL, EXIT_INTERRUPTED, Summary
 
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
+# Why records could not be written → exit code: the reader left (like SIGPIPE), or a write failed.
+OUTPUT_LOST = {"output_closed": EXIT_OUTPUT_CLOSED, "output_error": EXIT_FAIL}
 FDS_PER_PROBE = 2
 FD_RESERVE = 64
 STDOUT = 1
@@ -83,7 +85,7 @@ async def execute(
     resources = Resources(concurrency=settings.concurrency)
     engine_ref: list[Engine] = []
     # Writes happen on a thread: a slow reader must not stall the loop and inflate every latency.
-    sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda: engine_ref[0].stop("output_closed"))
+    sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda reason: engine_ref[0].stop(reason))
 
     def emit(result: object) -> None:
         summary(result)  # type: ignore[arg-type]
@@ -146,8 +148,8 @@ def finish(
     """Write the sweep line and the human summary; return the exit code."""
     max_fail = parse_max_fail(settings.max_fail) if settings.max_fail else None
     code = summary.exit_code(max_fail, stop_reason)
-    if stop_reason == "output_closed":
-        return EXIT_OUTPUT_CLOSED
+    if stop_reason in OUTPUT_LOST:  # nowhere to write the sweep line or the rest: stop quietly
+        return OUTPUT_LOST[stop_reason]
     JsonlSink(out_fd, run_id).write(summary.sweep_record(run_id, duration, code, stop_reason), cap=False)
     if not quiet:
         try:

@@ -81,9 +81,10 @@ def write_line(fd: int, line: bytes) -> None:
 
 
 class JsonlSink:
-    """Writes records to a file descriptor; on a closed pipe, stops writing and tells `on_closed`."""
+    """Writes records to a file descriptor. When it cannot (reader gone: "output_closed"; disk full or
+    I/O error: "output_error"), it stops writing and tells `on_closed` why."""
 
-    def __init__(self, fd: int, run_id: str, on_closed: Callable[[], None] | None = None) -> None:
+    def __init__(self, fd: int, run_id: str, on_closed: Callable[[str], None] | None = None) -> None:
         self.fd = fd
         self.run_id = run_id
         self.on_closed = on_closed
@@ -104,9 +105,15 @@ class JsonlSink:
         try:
             write_line(self.fd, line)
         except OSError as exc:
-            if not isinstance(exc, BrokenPipeError) and exc.errno not in (errno.EPIPE, errno.EBADF):
-                raise
-            self._closed_by_reader()
+            if isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.EBADF):
+                self._closed_by_reader()
+            else:
+                self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        self.closed = True
+        logs.get().error("cannot write results; stopping the sweep", error=exc.strerror or str(exc))
+        self._notify_closed("output_error")
 
     def _closed_by_reader(self) -> None:
         # The reader went away (`| head`): point the fd at /dev/null so nothing else
@@ -115,11 +122,11 @@ class JsonlSink:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, self.fd)
         os.close(devnull)
-        self._notify_closed()
+        self._notify_closed("output_closed")
 
-    def _notify_closed(self) -> None:
+    def _notify_closed(self, reason: str) -> None:
         if self.on_closed is not None:
-            self.on_closed()
+            self.on_closed(reason)
 
 
 class BackgroundJsonlSink(JsonlSink):
@@ -133,7 +140,7 @@ class BackgroundJsonlSink(JsonlSink):
         self,
         fd: int,
         run_id: str,
-        on_closed: Callable[[], None] | None = None,
+        on_closed: Callable[[str], None] | None = None,
         max_lines: int = QUEUE_LINES,
     ) -> None:
         super().__init__(fd, run_id, on_closed)
@@ -170,8 +177,8 @@ class BackgroundJsonlSink(JsonlSink):
             if not self.closed:
                 self._write(line)
 
-    def _notify_closed(self) -> None:
+    def _notify_closed(self, reason: str) -> None:
         if self.on_closed is not None and self._loop is not None:
             # RuntimeError: the loop already finished, so there is nothing left to stop.
             with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self.on_closed)
+                self._loop.call_soon_threadsafe(self.on_closed, reason)

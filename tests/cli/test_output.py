@@ -76,6 +76,16 @@ class TestUnusableOutput:
         assert b"stdout is closed" in proc.stderr
         no_traceback(proc.stderr)
 
+    def test_disk_full_stops_the_sweep_with_an_error(self, lab: Lab) -> None:
+        """-o /dev/full (every write fails with ENOSPC): an error on stderr, exit 2, no traceback, no hang."""
+        lab.add("web", "http_ok", 2)
+        lab.add("hung", "hung", 40)
+        proc = run_cli("sweep", str(lab.inventory(timeout="1s", concurrency=2)), "-o", "/dev/full")
+        assert proc.returncode == 2
+        no_traceback(proc.stderr)
+        assert "cannot write results" in proc.stderr and "No space left on device" in proc.stderr
+        assert proc.stdout == ""
+
 
 class TestSlowReader:
     def test_slow_reader_gets_every_line_and_true_latencies(self, lab: Lab) -> None:
