@@ -48,6 +48,9 @@ def dumps(obj: dict[str, Any], cap: bool = True) -> bytes:
         return line
     # Still too long (huge keys or many fields): keep it valid JSON rather than cutting bytes.
     keep = {k: obj[k] for k in _ESSENTIAL if k in obj and len(orjson.dumps(obj[k])) <= 256}
+    if isinstance(obj.get("error"), dict):  # the error kind must survive any cut
+        error = obj["error"]
+        keep["error"] = {"kind": str(error.get("kind"))[:32], "message": str(error.get("message"))[:200]}
     return orjson.dumps({**keep, "truncated": True}, option=orjson.OPT_APPEND_NEWLINE)
 
 

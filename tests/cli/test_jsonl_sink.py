@@ -37,10 +37,13 @@ class TestLineCap:
 
     def test_many_long_fields_still_give_valid_json(self) -> None:
         """Even when cutting strings is not enough, the line stays valid JSON with its identity keys."""
-        record = {"event": "probe", "host": "h", "status": "fail", **{f"k{i}": "y" * 4000 for i in range(5)}}
+        error = {"kind": "protocol", "message": "z" * 3000}
+        record = {"event": "probe", "host": "h", "status": "fail", "error": error}
+        record |= {f"k{i}": "y" * 4000 for i in range(5)}
         line = dumps(record)
         parsed = json.loads(line)
         assert len(line) <= LINE_MAX and parsed["host"] == "h" and parsed["truncated"] is True
+        assert parsed["error"]["kind"] == "protocol" and parsed["status"] == "fail"
 
 
 class TestBackgroundSink:
