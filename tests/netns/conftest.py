@@ -82,7 +82,13 @@ class Lab:
         self.links: list[str] = []
 
     def netns(self) -> Netns:
-        ns = Netns(f"prober-{self.tag}-{len(self.namespaces)}")
+        """A new namespace; skips the test if this host (e.g. an unprivileged container) forbids it."""
+        name = f"prober-{self.tag}-{len(self.namespaces)}"
+        try:
+            ns = Netns(name)
+        except RuntimeError as exc:
+            sh("ip", "netns", "del", name, check=False)
+            pytest.skip(f"cannot create a usable network namespace here: {exc}")
         self.namespaces.append(ns)
         return ns
 
