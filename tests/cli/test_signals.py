@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Lab, no_traceback, popen_cli, probes, records
+from tests.cli.conftest import FleetThread, Lab, no_traceback, popen_cli, probes, records
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
@@ -123,6 +124,28 @@ class TestInterrupt:
                 proc.stdout.close()
         no_traceback(log.read_text())
         assert "interrupted again" in log.read_text()
+
+
+class TestSimulatedFleet:
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+    def test_signal_mid_sweep_of_mixed_fleet(
+        self, sim_fleet: FleetThread, tmp_path: Path, signum: int
+    ) -> None:
+        """Interrupting a sweep of HTTP, TCP and SSH hosts mid-flight: every probe once, nothing on stderr
+        but JSON diagnostics and the summary."""
+        inventory = sim_fleet.fleet.write_inventory()
+        code, lines, stderr, _ = interrupted_sweep(
+            inventory, tmp_path, signum, wait_lines=20, pause=0.05, env=None
+        )
+        assert code == 130
+        no_traceback(stderr)
+        recs = probes(lines)
+        assert len(recs) == len({(r["host"], r["probe"]) for r in recs}) == 200
+        assert lines[-1]["event"] == "sweep" and lines[-1]["planned"] == 200
+        assert "cancelled" in lines[-1]["errors"]
+        summary_at = stderr.index("prober: 200 probes")
+        for line in stderr[:summary_at].splitlines():
+            assert json.loads(line)["level"] in ("info", "warning"), line
 
 
 class TestDeadline:
