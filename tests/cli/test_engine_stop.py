@@ -1,10 +1,14 @@
-"""Engine stop paths in-process, with fake probe functions: early stop, deadline, stop during backoff."""
+"""Engine stop paths in-process (fake probe functions): early stop, deadline, backoff; loop-lag warning."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+import structlog
+
+from prober import sweep
 from prober.engine import Engine
 from prober.model import Job, Outcome, Result, Target, TCPSpec
 
@@ -73,3 +77,23 @@ class TestEngineStop:
         assert await engine.run() == "cancelled"
         await asyncio.sleep(0.3)
         assert {r.error.kind for r in out if r.error} == {"cancelled"} and len(out) == 3
+
+
+class TestLoopLagWarning:
+    async def test_blocked_loop_is_reported(self) -> None:
+        """A loop blocked well past a quarter of the shortest timeout gets one warning naming the lag."""
+        with structlog.testing.capture_logs() as logged:
+            watcher = asyncio.create_task(sweep.watch_lag(0.2, every=0.02))
+            await asyncio.sleep(0.05)
+            time.sleep(0.3)  # noqa: ASYNC251 - on purpose: what 1,000 busy probes look like to a timer
+            await asyncio.wait_for(watcher, 2)
+        (entry,) = [e for e in logged if "running late" in e["event"]]
+        assert entry["log_level"] == "warning" and entry["lag_ms"] >= 200
+
+    async def test_idle_loop_is_not_reported(self) -> None:
+        """A loop that keeps time produces no warning."""
+        with structlog.testing.capture_logs() as logged:
+            watcher = asyncio.create_task(sweep.watch_lag(4.0, every=0.02))
+            await asyncio.sleep(0.3)
+            watcher.cancel()
+        assert not [e for e in logged if "running late" in e["event"]]
