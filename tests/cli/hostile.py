@@ -37,7 +37,8 @@ def http_ok(delay: float = 0.0) -> Handler:
         with contextlib.suppress(ConnectionError):
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
             await writer.drain()
-        writer.transport.abort()
+        # close(), not abort(): on a lossy link the kernel must still retransmit the answer.
+        writer.close()
 
     return handle
 
