@@ -57,7 +57,8 @@ class Engine:
         """Run every job; return None, or why the sweep was cut short."""
         loop = asyncio.get_running_loop()
         pending = iter(self.jobs)
-        count = min(self.concurrency, len(self.jobs))
+        # A stop requested before the run (a signal while starting up) starts no probe at all.
+        count = min(self.concurrency, len(self.jobs)) if self.stop_reason is None else 0
         self._workers = [loop.create_task(self._worker(pending)) for _ in range(count)]
         timer = loop.call_later(self.deadline, self.stop, "deadline") if self.deadline else None
         try:

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
 import structlog
 
 
+class _StderrLogger(structlog.PrintLogger):
+    """A PrintLogger that outlives its reader: a closed stderr pipe must not crash the sweep."""
+
+    def msg(self, message: str) -> None:
+        try:
+            super().msg(message)
+        except BrokenPipeError:
+            stderr_closed()
+
+    log = debug = info = warn = warning = err = error = critical = exception = fatal = failure = msg
+
+
 def configure(verbose: bool = False) -> None:
     """Route structlog (and asyncssh/aiohttp's stdlib logging) to stderr; stdout is for results."""
     level = logging.DEBUG if verbose else logging.INFO
+    if sys.stderr is None:  # started with stderr closed (2>&-): diagnostics go nowhere, never to stdout
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     renderer: Any
     if sys.stderr.isatty():
         renderer = structlog.dev.ConsoleRenderer(colors=False)
@@ -24,13 +39,20 @@ def configure(verbose: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=lambda *args: _StderrLogger(sys.stderr),
         cache_logger_on_first_use=True,
     )
     # asyncssh logs every connection at INFO; keep library chatter out unless it matters.
     for name in ("asyncssh", "aiohttp"):
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
+
+
+def stderr_closed() -> None:
+    """The stderr reader went away: send the rest of the diagnostics to /dev/null, quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def get(name: str = "prober") -> Any:

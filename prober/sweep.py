@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from prober import logs
 from prober.engine import Engine
-from prober.errors import InventoryError
+from prober.errors import InventoryError, Problem
 from prober.inventory import Inventory, load_inventory
 from prober.inventory.loader import parse_max_fail
 from prober.model import Job
@@ -24,11 +24,15 @@ from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import new_run_id
 from prober.sinks.jsonl import BackgroundJsonlSink, JsonlSink
-from prober.sinks.summary import Summary
+from prober.sinks.summary import EXIT_FAIL, EXIT_INTERRUPTED, Summary
 
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
+# Why records could not be written → exit code: the reader left (like SIGPIPE), or a write failed.
+OUTPUT_LOST = {"output_closed": EXIT_OUTPUT_CLOSED, "output_error": EXIT_FAIL}
 FDS_PER_PROBE = 2
 FD_RESERVE = 64
+STDOUT = 1
+LAG_CHECK_S = 0.1
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
@@ -82,7 +86,7 @@ async def execute(
     resources = Resources(concurrency=settings.concurrency)
     engine_ref: list[Engine] = []
     # Writes happen on a thread: a slow reader must not stall the loop and inflate every latency.
-    sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda: engine_ref[0].stop("output_closed"))
+    sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda reason: engine_ref[0].stop(reason))
 
     def emit(result: object) -> None:
         summary(result)  # type: ignore[arg-type]
@@ -99,15 +103,18 @@ async def execute(
     )
     engine_ref.append(engine)
     loop = asyncio.get_running_loop()
+    interrupts: list[int] = []
     if handle_signals:
         for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, engine.stop, "cancelled")
+            loop.add_signal_handler(signum, _on_signal, engine, interrupts)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since planning ended
     started = time.perf_counter()
     sink.start()
+    watcher = loop.create_task(watch_lag(min((job.spec.timeout for job in jobs), default=1.0)))
     try:
         stop_reason = await engine.run()
     finally:
+        watcher.cancel()
         try:
             await asyncio.to_thread(sink.close)  # every record is out before the sweep line
         finally:
@@ -118,6 +125,36 @@ async def execute(
             await resources.aclose()
     duration = time.perf_counter() - started
     return summary, stop_reason, duration, sink.closed
+
+
+async def watch_lag(shortest_timeout: float, every: float = LAG_CHECK_S) -> None:
+    """Warn once if the event loop runs late by a good part of the shortest probe timeout: the CPU,
+    not the network, is then what makes probes slow or time out (too much concurrency for one core)."""
+    loop = asyncio.get_running_loop()
+    limit = max(0.05, shortest_timeout / 4)
+    while True:
+        before = loop.time()
+        await asyncio.sleep(every)
+        lag = loop.time() - before - every
+        if lag > limit:
+            logs.get().warning(
+                "event loop running late: latencies include CPU queueing and timeouts may be false; "
+                "lower --concurrency",
+                lag_ms=round(lag * 1000),
+                shortest_timeout_ms=round(shortest_timeout * 1000),
+            )
+            return
+
+
+def _on_signal(engine: Engine, interrupts: list[int]) -> None:
+    """First SIGINT/SIGTERM: stop cleanly (records for all). Second: the user insists, e.g. because
+    the output reader is stuck and the remaining records can never be written; leave at once."""
+    interrupts.append(1)
+    if len(interrupts) == 1:
+        engine.stop("cancelled")
+        return
+    os.write(2, b"prober: interrupted again; exiting without writing the remaining records\n")
+    os._exit(EXIT_INTERRUPTED)
 
 
 def finish(
@@ -133,18 +170,32 @@ def finish(
     """Write the sweep line and the human summary; return the exit code."""
     max_fail = parse_max_fail(settings.max_fail) if settings.max_fail else None
     code = summary.exit_code(max_fail, stop_reason)
-    if stop_reason == "output_closed":
-        return EXIT_OUTPUT_CLOSED
+    if stop_reason in OUTPUT_LOST:  # nowhere to write the sweep line or the rest: stop quietly
+        return OUTPUT_LOST[stop_reason]
     JsonlSink(out_fd, run_id).write(summary.sweep_record(run_id, duration, code, stop_reason), cap=False)
     if not quiet:
-        print(summary.render(duration, code, stop_reason), file=sys.stderr, flush=True)
+        try:
+            print(summary.render(duration, code, stop_reason), file=sys.stderr, flush=True)
+        except BrokenPipeError:
+            logs.stderr_closed()
     return code
 
 
 def open_output(path: str | None) -> int:
+    """The fd records go to: stdout, or FILE created/truncated; InventoryError if neither is usable."""
     if path is None or path == "-":
-        return sys.stdout.fileno()
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.fstat(STDOUT)
+        except OSError:
+            problem = Problem(
+                "<stdout>", None, "", "stdout is closed: nowhere to write results (use -o FILE)"
+            )
+            raise InventoryError([problem]) from None
+        return STDOUT
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as exc:
+        raise InventoryError([Problem(path, None, "--output", f"cannot write: {exc.strerror}")]) from None
 
 
 def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool = False) -> int:
@@ -153,20 +204,28 @@ def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool 
         _, settings, jobs = load(path, flags)
         with _signals_held():
             out_fd = open_output(output)
-            run_id = new_run_id()
-            log = logs.get()
-            log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
-            coro = execute(jobs, settings, out_fd=out_fd, run_id=run_id)
-            summary, stop_reason, duration, _ = run_loop(coro)
-            return finish(
-                summary,
-                settings,
-                stop_reason=stop_reason,
-                duration=duration,
-                out_fd=out_fd,
-                run_id=run_id,
-                quiet=quiet,
-            )
+            try:
+                return _sweep(jobs, settings, out_fd, quiet)
+            finally:
+                if out_fd != STDOUT:
+                    os.close(out_fd)
+
+
+def _sweep(jobs: Sequence[Job], settings: SweepSettings, out_fd: int, quiet: bool) -> int:
+    run_id = new_run_id()
+    log = logs.get()
+    log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
+    coro = execute(jobs, settings, out_fd=out_fd, run_id=run_id)
+    summary, stop_reason, duration, _ = run_loop(coro)
+    return finish(
+        summary,
+        settings,
+        stop_reason=stop_reason,
+        duration=duration,
+        out_fd=out_fd,
+        run_id=run_id,
+        quiet=quiet,
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:

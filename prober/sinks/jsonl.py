@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import errno
 import os
-import queue
 import select
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +22,8 @@ from prober.record import to_record
 LINE_MAX = 4096
 # Lines a slow reader may fall behind by before the sweep waits for it (~3 MiB of typical records).
 QUEUE_LINES = 8192
+# How often the writer thread empties its buffer: records reach the reader within ~10 ms.
+FLUSH_S = 0.01
 _ESSENTIAL = (
     "event",
     "ts",
@@ -48,6 +50,9 @@ def dumps(obj: dict[str, Any], cap: bool = True) -> bytes:
         return line
     # Still too long (huge keys or many fields): keep it valid JSON rather than cutting bytes.
     keep = {k: obj[k] for k in _ESSENTIAL if k in obj and len(orjson.dumps(obj[k])) <= 256}
+    if isinstance(obj.get("error"), dict):  # the error kind must survive any cut
+        error = obj["error"]
+        keep["error"] = {"kind": str(error.get("kind"))[:32], "message": str(error.get("message"))[:200]}
     return orjson.dumps({**keep, "truncated": True}, option=orjson.OPT_APPEND_NEWLINE)
 
 
@@ -81,9 +86,10 @@ def write_line(fd: int, line: bytes) -> None:
 
 
 class JsonlSink:
-    """Writes records to a file descriptor; on a closed pipe, stops writing and tells `on_closed`."""
+    """Writes records to a file descriptor. When it cannot (reader gone: "output_closed"; disk full or
+    I/O error: "output_error"), it stops writing and tells `on_closed` why."""
 
-    def __init__(self, fd: int, run_id: str, on_closed: Callable[[], None] | None = None) -> None:
+    def __init__(self, fd: int, run_id: str, on_closed: Callable[[str], None] | None = None) -> None:
         self.fd = fd
         self.run_id = run_id
         self.on_closed = on_closed
@@ -104,9 +110,15 @@ class JsonlSink:
         try:
             write_line(self.fd, line)
         except OSError as exc:
-            if not isinstance(exc, BrokenPipeError) and exc.errno not in (errno.EPIPE, errno.EBADF):
-                raise
-            self._closed_by_reader()
+            if isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.EBADF):
+                self._closed_by_reader()
+            else:
+                self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        self.closed = True
+        logs.get().error("cannot write results; stopping the sweep", error=exc.strerror or str(exc))
+        self._notify_closed("output_error")
 
     def _closed_by_reader(self) -> None:
         # The reader went away (`| head`): point the fd at /dev/null so nothing else
@@ -115,29 +127,33 @@ class JsonlSink:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, self.fd)
         os.close(devnull)
-        self._notify_closed()
+        self._notify_closed("output_closed")
 
-    def _notify_closed(self) -> None:
+    def _notify_closed(self, reason: str) -> None:
         if self.on_closed is not None:
-            self.on_closed()
+            self.on_closed(reason)
 
 
 class BackgroundJsonlSink(JsonlSink):
     """A JsonlSink whose writes happen on a writer thread, so a slow reader never blocks the event loop.
 
-    Lines wait in a bounded queue. Only a reader more than QUEUE_LINES behind makes `__call__` block
-    (backpressure: memory stays bounded), and a warning says so once.
+    Lines wait in a bounded buffer that the thread empties every FLUSH_S (one write() per line still):
+    waking it per line would cost a futex round trip per record. Only a reader more than max_lines
+    behind makes `__call__` block (backpressure: memory stays bounded), and a warning says so once.
     """
 
     def __init__(
         self,
         fd: int,
         run_id: str,
-        on_closed: Callable[[], None] | None = None,
+        on_closed: Callable[[str], None] | None = None,
         max_lines: int = QUEUE_LINES,
     ) -> None:
         super().__init__(fd, run_id, on_closed)
-        self._queue: queue.Queue[bytes | None] = queue.Queue(max_lines)
+        self._lines: deque[bytes] = deque()
+        self._max_lines = max_lines
+        self._cond = threading.Condition()
+        self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._drain, name="prober-jsonl", daemon=True)
         self._warned = False
@@ -149,29 +165,41 @@ class BackgroundJsonlSink(JsonlSink):
         return self
 
     def close(self) -> None:
-        """Write every queued line, then stop the writer thread."""
+        """Write every buffered line, then stop the writer thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
         if self._thread.is_alive():
-            self._queue.put(None)
             self._thread.join()
 
     def _put(self, line: bytes) -> None:
-        try:
-            self._queue.put_nowait(line)
-        except queue.Full:
-            if not self._warned:
-                self._warned = True
-                logs.get().warning(
-                    "output reader is slow; the sweep waits for it", queued=self._queue.maxsize
-                )
-            self._queue.put(line)
+        with self._cond:
+            while len(self._lines) >= self._max_lines and not self.closed:
+                if not self._warned:
+                    self._warned = True
+                    logs.get().warning(
+                        "output reader is slow; the sweep waits for it", queued=self._max_lines
+                    )
+                self._cond.notify_all()
+                self._cond.wait()
+            self._lines.append(line)
 
     def _drain(self) -> None:
-        while (line := self._queue.get()) is not None:
-            if not self.closed:
-                self._write(line)
+        while True:
+            with self._cond:
+                if not self._lines and not self._closing:
+                    self._cond.wait(FLUSH_S)
+                batch, self._lines = self._lines, deque()
+                done = self._closing and not batch
+                self._cond.notify_all()  # room again for a producer held by backpressure
+            if done:
+                return
+            for line in batch:
+                if not self.closed:
+                    self._write(line)
 
-    def _notify_closed(self) -> None:
+    def _notify_closed(self, reason: str) -> None:
         if self.on_closed is not None and self._loop is not None:
             # RuntimeError: the loop already finished, so there is nothing left to stop.
             with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self.on_closed)
+                self._loop.call_soon_threadsafe(self.on_closed, reason)

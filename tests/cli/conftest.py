@@ -101,3 +101,39 @@ def no_traceback(stderr: str | bytes) -> None:
     text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
     assert "Traceback" not in text, text[-3000:]
     assert "BrokenPipe" not in text, text[-3000:]
+
+
+class FleetThread:
+    """prober.sim's Fleet running on its own event loop in a background thread."""
+
+    def __init__(self, size: int, workdir: Path, block: int) -> None:
+        import asyncio
+        import threading
+
+        from prober.sim import Fleet
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.fleet = Fleet(size=size, workdir=workdir, block=block)
+        asyncio.run_coroutine_threadsafe(self.fleet.start(), self.loop).result(60)
+
+    def close(self) -> None:
+        import asyncio
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.fleet.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def sim_fleet(tmp_path: Path, loopback_block: int) -> Iterator[FleetThread]:
+    """A 200-host simulated fleet (HTTP, TCP, SSH, refused, hung) served from a background thread."""
+    fleet = FleetThread(200, tmp_path / "fleet", loopback_block)
+    try:
+        yield fleet
+    finally:
+        fleet.close()

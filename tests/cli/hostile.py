@@ -1,18 +1,22 @@
 """Small asyncio servers for process-level tests: healthy HTTP, slow HTTP, black hole, reset-on-accept.
 
-Also runnable as `python -m tests.cli.hostile ROLE ADDRESS PORT [DELAY]` so a test can start one inside
-a network namespace; it prints "ready" on stdout once listening.
+Also runnable as `python -m tests.cli.hostile ROLE ADDRESS PORT [DELAY]` (one server, e.g. inside a
+network namespace) or `python -m tests.cli.hostile --plan FILE` (FILE: JSON list of [role, address, port]):
+it prints "ready" on stdout once listening, and serves until killed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import struct
+import subprocess
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -33,7 +37,8 @@ def http_ok(delay: float = 0.0) -> Handler:
         with contextlib.suppress(ConnectionError):
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
             await writer.drain()
-        writer.transport.abort()
+        # close(), not abort(): on a lossy link the kernel must still retransmit the answer.
+        writer.close()
 
     return handle
 
@@ -104,13 +109,39 @@ class ServerThread:
         self.loop.close()
 
 
-async def _main(role: str, address: str, port: int, *args: float) -> None:
-    server = await serve(role, address, port, *args)
+async def _main(plan: list[list[Any]]) -> None:
+    servers = [await serve(role, address, int(port), *args) for role, address, port, *args in plan]
     print("ready", flush=True)
-    async with server:
-        await server.serve_forever()
+    await asyncio.gather(*(server.serve_forever() for server in servers))
+
+
+class ServerProcess:
+    """The servers of `plan` in a child process: their work never competes with the test for the GIL."""
+
+    def __init__(self, plan: list[list[Any]], workdir: Path, prefix: tuple[str, ...] = ()) -> None:
+        """`prefix` wraps the command, e.g. ("ip", "netns", "exec", NAME) to serve inside a namespace."""
+        path = workdir / f"servers-{id(self)}.json"
+        path.write_text(json.dumps(plan))
+        root = Path(__file__).resolve().parents[2]
+        self.proc = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "tests.cli.hostile", "--plan", str(path)],
+            stdout=subprocess.PIPE,
+            cwd=root,
+        )
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != b"ready":
+            self.close()
+            raise RuntimeError("test servers did not start")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
 
 
 if __name__ == "__main__":
-    _role, _address, _port, *_rest = sys.argv[1:]
-    asyncio.run(_main(_role, _address, int(_port), *(float(x) for x in _rest)))
+    if sys.argv[1] == "--plan":
+        _plan = json.loads(Path(sys.argv[2]).read_text())
+    else:
+        _role, _address, _port, *_rest = sys.argv[1:]
+        _plan = [[_role, _address, int(_port), *(float(x) for x in _rest)]]
+    asyncio.run(_main(_plan))

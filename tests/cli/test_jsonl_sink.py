@@ -37,10 +37,13 @@ class TestLineCap:
 
     def test_many_long_fields_still_give_valid_json(self) -> None:
         """Even when cutting strings is not enough, the line stays valid JSON with its identity keys."""
-        record = {"event": "probe", "host": "h", "status": "fail", **{f"k{i}": "y" * 4000 for i in range(5)}}
+        error = {"kind": "protocol", "message": "z" * 3000}
+        record = {"event": "probe", "host": "h", "status": "fail", "error": error}
+        record |= {f"k{i}": "y" * 4000 for i in range(5)}
         line = dumps(record)
         parsed = json.loads(line)
         assert len(line) <= LINE_MAX and parsed["host"] == "h" and parsed["truncated"] is True
+        assert parsed["error"]["kind"] == "protocol" and parsed["status"] == "fail"
 
 
 class TestBackgroundSink:
@@ -77,11 +80,11 @@ class TestBackgroundSink:
         """When the reader closes the pipe, on_closed runs on the event loop and later writes are dropped."""
         read_fd, write_fd = os.pipe()
         os.close(read_fd)
-        loop_thread: list[threading.Thread] = []
+        loop_thread: list[tuple[threading.Thread, str]] = []
         done = asyncio.Event()
 
-        def on_closed() -> None:
-            loop_thread.append(threading.current_thread())
+        def on_closed(reason: str) -> None:
+            loop_thread.append((threading.current_thread(), reason))
             done.set()
 
         sink = BackgroundJsonlSink(write_fd, "run", on_closed=on_closed).start()
@@ -89,7 +92,7 @@ class TestBackgroundSink:
         await asyncio.wait_for(done.wait(), 5)
         sink.write({"event": "probe"})
         await asyncio.to_thread(sink.close)
-        assert sink.closed and loop_thread == [threading.current_thread()]
+        assert sink.closed and loop_thread == [(threading.current_thread(), "output_closed")]
         os.close(write_fd)
 
 
