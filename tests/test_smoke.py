@@ -25,7 +25,7 @@ class TestSmoke:
         probes = [rec for rec in lines if rec["event"] == "probe"]
         assert len(probes) == 200
         assert lines[-1]["event"] == "sweep"
-        assert lines[-1]["counts"]["fail"] > 0 and lines[-1]["counts"]["ok"] > 100
+        assert lines[-1]["counts"]["fail"] > 0 and lines[-1]["counts"]["ok"] > 50
         assert {rec["type"] for rec in probes} == {"http", "tcp", "ssh"}
         assert proc.returncode == 2
 
