@@ -15,6 +15,7 @@ from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Statu
 from prober.probes import ProbeFn
 
 Emit = Callable[[Result], None]
+MESSAGE_MAX = 300  # characters of an error message kept in a record (lines stay under 4 KiB)
 
 
 def backoff(attempt: int) -> float:
@@ -89,14 +90,30 @@ class Engine:
     def _record(self, result: Result) -> None:
         self._recorded[result.job.index] = 1
         self._attempts.pop(result.job.index, None)
-        self.emit(result)
+        try:
+            self.emit(result)
+        except Exception as exc:
+            # The sink could not take this result (e.g. unserialisable details): still write one
+            # record for the job. If even this plain record fails, the sink is broken: propagate.
+            message = f"the result could not be written: {type(exc).__name__}"
+            error = ErrorInfo("internal", message)
+            self.emit(Result(result.job, Status.FAIL, result.latency_ms, result.attempts, time.time(), error))
 
     async def _worker(self, pending: Any) -> None:
         for job in pending:
+            if self.stop_reason is not None:
+                return  # stop() was called, even if a probe swallowed the cancellation
             self._record(await self._run_job(job))
+            # Yield once per job: a run of probes that fail without awaiting anything would
+            # otherwise starve the deadline timer, signal handlers and the other workers.
+            await asyncio.sleep(0)
 
     async def _run_job(self, job: Job) -> Result:
-        probe = self.probe_for(job.spec.kind)
+        try:
+            probe = self.probe_for(job.spec.kind)
+        except Exception as exc:
+            error = ErrorInfo("internal", f"no probe for type {job.spec.kind!r}: {type(exc).__name__}: {exc}")
+            return Result(job, Status.FAIL, None, 0, time.time(), self._cap(error))
         attempt = 0
         while True:
             attempt += 1
@@ -119,7 +136,11 @@ class Engine:
         details: dict[str, Any] = {}
         try:
             async with asyncio.timeout(job.spec.timeout):
-                return await probe(job.target, job.spec, self.resources), None, {}
+                outcome = await probe(job.target, job.spec, self.resources)
+            if not isinstance(outcome, Outcome):
+                kind, message = "internal", f"the probe returned {type(outcome).__name__}, not an Outcome"
+                return None, ErrorInfo(kind, message), {}
+            return outcome, None, {}
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is None or task.cancelling():
@@ -129,11 +150,17 @@ class Engine:
             kind, message = classify(exc)
             if isinstance(exc, ProbeFailed):
                 details = dict(exc.details)
-        return None, ErrorInfo(kind, self._scrub(message)), details
+        return None, self._cap(ErrorInfo(kind, message)), details
 
-    def _scrub(self, text: str) -> str:
+    def _cap(self, error: ErrorInfo) -> ErrorInfo:
+        """Secrets scrubbed, then the message cut to MESSAGE_MAX characters."""
+        text = error.message
         secrets = getattr(self.resources, "secrets", None)
-        return redact.text(text, tuple(secrets)) if secrets else text
+        if secrets:
+            text = redact.text(text, tuple(secrets))
+        if len(text) > MESSAGE_MAX:
+            text = text[: MESSAGE_MAX - 1] + "…"
+        return ErrorInfo(error.kind, text)
 
     def _success(self, job: Job, outcome: Outcome, latency_ms: float, attempts: int) -> Result:
         warning = outcome.warning

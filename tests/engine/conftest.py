@@ -1,0 +1,57 @@
+"""Fixtures for engine tests: jobs with fake specs and an engine runner collecting results."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prober.engine import Engine
+from prober.model import Job, Result, Target, TCPSpec
+
+FakeProbe = Callable[[Any, Any, Any], Awaitable[Any]]
+
+
+def make_jobs(
+    count: int, *, timeout: float = 1.0, retries: int = 0, latency_warn: float | None = None
+) -> list[Job]:
+    """`count` TCP jobs on distinct fake hosts; the fake probes never touch the network."""
+    spec = TCPSpec(name="fake", port=1, timeout=timeout, retries=retries, latency_warn=latency_warn)
+    return [Job(i, Target(f"h{i}", f"192.0.2.{i % 250}", "g"), spec) for i in range(count)]
+
+
+class Collected:
+    """An emit callable that keeps every Result it is given."""
+
+    def __init__(self) -> None:
+        self.results: list[Result] = []
+
+    def __call__(self, result: Result) -> None:
+        self.results.append(result)
+
+    def by_index(self) -> dict[int, Result]:
+        return {r.job.index: r for r in self.results}
+
+    def kinds(self) -> dict[int, str | None]:
+        return {r.job.index: (r.error.kind if r.error else None) for r in self.results}
+
+
+def engine_for(
+    jobs: list[Job], probe: FakeProbe, *, concurrency: int = 4, deadline: float | None = None
+) -> tuple[Engine, Collected]:
+    """An Engine running `probe` for every job, and the collector its results go to."""
+    collected = Collected()
+    engine = Engine(
+        jobs,
+        collected,
+        concurrency=concurrency,
+        probe_for=lambda kind: probe,
+        resources=None,
+        deadline=deadline,
+    )
+    return engine, collected
+
+
+def assert_one_each(jobs: list[Job], collected: Collected) -> None:
+    """Exactly one Result per planned job, no more, no fewer."""
+    indexes = [r.job.index for r in collected.results]
+    assert sorted(indexes) == [job.index for job in jobs]
