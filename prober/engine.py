@@ -134,8 +134,9 @@ class Engine:
     ) -> tuple[Outcome | None, ErrorInfo | None, dict[str, Any]]:
         """One try under the per-probe deadline; any exception becomes an ErrorInfo."""
         details: dict[str, Any] = {}
+        deadline = asyncio.timeout(job.spec.timeout)
         try:
-            async with asyncio.timeout(job.spec.timeout):
+            async with deadline:
                 outcome = await probe(job.target, job.spec, self.resources)
             if not isinstance(outcome, Outcome):
                 kind, message = "internal", f"the probe returned {type(outcome).__name__}, not an Outcome"
@@ -148,7 +149,9 @@ class Engine:
             kind, message = "internal", "the probe was cancelled from inside"
         except Exception as exc:
             kind, message = classify(exc)
-            if isinstance(exc, ProbeFailed):
+            if deadline.expired():
+                kind, message = "timeout", f"no answer within the probe timeout ({job.spec.timeout:g} s)"
+            elif isinstance(exc, ProbeFailed):
                 details = dict(exc.details)
         return None, self._cap(ErrorInfo(kind, message)), details
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from prober.engine import Engine
 from prober.model import Job, Result, Target, TCPSpec
+from prober.record import to_record
+from tests.probes.records import check_record
 
 FakeProbe = Callable[[Any, Any, Any], Awaitable[Any]]
 
@@ -26,6 +28,9 @@ class Collected:
         self.results: list[Result] = []
 
     def __call__(self, result: Result) -> None:
+        check_record(
+            to_record(result, "run-engine")
+        )  # every record the engine makes has the documented shape
         self.results.append(result)
 
     def by_index(self) -> dict[int, Result]:
