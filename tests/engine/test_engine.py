@@ -114,7 +114,7 @@ class TestDeadline:
         started = time.perf_counter()
         assert await engine.run() == "deadline"
         elapsed = time.perf_counter() - started
-        assert elapsed < 0.2 + 0.5
+        assert elapsed < 0.2 * 2 + 1
         assert_one_each(jobs, got)
         kinds = got.kinds()
         assert kinds[0] is None and kinds[1] is None
@@ -279,8 +279,8 @@ class TestTimeouts:
         await engine.run()
         elapsed = time.perf_counter() - started
         assert set(got.kinds().values()) == {"timeout"}
-        assert 0.2 <= elapsed < 0.2 * 2 + 0.2
-        assert all(190 <= r.latency_ms < 400 for r in got.results)
+        assert 0.2 <= elapsed < 0.2 * 2 + 1
+        assert all(190 <= r.latency_ms < 1200 for r in got.results)
 
 
 class TestConcurrency:

@@ -84,7 +84,7 @@ class RawServer:
             await self.handler(reader, writer)
 
     async def __aenter__(self) -> RawServer:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
