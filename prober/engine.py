@@ -64,6 +64,12 @@ class Engine:
         try:
             # return_exceptions: one broken worker must not cancel its siblings.
             outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
+        except asyncio.CancelledError:
+            # run() itself was cancelled (the caller's task): still one record per job, then obey.
+            self.stop("cancelled")
+            await asyncio.wait(self._workers)
+            self._record_unfinished()
+            raise
         finally:
             if timer is not None:
                 timer.cancel()

@@ -36,7 +36,10 @@ async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
     """GET (or spec.method) the URL; raise ProbeFailed on a wrong status or body."""
     session = res.http_session()
     use_tls = spec.url.startswith("https://")
-    ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if use_tls else False
+    # Also for http:// when redirects are followed: ssl=False would switch verification off for
+    # an https:// Location. aiohttp ignores the context for plain http.
+    need_tls = use_tls or spec.follow_redirects
+    ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if need_tls else False
     details: dict[str, Any] = {"url": redact.url(spec.url), "status_code": None}
     async with session.request(
         spec.method,

@@ -175,6 +175,18 @@ class TestStop:
         assert len(started) == 2
         assert list(got.kinds().values()).count("cancelled") >= 18
 
+    async def test_cancelling_run_itself_still_records_every_job(self) -> None:
+        """Cancelling the task awaiting run() records every unfinished job as cancelled, then propagates."""
+        jobs = make_jobs(30, timeout=30)
+        engine, got = engine_for(jobs, hang_probe, concurrency=5)
+        task = asyncio.ensure_future(engine.run())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert_one_each(jobs, got)
+        assert set(got.kinds().values()) == {"cancelled"}
+
     async def test_stop_before_run_probes_nothing(self) -> None:
         """An engine stopped before it runs probes nothing and records every job as cancelled."""
         calls: list[int] = []

@@ -328,6 +328,23 @@ class TestHTTPS:
         message = record["error"]["message"]
         assert needle in message and len(message) < 200 and message.count("certificate verify failed") <= 1
 
+    async def test_redirect_from_http_to_bad_https_is_verified(
+        self, certs: CertFactory, resources: Resources
+    ) -> None:
+        """An http:// URL redirecting to https:// with a self-signed certificate fails tls when followed."""
+        leaf = certs.leaf(self_signed=True)
+        async with AppServer(make_app(Counter()), leaf.server_context()) as tls_srv:
+
+            async def to_tls(request: web.Request) -> web.Response:
+                return web.Response(status=302, headers={"Location": tls_srv.url("/ok")})
+
+            app = web.Application()
+            app.router.add_get("/", to_tls)
+            async with AppServer(app) as plain:
+                probe_spec = spec(plain.url("/"), follow_redirects=True, ca_file=str(certs.ca_file))
+                _, record = await run_probe(probe_spec, resources)
+        assert record["error"]["kind"] == "tls" and "self-signed" in record["error"]["message"]
+
     async def test_verify_off_is_ok_and_marked_insecure(
         self, certs: CertFactory, resources: Resources
     ) -> None:
