@@ -17,6 +17,7 @@ _RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
 _MESSAGE_MAX = 300
 _RAW_BYTES = re.compile(r"""\s*:?\s*b['"].*$""")  # parser errors quote the raw bytes they choked on
 _INNER_MESSAGE = re.compile(r"""message=(['"])(.*?)\1""")
+_ERRNO = re.compile(r"\[Errno (-?\d+)\] ?")
 
 
 def _message(exc: BaseException, fallback: str) -> str:
@@ -86,16 +87,29 @@ def _asyncssh_kind(exc: BaseException) -> str | None:
     return "protocol"
 
 
+def _shared_errno(exc: OSError) -> int | None:
+    """asyncio (3.11) folds failed connects to several addresses of one name into a bare
+    OSError('Multiple exceptions: [Errno 111] ..., [Errno 111] ...'): recover the errno they share."""
+    if exc.errno is not None:
+        return exc.errno
+    text = str(exc)
+    if not text.startswith("Multiple exceptions"):
+        return None
+    codes = {int(code) for code in _ERRNO.findall(text)}
+    return codes.pop() if len(codes) == 1 else None
+
+
 def _os_kind(exc: OSError) -> str:
     if isinstance(exc, socket.gaierror):
         return "dns"
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return "tls"
-    if isinstance(exc, ConnectionRefusedError) or exc.errno in _REFUSED_ERRNOS:
+    code = _shared_errno(exc)
+    if isinstance(exc, ConnectionRefusedError) or code in _REFUSED_ERRNOS:
         return "refused"
-    if isinstance(exc, ConnectionResetError | BrokenPipeError) or exc.errno in _RESET_ERRNOS:
+    if isinstance(exc, ConnectionResetError | BrokenPipeError) or code in _RESET_ERRNOS:
         return "reset"
-    if isinstance(exc, TimeoutError) or exc.errno == errno.ETIMEDOUT:
+    if isinstance(exc, TimeoutError) or code == errno.ETIMEDOUT:
         return "timeout"
     return "protocol"
 
@@ -103,17 +117,20 @@ def _os_kind(exc: OSError) -> str:
 def _os_reason(exc: BaseException) -> str:
     """The reason of an OSError without errno numbers, C file names or asyncio's address tuples."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verify failed: {exc.verify_message or exc.reason}"
+        return f"certificate verify failed: {exc.verify_message or getattr(exc, 'reason', None) or exc}"
     if isinstance(exc, ssl.CertificateError):
         return f"certificate verify failed: {exc}"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc.strerror or type(exc).__name__}"
+        return f"TLS error: {getattr(exc, 'reason', None) or exc.strerror or type(exc).__name__}"
     if isinstance(exc, OSError):
         if isinstance(exc, socket.gaierror):
             return f"name resolution failed: {exc.strerror or exc}"
         if exc.errno and exc.errno > 0:
             return os.strerror(exc.errno)  # asyncio's strerror is "Connect call failed ('1.2.3.4', 80)"
-        return exc.strerror or str(exc) or type(exc).__name__
+        code = _shared_errno(exc)
+        if code is not None and code > 0:
+            return f"{os.strerror(code)} (every address)"
+        return _ERRNO.sub("", exc.strerror or str(exc)) or type(exc).__name__
     return str(exc) or type(exc).__name__
 
 

@@ -66,7 +66,8 @@ def _make_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=os.path.expanduser(ca_file) if ca_file else None)
     except (OSError, ssl.SSLError) as exc:
-        raise SetupError("tls", f"cannot load CA file {ca_file}: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SetupError("tls", f"cannot load CA file {ca_file}: {reason}") from None
 
 
 def _make_session(concurrency: int) -> aiohttp.ClientSession:
