@@ -70,8 +70,9 @@ def reset(writer: asyncio.StreamWriter) -> None:
 class RawServer:
     """An asyncio TCP server on 127.0.0.1 running `handler` per connection; aborts them all on close."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, ssl_context: ssl.SSLContext | None = None) -> None:
         self.handler = handler
+        self.ssl_context = ssl_context
         self.writers: set[asyncio.StreamWriter] = set()
         self.connections = 0
         self.server: asyncio.Server | None = None
@@ -84,7 +85,9 @@ class RawServer:
             await self.handler(reader, writer)
 
     async def __aenter__(self) -> RawServer:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
+        self.server = await asyncio.start_server(
+            self._serve, "127.0.0.1", 0, backlog=1024, ssl=self.ssl_context
+        )
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import tracemalloc
 from collections import Counter
@@ -371,6 +372,32 @@ class TestHTTPS:
             _, record = await run_probe(probe_spec, resources)
         assert record["status"] == "ok" and record["warning"] is None
         assert 99.9 <= record["http"]["cert_days_left"] <= 100.0
+
+    @pytest.mark.parametrize(
+        ("answer", "connections"),
+        [(b"200 OK\r\nContent-Length: 900\r\n\r\nok", 1), (b"204 No Content\r\n\r\n", 2)],
+    )
+    async def test_cert_expiry_read_from_the_answering_connection(
+        self, certs: CertFactory, resources: Resources, answer: bytes, connections: int
+    ) -> None:
+        """cert_min_days reads the certificate of the connection that answered while aiohttp holds it
+        (body still coming); once released (no body) it makes a second handshake."""
+        leaf = certs.leaf(days=20)
+
+        async def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(asyncio.IncompleteReadError):
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 " + answer)
+                await writer.drain()
+            await reader.read()
+
+        async with RawServer(http, leaf.server_context()) as srv:
+            url = f"https://127.0.0.1:{srv.port}/"
+            probe_spec = spec(url, ca_file=str(certs.ca_file), cert_min_days=30)
+            _, record = await run_probe(probe_spec, resources)
+            await asyncio.sleep(0.05)
+            assert srv.connections == connections
+        assert record["status"] == "warn" and 19.9 <= record["http"]["cert_days_left"] <= 20
 
     async def test_expired_with_verify_off_fails(self, certs: CertFactory, resources: Resources) -> None:
         """With verification off, cert_min_days still fails an expired certificate with kind tls."""
