@@ -9,7 +9,7 @@ import ipaddress
 import socket
 import ssl
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def syn_dropping_port() -> Iterator[int]:
+    """A loopback port whose SYNs go unanswered, without root: a listener with backlog 0 that never
+    accepts, its queue filled first; Linux then drops further SYNs (like an nftables drop rule)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = int(listener.getsockname()[1])
+    fillers: list[socket.socket] = []
+    try:
+        for _ in range(16):
+            filler = socket.socket()
+            filler.settimeout(0.1)
+            fillers.append(filler)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except TimeoutError:
+                break  # the queue is full: from now on SYNs are dropped
+        else:
+            pytest.skip("this kernel kept accepting connections on a full backlog-0 listener")
+        yield port
+    finally:
+        for sock in [*fillers, listener]:
+            sock.close()
 
 
 def reset(writer: asyncio.StreamWriter) -> None:

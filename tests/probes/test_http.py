@@ -207,6 +207,15 @@ class TestHostile:
         assert TIMEOUT <= elapsed < TIMEOUT + MARGIN
         assert record["http"]["status_code"] is None
 
+    async def test_syn_dropped(self, resources: Resources, syn_dropping_port: int) -> None:
+        """A host dropping SYNs costs one timeout: kind timeout."""
+        started = time.perf_counter()
+        _, record = await run_probe(
+            spec(f"http://127.0.0.1:{syn_dropping_port}/", timeout=TIMEOUT), resources
+        )
+        assert record["error"]["kind"] == "timeout"
+        assert time.perf_counter() - started < TIMEOUT + MARGIN
+
     async def test_body_drip_with_regex_times_out(self, server: AppServer, resources: Resources) -> None:
         """Headers then a body dripping 1 byte/s: with body_regex the probe times out at its deadline."""
         started = time.perf_counter()

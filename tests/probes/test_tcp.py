@@ -57,6 +57,16 @@ class TestConnect:
         assert record["error"]["kind"] == "timeout"
         assert TIMEOUT <= time.perf_counter() - started < TIMEOUT + MARGIN
 
+    async def test_syn_dropped_times_out_per_attempt(
+        self, resources: Resources, syn_dropping_port: int
+    ) -> None:
+        """A port that drops SYNs times out; each retry costs one more timeout, no more."""
+        started = time.perf_counter()
+        _, record = await run_probe(spec(syn_dropping_port, timeout=TIMEOUT, retries=1), resources)
+        elapsed = time.perf_counter() - started
+        assert record["error"]["kind"] == "timeout" and record["attempts"] == 2
+        assert 2 * TIMEOUT <= elapsed < 2 * TIMEOUT + 1
+
 
 class TestBanner:
     async def test_expect_matches_banner(self, resources: Resources) -> None:
