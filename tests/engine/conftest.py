@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
+from prober import engine as engine_mod
 from prober.engine import Engine
-from prober.model import Job, Result, Target, TCPSpec
+from prober.model import Job, Outcome, Result, Target, TCPSpec
 from prober.record import to_record
 from tests.probes.records import check_record
 
@@ -54,6 +58,23 @@ def engine_for(
         deadline=deadline,
     )
     return engine, collected
+
+
+async def ok_probe(target: Any, spec: Any, res: Any) -> Outcome:
+    """A fake probe that succeeds at once."""
+    return Outcome({"port": spec.port})
+
+
+async def hang_probe(target: Any, spec: Any, res: Any) -> Outcome:
+    """A fake probe that never finishes on its own."""
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries pause 10 ms instead of ~100 ms so the suite stays fast."""
+    monkeypatch.setattr(engine_mod, "backoff", lambda attempt: 0.01)
 
 
 def assert_one_each(jobs: list[Job], collected: Collected) -> None:
