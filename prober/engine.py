@@ -118,8 +118,8 @@ class Engine:
         try:
             probe = self.probe_for(job.spec.kind)
         except Exception as exc:
-            error = ErrorInfo("internal", f"no probe for type {job.spec.kind!r}: {type(exc).__name__}: {exc}")
-            return Result(job, Status.FAIL, None, 0, time.time(), self._cap(error))
+            lost = ErrorInfo("internal", f"no probe for type {job.spec.kind!r}: {type(exc).__name__}: {exc}")
+            return Result(job, Status.FAIL, None, 0, time.time(), self._cap(lost))
         attempt = 0
         while True:
             attempt += 1
