@@ -17,6 +17,12 @@ _RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
 _MESSAGE_MAX = 300
 _RAW_BYTES = re.compile(r"""\s*:?\s*b['"].*$""")  # parser errors quote the raw bytes they choked on
 _INNER_MESSAGE = re.compile(r"""message=(['"])(.*?)\1""")
+# What an OSError raised without errno or text (asyncio's TLS layer does this) means.
+_SILENT_OS_ERRORS: dict[type[BaseException], str] = {
+    ConnectionResetError: "connection closed by the peer",
+    ConnectionAbortedError: "connection aborted",
+    BrokenPipeError: "connection closed by the peer while sending",
+}
 _ERRNO = re.compile(r"\[Errno (-?\d+)\] ?")
 
 
@@ -130,7 +136,8 @@ def _os_reason(exc: BaseException) -> str:
         code = _shared_errno(exc)
         if code is not None and code > 0:
             return f"{os.strerror(code)} (every address)"
-        return _ERRNO.sub("", exc.strerror or str(exc)) or type(exc).__name__
+        text = _ERRNO.sub("", exc.strerror or str(exc))
+        return text or _SILENT_OS_ERRORS.get(type(exc), type(exc).__name__)
     return str(exc) or type(exc).__name__
 
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from prober.probes.resources import Resources
-from tests.probes.conftest import AppServer, CertFactory, RawServer, run_probe
+from tests.probes.conftest import AppServer, CertFactory, RawServer, reset, run_probe
 from tests.probes.httpapp import make_app, spec
 
 
@@ -123,3 +123,38 @@ class TestHTTPS:
         assert record["error"]["kind"] == "tls" and "expired" in record["error"]["message"]
         assert -3.1 <= record["http"]["cert_days_left"] <= -2.9
         assert record["insecure"] is True
+
+    async def test_plain_http_on_a_tls_port(self, resources: Resources) -> None:
+        """A server answering plain HTTP where TLS is expected fails with kind tls, said plainly."""
+
+        async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(100)
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            await reader.read()
+
+        async with RawServer(plain) as srv:
+            _, record = await run_probe(spec(f"https://127.0.0.1:{srv.port}/"), resources)
+        assert record["error"] == {
+            "kind": "tls",
+            "message": f"127.0.0.1:{srv.port}: TLS error: WRONG_VERSION_NUMBER",
+        }
+
+    @pytest.mark.parametrize("how", ["close", "reset"])
+    async def test_connection_dropped_during_handshake(self, resources: Resources, how: str) -> None:
+        """A server dropping the connection on the ClientHello (FIN or RST) gives kind reset."""
+
+        async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(10)
+            if how == "reset":
+                reset(writer)
+            else:
+                writer.close()
+
+        async with RawServer(drop) as srv:
+            _, record = await run_probe(spec(f"https://127.0.0.1:{srv.port}/"), resources)
+        assert record["error"]["kind"] == "reset"
+        assert record["error"]["message"] in (
+            f"127.0.0.1:{srv.port}: connection closed by the peer",
+            f"127.0.0.1:{srv.port}: Connection reset by peer",
+        )
