@@ -107,8 +107,11 @@ class RawServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self.writers.add(writer)
-        with contextlib.suppress(Exception):
-            await self.handler(reader, writer)
+        try:
+            with contextlib.suppress(Exception):
+                await self.handler(reader, writer)
+        finally:
+            writer.transport.abort()  # a finished handler leaves no socket behind
 
     async def __aenter__(self) -> RawServer:
         self.server = await asyncio.start_server(
