@@ -48,11 +48,10 @@ def _status_ok(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
 async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
     """GET (or spec.method) the URL; raise ProbeFailed on a wrong status or body."""
     session = res.http_session()
-    use_tls = spec.url.startswith("https://")
+    use_tls = spec.uses_tls
     # Also for http:// when redirects are followed: ssl=False would switch verification off for
     # an https:// Location. aiohttp ignores the context for plain http.
-    need_tls = use_tls or spec.follow_redirects
-    ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if need_tls else False
+    ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if spec.may_use_tls else False
     details: dict[str, Any] = {"url": redact.url(spec.url), "status_code": None}
     async with session.request(
         spec.method,

@@ -61,6 +61,23 @@ class TestHTTPS:
                 _, record = await run_probe(probe_spec, resources)
         assert record["error"]["kind"] == "tls" and "self-signed" in record["error"]["message"]
 
+    async def test_upper_case_scheme_is_verified(self, certs: CertFactory, resources: Resources) -> None:
+        """An 'HTTPS://' URL (valid, scheme case-insensitive) is verified like 'https://'."""
+        leaf = certs.leaf(self_signed=True)
+        async with AppServer(make_app(Counter()), leaf.server_context()) as srv:
+            url = srv.url("/ok").replace("https://", "HTTPS://")
+            _, record = await run_probe(spec(url, ca_file=str(certs.ca_file)), resources)
+        assert record["error"]["kind"] == "tls" and "self-signed" in record["error"]["message"]
+
+    async def test_verify_off_with_redirects_is_marked_insecure(self, resources: Resources) -> None:
+        """verify_tls false on an http URL following redirects (maybe to https) marks the record insecure."""
+        async with AppServer(make_app(Counter())) as srv:
+            probe_spec = spec(srv.url("/redirect"), verify_tls=False, follow_redirects=True)
+            _, record = await run_probe(probe_spec, resources)
+            _, plain = await run_probe(spec(srv.url("/ok"), verify_tls=False), resources)
+        assert record["status"] == "ok" and record["insecure"] is True
+        assert "insecure" not in plain
+
     async def test_verify_off_is_ok_and_marked_insecure(
         self, certs: CertFactory, resources: Resources
     ) -> None:
