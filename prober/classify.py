@@ -10,6 +10,7 @@ import socket
 import ssl
 import sys
 
+from prober import redact
 from prober.errors import ProbeFailed, SetupError
 
 _REFUSED_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
@@ -66,6 +67,9 @@ def _aiohttp_message(exc: BaseException) -> str | None:
         return f"{exc.host}:{exc.port}: {_os_reason(exc.certificate_error)}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"{exc.host}:{exc.port}: {_os_reason(exc.os_error)}"
+    if isinstance(exc, aiohttp.InvalidURL):  # its text is the URL itself: hide a password in it
+        reason = f": {exc.description}" if getattr(exc, "description", None) else ""
+        return f"invalid URL {redact.url(str(exc.url))}{reason}"
     if isinstance(exc, aiohttp.TooManyRedirects):
         return f"too many redirects: gave up after {len(exc.history)} (max_redirects)"
     if isinstance(exc, aiohttp.ClientResponseError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -48,6 +49,9 @@ def _status_ok(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
 async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
     """GET (or spec.method) the URL; raise ProbeFailed on a wrong status or body."""
     session = res.http_session()
+    password = urlsplit(spec.url).password
+    if password:
+        res.secrets.add(password)  # the engine scrubs it from any error message
     use_tls = spec.uses_tls
     # Also for http:// when redirects are followed: ssl=False would switch verification off for
     # an https:// Location. aiohttp ignores the context for plain http.

@@ -72,6 +72,12 @@ class TestClassify:
         assert got_message.startswith(message), got_message
         assert "Errno" not in got_message and "_ssl.c" not in got_message
 
+    def test_invalid_url_message_hides_the_password(self) -> None:
+        """aiohttp's InvalidURL text is the URL; its password never reaches the message."""
+        kind, message = classify(aiohttp.InvalidURL("http://deploy:s3cret-pw@web01.test:8080/x", "bad host"))
+        assert kind == "protocol" and "s3cret-pw" not in message
+        assert message == "invalid URL http://deploy:<redacted>@web01.test:8080/x: bad host"
+
     def test_messages_are_capped(self) -> None:
         """A foreign exception with a 1 MB message is cut to a few hundred characters."""
         _, message = classify(RuntimeError("x" * 1_000_000))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import tracemalloc
 from collections import Counter
@@ -228,6 +229,24 @@ class TestHostile:
             _, record = await run_probe(spec(f"http://127.0.0.1:{srv.port}/"), resources)
         assert record["error"]["kind"] == "protocol"
         assert len(record["error"]["message"]) < 200
+
+    async def test_url_password_never_in_the_record(self, resources: Resources) -> None:
+        """A password in the URL is sent as basic auth but appears nowhere in the record."""
+        seen: list[str] = []
+
+        async def auth(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            head = await reader.readuntil(b"\r\n\r\n")
+            seen.append(head.decode())
+            writer.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+
+        async with RawServer(auth) as srv:
+            url = f"http://deploy:s3cret-pw@127.0.0.1:{srv.port}/"
+            _, record = await run_probe(spec(url), resources)
+        assert record["error"]["kind"] == "http_status" and record["http"]["status_code"] == 401
+        assert "Authorization: Basic" in seen[0]
+        assert "s3cret-pw" not in json.dumps(record)
+        assert record["http"]["url"] == f"http://deploy:<redacted>@127.0.0.1:{srv.port}/"
 
     async def test_refused(self, resources: Resources) -> None:
         """A closed port gives kind refused, with a short 'address:port: reason' message."""
