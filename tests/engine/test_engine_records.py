@@ -11,7 +11,7 @@ import pytest
 
 from prober import engine as engine_mod
 from prober.model import Outcome, Status
-from tests.engine.conftest import assert_one_each, engine_for, hang_probe, make_jobs
+from tests.engine.conftest import assert_one_each, engine_for, hang_probe, make_jobs, ok_probe
 
 
 class TestOneRecordPerJob:
@@ -80,6 +80,21 @@ class TestOneRecordPerJob:
         assert sorted(r.job.index for r in seen) == [0, 1, 2, 3]
         bad = next(r for r in seen if r.job.index == 1)
         assert bad.status is Status.FAIL and bad.error.kind == "internal" and not bad.details
+
+
+class TestEdges:
+    async def test_empty_plan(self) -> None:
+        """An empty plan runs, records nothing and reports no stop reason."""
+        engine, got = engine_for([], ok_probe, concurrency=8, deadline=0.1)
+        assert await engine.run() is None and got.results == []
+
+    async def test_deadline_not_reached(self) -> None:
+        """A sweep finishing before its deadline is not cut short: every job ok, no stop reason."""
+        jobs = make_jobs(20)
+        engine, got = engine_for(jobs, ok_probe, concurrency=100, deadline=5)
+        assert await engine.run() is None
+        assert_one_each(jobs, got)
+        assert {r.status for r in got.results} == {Status.OK}
 
 
 class TestDeadline:
