@@ -77,6 +77,10 @@ def _aiohttp_message(exc: BaseException) -> str | None:
     if isinstance(exc, aiohttp.ClientPayloadError):
         inner = _INNER_MESSAGE.search(str(exc))
         return f"invalid response body: {_one_line(inner.group(2) if inner else str(exc))}"
+    if isinstance(exc, aiohttp.ClientConnectionResetError) and "closing transport" in str(exc):
+        # aiohttp could not send the request: the server hung up, or spoke first (an SSH or SMTP
+        # banner) and the response parser already gave up on the connection (seen on uvloop).
+        return "connection closed before the request was sent (the server hung up or spoke first)"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "the server closed the connection without a complete response"
     if isinstance(exc, OSError):

@@ -103,8 +103,8 @@ class TestTimeouts:
         await engine.run()
         elapsed = time.perf_counter() - started
         assert set(got.kinds().values()) == {"timeout"}
-        assert 0.2 <= elapsed < 0.2 * 2 + 1
-        assert all(190 <= r.latency_ms < 1200 for r in got.results)
+        assert 0.18 <= elapsed < 0.2 * 2 + 1  # uvloop timers are ms-granular
+        assert all(180 <= r.latency_ms < 1200 for r in got.results)
 
 
 class TestConcurrency:

@@ -134,7 +134,7 @@ class TestHostile:
             _, record = await run_probe(spec(f"http://127.0.0.1:{srv.port}/", timeout=TIMEOUT), resources)
         elapsed = time.perf_counter() - started
         assert record["error"]["kind"] == "timeout"
-        assert TIMEOUT <= elapsed < TIMEOUT + MARGIN
+        assert TIMEOUT - 0.02 <= elapsed < TIMEOUT + MARGIN  # uvloop timers are ms-granular
         assert record["http"]["status_code"] is None
 
     async def test_syn_dropped(self, resources: Resources, syn_dropping_port: int) -> None:
@@ -219,7 +219,7 @@ class TestHostile:
         assert len(record["error"]["message"]) < 120
 
     async def test_garbage_instead_of_http(self, resources: Resources) -> None:
-        """A server answering with something that is not HTTP gives kind protocol."""
+        """A server speaking first with something that is not HTTP fails with a plain message."""
 
         async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\x00\xff\xfe garbage\r\n\r\n")
@@ -227,8 +227,14 @@ class TestHostile:
 
         async with RawServer(garbage) as srv:
             _, record = await run_probe(spec(f"http://127.0.0.1:{srv.port}/"), resources)
-        assert record["error"]["kind"] == "protocol"
-        assert len(record["error"]["message"]) < 200
+        # On asyncio's loop the request goes out first and the parser rejects the answer (protocol);
+        # on uvloop the banner arrives before the request is written and aiohttp can only say the
+        # connection was closed under it (reset). Both are failures with a plain message.
+        assert record["error"]["kind"] in ("protocol", "reset")
+        assert record["error"]["message"] in (
+            "invalid HTTP response: Bad status line: Expected HTTP/, RTSP/ or ICE/",
+            "connection closed before the request was sent (the server hung up or spoke first)",
+        )
 
     async def test_url_password_never_in_the_record(self, resources: Resources) -> None:
         """A password in the URL is sent as basic auth but appears nowhere in the record."""

@@ -55,7 +55,7 @@ class TestConnect:
             started = time.perf_counter()
             _, record = await run_probe(spec(srv.port, expect="^SSH-2.0-", timeout=TIMEOUT), resources)
         assert record["error"]["kind"] == "timeout"
-        assert TIMEOUT <= time.perf_counter() - started < TIMEOUT + MARGIN
+        assert TIMEOUT - 0.02 <= time.perf_counter() - started < TIMEOUT + MARGIN  # uvloop: ms timers
 
     async def test_syn_dropped_times_out_per_attempt(
         self, resources: Resources, syn_dropping_port: int
@@ -65,7 +65,7 @@ class TestConnect:
         _, record = await run_probe(spec(syn_dropping_port, timeout=TIMEOUT, retries=1), resources)
         elapsed = time.perf_counter() - started
         assert record["error"]["kind"] == "timeout" and record["attempts"] == 2
-        assert 2 * TIMEOUT <= elapsed < 2 * TIMEOUT + 1
+        assert 2 * TIMEOUT - 0.04 <= elapsed < 2 * TIMEOUT + 1
 
 
 class TestBanner:
