@@ -111,12 +111,16 @@ class TestAnswers:
     async def test_endless_body_with_regex_stops_at_the_cap(
         self, server: AppServer, resources: Resources
     ) -> None:
-        """With body_regex an endless body is read up to body_max_bytes only, then judged."""
+        """With body_regex an endless body is read up to body_max_bytes only (bounded memory), then judged."""
         started = time.perf_counter()
         probe_spec = spec(server.url("/endless"), body_regex="never-there", body_max_bytes=50_000)
+        tracemalloc.start()
         _, record = await run_probe(probe_spec, resources)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
         assert record["error"]["kind"] == "assertion"
         assert time.perf_counter() - started < 1
+        assert peak < 2_000_000, f"peak {peak} bytes"  # client and in-process server together
         assert len(record["http"]["body"]) <= 201
         _, record = await run_probe(spec(server.url("/endless"), body_regex="^okzz"), resources)
         assert record["status"] == "ok"
