@@ -130,6 +130,10 @@ class Engine:
             if outcome is not None:
                 return self._success(job, outcome, latency_ms, attempt)
             assert error is not None
+            if self.stop_reason is not None:
+                # Most likely the stop's own cancellation, turned into an error by a library:
+                # leave the job to _record_unfinished, which records it with the stop reason.
+                raise asyncio.CancelledError
             if error.kind in TRANSIENT_KINDS and attempt <= job.spec.retries:
                 await asyncio.sleep(backoff(attempt))
                 continue

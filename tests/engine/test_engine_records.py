@@ -185,6 +185,27 @@ class TestStop:
         assert_one_each(jobs, got)
         assert set(got.kinds().values()) == {"cancelled"}
 
+    async def test_cancellation_turned_into_an_error_is_not_retried(self) -> None:
+        """A probe whose library turns the stop's cancellation into a reset is recorded as cancelled, once."""
+        calls = 0
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            nonlocal calls
+            calls += 1
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                raise ConnectionResetError(104, "Connection reset by peer") from None
+            return Outcome({})
+
+        jobs = make_jobs(3, timeout=30, retries=5)
+        engine, got = engine_for(jobs, probe, concurrency=3)
+        asyncio.get_running_loop().call_later(0.05, engine.stop, "cancelled")
+        assert await asyncio.wait_for(engine.run(), 2) == "cancelled"
+        assert_one_each(jobs, got)
+        assert set(got.kinds().values()) == {"cancelled"}
+        assert calls == 3 and {r.attempts for r in got.results} == {1}
+
     async def test_stop_before_run_probes_nothing(self) -> None:
         """An engine stopped before it runs probes nothing and records every job as cancelled."""
         calls: list[int] = []
