@@ -46,6 +46,11 @@ def check_record(record: dict[str, Any]) -> None:
     if record["status"] == "fail":
         assert isinstance(error, dict) and set(error) == {"kind", "message"}
         assert error["kind"] in ERROR_KINDS and isinstance(error["message"], str) and error["message"]
+        # Short and plain: no errno numbers, C file names, reprs or repeated library noise.
+        message = error["message"]
+        assert len(message) <= 300 and "\n" not in message, message
+        for noise in ("[Errno", "_ssl.c", "Connect call failed", "message=", "url="):
+            assert noise not in message, message
     else:
         assert error is None
     if record["status"] == "warn":
