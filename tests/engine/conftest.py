@@ -12,7 +12,7 @@ from prober import engine as engine_mod
 from prober.engine import Engine
 from prober.model import Job, Outcome, Result, Target, TCPSpec
 from prober.record import to_record
-from tests.loops import *  # noqa: F403  (every async test on asyncio and uvloop)
+from tests.probes.loops import *  # noqa: F403  (every async test on asyncio and uvloop)
 from tests.probes.records import check_record
 
 FakeProbe = Callable[[Any, Any, Any], Awaitable[Any]]

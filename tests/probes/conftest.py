@@ -26,7 +26,7 @@ from prober.model import Job, ProbeSpec, Result, Target
 from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import to_record
-from tests.loops import *  # noqa: F403  (every async test on asyncio and uvloop)
+from tests.probes.loops import *  # noqa: F403  (every async test on asyncio and uvloop)
 from tests.probes.records import check_record
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

@@ -1,6 +1,6 @@
 """Run async tests on both event loops prober uses: asyncio's, and uvloop (the CLI's default).
 
-A conftest opts in with `from tests.loops import *`. pytest-asyncio >= 1.5 takes a
+A conftest opts in with `from tests.probes.loops import *`. pytest-asyncio >= 1.5 takes a
 `pytest_asyncio_loop_factories` hook; older versions an `event_loop_policy` fixture (deprecated since).
 Set PROBER_TEST_UVLOOP=0 to run on asyncio's loop only.
 """
