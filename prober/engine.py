@@ -57,7 +57,7 @@ class Engine:
     async def run(self) -> str | None:
         """Run every job; return None, or why the sweep was cut short."""
         loop = asyncio.get_running_loop()
-        pending = iter(self.jobs)
+        pending = enumerate(self.jobs)  # positions, not Job.index: the engine trusts no numbering
         count = min(self.concurrency, len(self.jobs))
         self._workers = [loop.create_task(self._worker(pending)) for _ in range(count)]
         timer = loop.call_later(self.deadline, self.stop, "deadline") if self.deadline else None
@@ -88,14 +88,16 @@ class Engine:
             "cancelled": "the sweep was interrupted before this probe finished",
             "internal": "the engine lost this probe to an internal error",
         }[kind]
-        for job in self.jobs:
-            if not self._recorded[job.index]:
-                attempts = self._attempts.get(job.index, 0)
-                self._record(Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message)))
+        for slot, job in enumerate(self.jobs):
+            if not self._recorded[slot]:
+                attempts = self._attempts.get(slot, 0)
+                self._record(
+                    slot, Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message))
+                )
 
-    def _record(self, result: Result) -> None:
-        self._recorded[result.job.index] = 1
-        self._attempts.pop(result.job.index, None)
+    def _record(self, slot: int, result: Result) -> None:
+        self._recorded[slot] = 1
+        self._attempts.pop(slot, None)
         try:
             self.emit(result)
         except Exception as exc:
@@ -106,15 +108,15 @@ class Engine:
             self.emit(Result(result.job, Status.FAIL, result.latency_ms, result.attempts, time.time(), error))
 
     async def _worker(self, pending: Any) -> None:
-        for job in pending:
+        for slot, job in pending:
             if self.stop_reason is not None:
                 return  # stop() was called, even if a probe swallowed the cancellation
-            self._record(await self._run_job(job))
+            self._record(slot, await self._run_job(slot, job))
             # Yield once per job: a run of probes that fail without awaiting anything would
             # otherwise starve the deadline timer, signal handlers and the other workers.
             await asyncio.sleep(0)
 
-    async def _run_job(self, job: Job) -> Result:
+    async def _run_job(self, slot: int, job: Job) -> Result:
         try:
             probe = self.probe_for(job.spec.kind)
         except Exception as exc:
@@ -123,7 +125,7 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            self._attempts[job.index] = attempt
+            self._attempts[slot] = attempt
             started = time.perf_counter()
             outcome, error, details = await self._attempt(probe, job)
             latency_ms = round((time.perf_counter() - started) * 1000, 3)

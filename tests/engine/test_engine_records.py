@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from typing import Any
 
@@ -87,6 +88,14 @@ class TestEdges:
         """An empty plan runs, records nothing and reports no stop reason."""
         engine, got = engine_for([], ok_probe, concurrency=8, deadline=0.1)
         assert await engine.run() is None and got.results == []
+
+    async def test_job_numbering_is_not_trusted(self) -> None:
+        """Jobs with duplicate or out-of-range indexes (built by a library user) still get one record each."""
+        base = make_jobs(4)
+        jobs = [dataclasses.replace(job, index=i) for job, i in zip(base, [10, 5, 7, 5], strict=True)]
+        engine, got = engine_for(jobs, ok_probe, concurrency=2, deadline=5)
+        assert await engine.run() is None
+        assert sorted(r.job.index for r in got.results) == [5, 5, 7, 10]
 
     async def test_deadline_not_reached(self) -> None:
         """A sweep finishing before its deadline is not cut short: every job ok, no stop reason."""
