@@ -1,22 +1,35 @@
-"""Translate any exception raised by a probe into an error kind and a message, in one place."""
+"""Translate any exception raised by a probe into an error kind and a short message, in one place."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import os
+import re
 import socket
 import ssl
 import sys
 
+from prober import redact
 from prober.errors import ProbeFailed, SetupError
 
 _REFUSED_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
 _RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
+_MESSAGE_MAX = 300
+_RAW_BYTES = re.compile(r"""\s*:?\s*b['"].*$""")  # parser errors quote the raw bytes they choked on
+_INNER_MESSAGE = re.compile(r"""message=(['"])(.*?)\1""")
+# What an OSError raised without errno or text (asyncio's TLS layer does this) means.
+_SILENT_OS_ERRORS: dict[type[BaseException], str] = {
+    ConnectionResetError: "connection closed by the peer",
+    ConnectionAbortedError: "connection aborted",
+    BrokenPipeError: "connection closed by the peer while sending",
+}
+_ERRNO = re.compile(r"\[Errno (-?\d+)\] ?")
 
 
 def _message(exc: BaseException, fallback: str) -> str:
     text = str(exc).strip() or fallback
-    return text[:500]
+    return text[:_MESSAGE_MAX]
 
 
 def _aiohttp_kind(exc: BaseException) -> str | None:
@@ -39,15 +52,39 @@ def _aiohttp_kind(exc: BaseException) -> str | None:
     return None
 
 
-def _connector_message(exc: BaseException) -> str | None:
-    """aiohttp's connector errors repeat themselves; say it once: 'host:port: reason'."""
+def _one_line(text: str) -> str:
+    """aiohttp parser messages span lines and quote raw bytes: keep the first sentence."""
+    text = _RAW_BYTES.sub("", " ".join(text.split()))
+    return text.rstrip(":. ") or "malformed"
+
+
+def _aiohttp_message(exc: BaseException) -> str | None:
+    """aiohttp's messages repeat themselves or dump reprs; say it once and plainly."""
     aiohttp = sys.modules.get("aiohttp")
-    if aiohttp is None or not isinstance(exc, aiohttp.ClientConnectorError):
+    if aiohttp is None or not isinstance(exc, aiohttp.ClientError):
         return None
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"{exc.host}:{exc.port}: certificate verify failed: {exc.certificate_error}"
-    reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
-    return f"{exc.host}:{exc.port}: {reason}"
+        return f"{exc.host}:{exc.port}: {_os_reason(exc.certificate_error)}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"{exc.host}:{exc.port}: {_os_reason(exc.os_error)}"
+    if isinstance(exc, aiohttp.InvalidURL):  # its text is the URL itself: hide a password in it
+        reason = f": {exc.description}" if getattr(exc, "description", None) else ""
+        return f"invalid URL {redact.url(str(exc.url))}{reason}"
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return f"too many redirects: gave up after {len(exc.history)} (max_redirects)"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"invalid HTTP response: {_one_line(exc.message)}"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        inner = _INNER_MESSAGE.search(str(exc))
+        return f"invalid response body: {_one_line(inner.group(2) if inner else str(exc))}"
+    if isinstance(exc, aiohttp.ClientConnectionResetError) and "closing transport" in str(exc):
+        # aiohttp could not send the request: the server hung up, or spoke first (an SSH or SMTP
+        # banner) and the response parser already gave up on the connection (seen on uvloop).
+        return "connection closed before the request was sent (the server hung up or spoke first)"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection without a complete response"
+    if isinstance(exc, OSError):
+        return _os_reason(exc)
     return None
 
 
@@ -64,18 +101,52 @@ def _asyncssh_kind(exc: BaseException) -> str | None:
     return "protocol"
 
 
+def _shared_errno(exc: OSError) -> int | None:
+    """asyncio (3.11) folds failed connects to several addresses of one name into a bare
+    OSError('Multiple exceptions: [Errno 111] ..., [Errno 111] ...'): recover the errno they share."""
+    if exc.errno is not None:
+        return exc.errno
+    text = str(exc)
+    if not text.startswith("Multiple exceptions"):
+        return None
+    codes = {int(code) for code in _ERRNO.findall(text)}
+    return codes.pop() if len(codes) == 1 else None
+
+
 def _os_kind(exc: OSError) -> str:
     if isinstance(exc, socket.gaierror):
         return "dns"
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return "tls"
-    if isinstance(exc, ConnectionRefusedError) or exc.errno in _REFUSED_ERRNOS:
+    code = _shared_errno(exc)
+    if isinstance(exc, ConnectionRefusedError) or code in _REFUSED_ERRNOS:
         return "refused"
-    if isinstance(exc, ConnectionResetError | BrokenPipeError) or exc.errno in _RESET_ERRNOS:
+    if isinstance(exc, ConnectionResetError | BrokenPipeError) or code in _RESET_ERRNOS:
         return "reset"
-    if isinstance(exc, TimeoutError) or exc.errno == errno.ETIMEDOUT:
+    if isinstance(exc, TimeoutError) or code == errno.ETIMEDOUT:
         return "timeout"
     return "protocol"
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The reason of an OSError without errno numbers, C file names or asyncio's address tuples."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message or getattr(exc, 'reason', None) or exc}"
+    if isinstance(exc, ssl.CertificateError):
+        return f"certificate verify failed: {exc}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {getattr(exc, 'reason', None) or exc.strerror or type(exc).__name__}"
+    if isinstance(exc, OSError):
+        if isinstance(exc, socket.gaierror):
+            return f"name resolution failed: {exc.strerror or exc}"
+        if exc.errno and exc.errno > 0:
+            return os.strerror(exc.errno)  # asyncio's strerror is "Connect call failed ('1.2.3.4', 80)"
+        code = _shared_errno(exc)
+        if code is not None and code > 0:
+            return f"{os.strerror(code)} (every address)"
+        text = _ERRNO.sub("", exc.strerror or str(exc))
+        return text or _SILENT_OS_ERRORS.get(type(exc), type(exc).__name__)
+    return str(exc) or type(exc).__name__
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
@@ -89,6 +160,11 @@ def classify(exc: BaseException) -> tuple[str, str]:
         kind = _os_kind(exc)
     if kind is None and isinstance(exc, EOFError | asyncio.IncompleteReadError):
         kind = "reset"
+        if isinstance(exc, asyncio.IncompleteReadError):
+            return kind, "the connection closed before the expected data arrived"
     if kind is None:
         return "internal", f"{type(exc).__name__}: {_message(exc, 'unexpected error')}"
-    return kind, _connector_message(exc) or _message(exc, type(exc).__name__)
+    message = _aiohttp_message(exc)
+    if message is None and isinstance(exc, OSError) and _asyncssh_kind(exc) is None:
+        message = _os_reason(exc)
+    return kind, (message or _message(exc, type(exc).__name__))[:_MESSAGE_MAX]

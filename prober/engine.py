@@ -15,6 +15,7 @@ from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Statu
 from prober.probes import ProbeFn
 
 Emit = Callable[[Result], None]
+MESSAGE_MAX = 300  # characters of an error message kept in a record (lines stay under 4 KiB)
 
 
 def backoff(attempt: int) -> float:
@@ -56,7 +57,7 @@ class Engine:
     async def run(self) -> str | None:
         """Run every job; return None, or why the sweep was cut short."""
         loop = asyncio.get_running_loop()
-        pending = iter(self.jobs)
+        pending = enumerate(self.jobs)  # positions, not Job.index: the engine trusts no numbering
         # A stop requested before the run (a signal while starting up) starts no probe at all.
         count = min(self.concurrency, len(self.jobs)) if self.stop_reason is None else 0
         self._workers = [loop.create_task(self._worker(pending)) for _ in range(count)]
@@ -64,6 +65,12 @@ class Engine:
         try:
             # return_exceptions: one broken worker must not cancel its siblings.
             outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
+        except asyncio.CancelledError:
+            # run() itself was cancelled (the caller's task): still one record per job, then obey.
+            self.stop("cancelled")
+            await asyncio.wait(self._workers)
+            self._record_unfinished()
+            raise
         finally:
             if timer is not None:
                 timer.cancel()
@@ -82,32 +89,54 @@ class Engine:
             "cancelled": "the sweep was interrupted before this probe finished",
             "internal": "the engine lost this probe to an internal error",
         }[kind]
-        for job in self.jobs:
-            if not self._recorded[job.index]:
-                attempts = self._attempts.get(job.index, 0)
-                self._record(Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message)))
+        for slot, job in enumerate(self.jobs):
+            if not self._recorded[slot]:
+                attempts = self._attempts.get(slot, 0)
+                self._record(
+                    slot, Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message))
+                )
 
-    def _record(self, result: Result) -> None:
-        self._recorded[result.job.index] = 1
-        self._attempts.pop(result.job.index, None)
-        self.emit(result)
+    def _record(self, slot: int, result: Result) -> None:
+        self._recorded[slot] = 1
+        self._attempts.pop(slot, None)
+        try:
+            self.emit(result)
+        except Exception as exc:
+            # The sink could not take this result (e.g. unserialisable details): still write one
+            # record for the job. If even this plain record fails, the sink is broken: propagate.
+            message = f"the result could not be written: {type(exc).__name__}"
+            error = ErrorInfo("internal", message)
+            self.emit(Result(result.job, Status.FAIL, result.latency_ms, result.attempts, time.time(), error))
 
     async def _worker(self, pending: Any) -> None:
-        for job in pending:
-            self._record(await self._run_job(job))
+        for slot, job in pending:
+            if self.stop_reason is not None:
+                return  # stop() was called, even if a probe swallowed the cancellation
+            self._record(slot, await self._run_job(slot, job))
+            # Yield once per job: a run of probes that fail without awaiting anything would
+            # otherwise starve the deadline timer, signal handlers and the other workers.
+            await asyncio.sleep(0)
 
-    async def _run_job(self, job: Job) -> Result:
-        probe = self.probe_for(job.spec.kind)
+    async def _run_job(self, slot: int, job: Job) -> Result:
+        try:
+            probe = self.probe_for(job.spec.kind)
+        except Exception as exc:
+            lost = ErrorInfo("internal", f"no probe for type {job.spec.kind!r}: {type(exc).__name__}: {exc}")
+            return Result(job, Status.FAIL, None, 0, time.time(), self._cap(lost))
         attempt = 0
         while True:
             attempt += 1
-            self._attempts[job.index] = attempt
+            self._attempts[slot] = attempt
             started = time.perf_counter()
             outcome, error, details = await self._attempt(probe, job)
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
             if outcome is not None:
                 return self._success(job, outcome, latency_ms, attempt)
             assert error is not None
+            if self.stop_reason is not None:
+                # Most likely the stop's own cancellation, turned into an error by a library:
+                # leave the job to _record_unfinished, which records it with the stop reason.
+                raise asyncio.CancelledError
             if error.kind in TRANSIENT_KINDS and attempt <= job.spec.retries:
                 await asyncio.sleep(backoff(attempt))
                 continue
@@ -118,9 +147,14 @@ class Engine:
     ) -> tuple[Outcome | None, ErrorInfo | None, dict[str, Any]]:
         """One try under the per-probe deadline; any exception becomes an ErrorInfo."""
         details: dict[str, Any] = {}
+        deadline = asyncio.timeout(job.spec.timeout)
         try:
-            async with asyncio.timeout(job.spec.timeout):
-                return await probe(job.target, job.spec, self.resources), None, {}
+            async with deadline:
+                outcome = await probe(job.target, job.spec, self.resources)
+            if not isinstance(outcome, Outcome):
+                kind, message = "internal", f"the probe returned {type(outcome).__name__}, not an Outcome"
+                return None, ErrorInfo(kind, message), {}
+            return outcome, None, {}
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is None or task.cancelling():
@@ -128,13 +162,21 @@ class Engine:
             kind, message = "internal", "the probe was cancelled from inside"
         except Exception as exc:
             kind, message = classify(exc)
-            if isinstance(exc, ProbeFailed):
+            if deadline.expired():
+                kind, message = "timeout", f"no answer within the probe timeout ({job.spec.timeout:g} s)"
+            elif isinstance(exc, ProbeFailed):
                 details = dict(exc.details)
-        return None, ErrorInfo(kind, self._scrub(message)), details
+        return None, self._cap(ErrorInfo(kind, message)), details
 
-    def _scrub(self, text: str) -> str:
+    def _cap(self, error: ErrorInfo) -> ErrorInfo:
+        """Secrets scrubbed, then the message cut to MESSAGE_MAX characters."""
+        text = error.message
         secrets = getattr(self.resources, "secrets", None)
-        return redact.text(text, tuple(secrets)) if secrets else text
+        if secrets:
+            text = redact.text(text, tuple(secrets))
+        if len(text) > MESSAGE_MAX:
+            text = text[: MESSAGE_MAX - 1] + "…"
+        return ErrorInfo(error.kind, text)
 
     def _success(self, job: Job, outcome: Outcome, latency_ms: float, attempts: int) -> Result:
         warning = outcome.warning

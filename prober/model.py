@@ -75,6 +75,16 @@ class HTTPSpec(BaseSpec):
     max_redirects: int = 5
     cert_min_days: float | None = None
 
+    @property
+    def uses_tls(self) -> bool:
+        """True for https URLs, whatever the case of the scheme ("HTTPS://" is valid too)."""
+        return self.url[:8].lower() == "https://"
+
+    @property
+    def may_use_tls(self) -> bool:
+        """True when a TLS connection can happen: an https URL, or redirects followed to one."""
+        return self.uses_tls or self.follow_redirects
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TCPSpec(BaseSpec):

@@ -33,7 +33,7 @@ def is_insecure(spec: ProbeSpec) -> bool:
     """True when the inventory switched off host-key or certificate verification for this probe."""
     if isinstance(spec, SSHSpec):
         return spec.insecure_ignore_host_key
-    return isinstance(spec, HTTPSpec) and spec.url.startswith("https://") and not spec.verify_tls
+    return isinstance(spec, HTTPSpec) and spec.may_use_tls and not spec.verify_tls
 
 
 def to_record(result: Result, run_id: str) -> dict[str, Any]:

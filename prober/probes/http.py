@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -28,6 +29,19 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _peer_cert(response: aiohttp.ClientResponse) -> bytes | None:
+    """DER certificate of the connection that answered, if aiohttp still holds it.
+
+    It does while part of the body is still to come; a body that arrived whole with the headers
+    (or no body) has already released it, and then tlscert makes a handshake of its own.
+    """
+    connection = response.connection
+    transport = connection.transport if connection is not None else None
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return der or None
+
+
 def _status_ok(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
@@ -35,8 +49,13 @@ def _status_ok(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
 async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
     """GET (or spec.method) the URL; raise ProbeFailed on a wrong status or body."""
     session = res.http_session()
-    use_tls = spec.url.startswith("https://")
-    ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if use_tls else False
+    password = urlsplit(spec.url).password
+    if password:
+        res.secrets.add(password)  # the engine scrubs it from any error message
+    use_tls = spec.uses_tls
+    # Also for http:// when redirects are followed: ssl=False would switch verification off for
+    # an https:// Location. aiohttp ignores the context for plain http.
+    ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if spec.may_use_tls else False
     details: dict[str, Any] = {"url": redact.url(spec.url), "status_code": None}
     async with session.request(
         spec.method,
@@ -46,6 +65,7 @@ async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
         allow_redirects=spec.follow_redirects,
         max_redirects=spec.max_redirects,
     ) as response:
+        der = _peer_cert(response) if use_tls and spec.cert_min_days is not None else None
         details["status_code"] = response.status
         if len(response.history):
             details["redirects"] = len(response.history)
@@ -58,7 +78,7 @@ async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
         raise ProbeFailed("assertion", f"body does not match {spec.body_regex!r}", **details)
     warning = None
     if use_tls and spec.cert_min_days is not None:
-        days = await tlscert.days_left(target, spec, res)
+        days = await tlscert.days_left(target, spec, res, der)
         details["cert_days_left"] = round(days, 1)
         if days < 0:
             raise ProbeFailed("tls", f"certificate expired {-days:.1f} days ago", **details)

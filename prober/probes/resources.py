@@ -66,7 +66,8 @@ def _make_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=os.path.expanduser(ca_file) if ca_file else None)
     except (OSError, ssl.SSLError) as exc:
-        raise SetupError("tls", f"cannot load CA file {ca_file}: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SetupError("tls", f"cannot load CA file {ca_file}: {reason}") from None
 
 
 def _make_session(concurrency: int) -> aiohttp.ClientSession:
@@ -75,10 +76,17 @@ def _make_session(concurrency: int) -> aiohttp.ClientSession:
     # limit=0: the engine bounds concurrency; aiohttp's default pool of 100 would queue
     # requests silently and turn the queueing into timeouts. force_close: every host is new.
     connector = aiohttp.TCPConnector(limit=0, force_close=True, ttl_dns_cache=300)
-    return aiohttp.ClientSession(
+    session = aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
         timeout=aiohttp.ClientTimeout(total=None),  # the engine's asyncio.timeout owns the deadline
         headers={"User-Agent": "prober/0.1"},
     )
+    # aiohttp silently re-sends a GET once when the server drops the connection, even with
+    # force_close (nothing was reused). The engine owns retries: without this a resetting host
+    # gets twice the connections and `attempts` under-reports them. No public switch exists
+    # (aiohttp's own test client flips the same attribute).
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
+    return session

@@ -10,19 +10,27 @@ from prober.model import Outcome, Target, TCPSpec
 from prober.probes.resources import Resources
 from prober.probes.textcap import decode
 
+# Once some bytes have arrived, a pause this long (at most a quarter of the probe timeout) means
+# the peer has said all it will say for now: judge it. Without this, a server that answers wrongly
+# and keeps the connection open (an SMTP banner where SSH was expected) would end as a "timeout",
+# be retried as transient, and hide the banner that explains the failure.
+IDLE_AFTER_DATA = 0.25
+
 
 async def _read_until_match(
-    reader: asyncio.StreamReader, pattern: re.Pattern[bytes], limit: int
+    reader: asyncio.StreamReader, pattern: re.Pattern[bytes], limit: int, idle: float
 ) -> tuple[bytes, bool]:
-    """Read until the regex matches, EOF, or `limit` bytes; return (data, matched)."""
-    data = b""
-    while len(data) < limit:
-        chunk = await reader.read(limit - len(data))
+    """Read until the regex matches, EOF, `limit` bytes, or a pause after data; return (data, matched)."""
+    data = await reader.read(limit)  # the first bytes may take as long as the engine allows
+    while data and len(data) < limit and not pattern.search(data):
+        try:
+            async with asyncio.timeout(idle):
+                chunk = await reader.read(limit - len(data))
+        except TimeoutError:
+            break
         if not chunk:
             break
         data += chunk
-        if pattern.search(data):
-            return data, True
     return data, bool(pattern.search(data))
 
 
@@ -36,10 +44,11 @@ async def probe(target: Target, spec: TCPSpec, res: Resources) -> Outcome:
             await writer.drain()
         if spec.expect is not None:
             pattern = re.compile(spec.expect.encode())
-            data, matched = await _read_until_match(reader, pattern, spec.read_max_bytes)
+            idle = min(IDLE_AFTER_DATA, spec.timeout / 4)
+            data, matched = await _read_until_match(reader, pattern, spec.read_max_bytes, idle)
             details["banner"] = decode(data, 200)
             if not matched:
-                why = "connection closed" if reader.at_eof() else f"first {len(data)} bytes"
+                why = "connection closed" if not data or reader.at_eof() else f"first {len(data)} bytes"
                 raise ProbeFailed("assertion", f"{why} did not match {spec.expect!r}", **details)
     finally:
         # abort(): no FIN handshake to wait for, and nothing left for asyncio.timeout to hang on.

@@ -49,17 +49,23 @@ def not_after(der: bytes) -> float:
     return _parse_time(tag, der[start:stop])
 
 
-async def days_left(target: Target, spec: HTTPSpec, res: Resources) -> float:
-    """Days until the server's certificate expires (negative once expired)."""
+async def fetch_der(target: Target, spec: HTTPSpec, res: Resources) -> bytes | None:
+    """The URL host's certificate from a TLS handshake of its own (verified as the spec says)."""
     parts = urlsplit(spec.url)
     host = parts.hostname or target.address
     context = res.ssl_context(spec.verify_tls, spec.ca_file)
     _, writer = await asyncio.open_connection(host, parts.port or 443, ssl=context)
     try:
         ssl_object = writer.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        return ssl_object.getpeercert(binary_form=True) if ssl_object else None
     finally:
         writer.transport.abort()
+
+
+async def days_left(target: Target, spec: HTTPSpec, res: Resources, der: bytes | None = None) -> float:
+    """Days until the server's certificate (`der`, else fetched) expires; negative once expired."""
+    if der is None:
+        der = await fetch_der(target, spec, res)
     if not der:
         raise ProbeFailed("tls", "server sent no certificate")
     try:

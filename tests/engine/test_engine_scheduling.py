@@ -1,0 +1,201 @@
+"""Engine: retries on transient kinds only, per-attempt timeouts, the concurrency cap, memory, status."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tracemalloc
+from typing import Any
+
+import pytest
+
+from prober import engine as engine_mod
+from prober.errors import ProbeFailed
+from prober.model import Outcome, Status
+from tests.engine.conftest import assert_one_each, engine_for, hang_probe, make_jobs
+
+
+class TestRetries:
+    @pytest.mark.parametrize(
+        ("exc", "kind"),
+        [
+            (TimeoutError(), "timeout"),
+            (ConnectionRefusedError(111, "Connection refused"), "refused"),
+            (ConnectionResetError(104, "Connection reset by peer"), "reset"),
+        ],
+    )
+    async def test_transient_kinds_are_retried(self, exc: Exception, kind: str) -> None:
+        """Timeout, refused and reset are retried `retries` times; attempts counts every try."""
+        calls = 0
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            nonlocal calls
+            calls += 1
+            raise exc
+
+        jobs = make_jobs(1, retries=2)
+        engine, got = engine_for(jobs, probe)
+        await engine.run()
+        (result,) = got.results
+        assert result.error.kind == kind and result.attempts == 3 and calls == 3
+
+    @pytest.mark.parametrize("kind", ["assertion", "http_status", "tls", "protocol", "auth", "host_key"])
+    async def test_wrong_answers_are_not_retried(self, kind: str) -> None:
+        """A wrong answer (assertion, http_status, tls, ...) is final after one attempt."""
+        calls = 0
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            nonlocal calls
+            calls += 1
+            raise ProbeFailed(kind, "wrong answer", status_code=503)
+
+        jobs = make_jobs(1, retries=3)
+        engine, got = engine_for(jobs, probe)
+        await engine.run()
+        (result,) = got.results
+        assert result.error.kind == kind and result.attempts == 1 and calls == 1
+        assert result.details == {"status_code": 503}
+
+    async def test_success_after_a_transient_failure(self) -> None:
+        """A host refusing once then answering is ok with attempts == 2."""
+        calls = 0
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise ConnectionRefusedError(111, "Connection refused")
+            return Outcome({})
+
+        jobs = make_jobs(1, retries=1)
+        engine, got = engine_for(jobs, probe)
+        await engine.run()
+        (result,) = got.results
+        assert result.status is Status.OK and result.error is None and result.attempts == 2
+
+    async def test_retries_zero_means_one_attempt(self) -> None:
+        """With retries 0 a timeout is final after a single attempt."""
+        jobs = make_jobs(1, retries=0, timeout=0.05)
+        engine, got = engine_for(jobs, hang_probe)
+        await engine.run()
+        (result,) = got.results
+        assert result.error.kind == "timeout" and result.attempts == 1
+
+
+class TestTimeouts:
+    async def test_slot_wait_does_not_count(self) -> None:
+        """With concurrency 1, two 0.2 s probes each with timeout 0.3 s both succeed."""
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            await asyncio.sleep(0.2)
+            return Outcome({})
+
+        jobs = make_jobs(2, timeout=0.3)
+        engine, got = engine_for(jobs, probe, concurrency=1)
+        await engine.run()
+        assert [r.status for r in got.results] == [Status.OK, Status.OK]
+
+    async def test_hung_hosts_cost_one_timeout_not_a_sum(self) -> None:
+        """Eight hung probes in parallel with timeout 0.2 s end together after about one timeout."""
+        jobs = make_jobs(8, timeout=0.2)
+        engine, got = engine_for(jobs, hang_probe, concurrency=8)
+        started = time.perf_counter()
+        await engine.run()
+        elapsed = time.perf_counter() - started
+        assert set(got.kinds().values()) == {"timeout"}
+        assert 0.18 <= elapsed < 0.2 * 2 + 1  # uvloop timers are ms-granular
+        assert all(180 <= r.latency_ms < 1200 for r in got.results)
+
+
+class TestConcurrency:
+    @pytest.mark.parametrize("limit", [1, 3, 16])
+    async def test_cap_is_reached_and_never_exceeded(self, limit: int) -> None:
+        """The number of probes running at once reaches the concurrency setting and never exceeds it."""
+        running = peak = 0
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            await asyncio.sleep(0.005)
+            running -= 1
+            return Outcome({})
+
+        jobs = make_jobs(60)
+        engine, got = engine_for(jobs, probe, concurrency=limit)
+        await engine.run()
+        assert_one_each(jobs, got)
+        assert peak == limit
+
+    async def test_no_task_per_job_and_flat_memory(self) -> None:
+        """A 20k-job plan runs with about `concurrency` tasks alive and small peak memory growth."""
+        concurrency = 50
+        jobs = make_jobs(20_000)
+        task_counts: list[int] = []
+        count = 0
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            nonlocal count
+            count += 1
+            if count % 500 == 0:
+                task_counts.append(len(asyncio.all_tasks()))
+            return Outcome({})
+
+        recorded = 0
+
+        def emit(result: Any) -> None:
+            nonlocal recorded
+            recorded += 1
+
+        eng = engine_mod.Engine(
+            jobs, emit, concurrency=concurrency, probe_for=lambda k: probe, resources=None
+        )
+        tracemalloc.start()
+        base, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        await eng.run()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert recorded == 20_000
+        assert concurrency <= max(task_counts) <= concurrency + 3  # workers + the test task
+        # A task per job would hold ~20k coroutines and tasks (tens of MB); workers need well under 1 MB.
+        assert peak - base < 1_000_000, f"peak growth {peak - base} bytes"
+
+
+class TestStatus:
+    async def test_latency_warn_turns_ok_into_warn(self) -> None:
+        """A probe slower than latency_warn is recorded as warn with a message naming the limit."""
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            await asyncio.sleep(0.06 if target.name == "h0" else 0)
+            return Outcome({})
+
+        jobs = make_jobs(2, latency_warn=0.03)
+        engine, got = engine_for(jobs, probe)
+        await engine.run()
+        slow, fast = got.by_index()[0], got.by_index()[1]
+        assert slow.status is Status.WARN and "latency_warn" in slow.warning and slow.error is None
+        assert fast.status is Status.OK and fast.warning is None
+
+    async def test_probe_warning_is_warn(self) -> None:
+        """An Outcome carrying a warning gives status warn and keeps the message."""
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            return Outcome({}, "certificate expires in 3.0 days")
+
+        jobs = make_jobs(1)
+        engine, got = engine_for(jobs, probe)
+        await engine.run()
+        assert got.results[0].status is Status.WARN
+        assert got.results[0].warning == "certificate expires in 3.0 days"
+
+    async def test_long_messages_are_capped(self) -> None:
+        """An error message of 100 kB is cut to a few hundred characters in the record."""
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            raise ProbeFailed("assertion", "x" * 100_000)
+
+        jobs = make_jobs(1)
+        engine, got = engine_for(jobs, probe)
+        await engine.run()
+        assert 10 < len(got.results[0].error.message) <= 512

@@ -1,0 +1,95 @@
+"""classify(): foreign exceptions → (kind, short message), for errors a loopback test cannot provoke."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+
+import aiohttp
+import pytest
+
+from prober.classify import classify
+from prober.errors import ProbeFailed, SetupError
+from prober.model import ERROR_KINDS, HTTPSpec
+from prober.probes.resources import Resources
+from tests.probes.conftest import run_probe
+
+
+class TestClassify:
+    @pytest.mark.parametrize(
+        ("exc", "kind", "message"),
+        [
+            (
+                socket.gaierror(-2, "Name or service not known"),
+                "dns",
+                "name resolution failed: Name or service not known",
+            ),
+            (
+                ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 9)"),
+                "refused",
+                "Connection refused",
+            ),
+            (OSError(errno.EHOSTUNREACH, "Connect call failed"), "refused", "No route to host"),
+            (ConnectionResetError(104, "Connection reset by peer"), "reset", "Connection reset by peer"),
+            (BrokenPipeError(32, "Broken pipe"), "reset", "Broken pipe"),
+            (TimeoutError(), "timeout", "no answer within the probe timeout"),
+            (
+                OSError(
+                    "Multiple exceptions: [Errno 111] Connect call failed ('::1', 80, 0, 0), "
+                    "[Errno 111] Connect call failed ('127.0.0.1', 80)"
+                ),
+                "refused",
+                "Connection refused (every address)",
+            ),
+            (
+                OSError("Multiple exceptions: [Errno 111] a, [Errno 99] b"),
+                "protocol",
+                "Multiple exceptions: a, b",
+            ),
+            (asyncio.IncompleteReadError(b"ab", 10), "reset", "the connection closed before"),
+            (EOFError(), "reset", "EOFError"),
+            (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "tls", "TLS error"),
+            (aiohttp.ServerDisconnectedError(), "reset", "the server closed the connection"),
+            (
+                aiohttp.ClientPayloadError(
+                    "Response payload is not completed: <ContentLengthError: 400, "
+                    "message='Not enough data to satisfy content length header.'>"
+                ),
+                "protocol",
+                "invalid response body: Not enough data to satisfy content length header",
+            ),
+            (ValueError("boom"), "internal", "ValueError: boom"),
+            (ProbeFailed("assertion", "exit status 3, expected 0"), "assertion", "exit status 3, expected 0"),
+            (SetupError("auth", "key file not found: ~/.ssh/x"), "auth", "key file not found: ~/.ssh/x"),
+        ],
+    )
+    def test_kind_and_message(self, exc: BaseException, kind: str, message: str) -> None:
+        """Each exception maps to its documented kind and a message starting with a plain reason."""
+        got_kind, got_message = classify(exc)
+        assert got_kind == kind and got_kind in ERROR_KINDS
+        assert got_message.startswith(message), got_message
+        assert "Errno" not in got_message and "_ssl.c" not in got_message
+
+    def test_invalid_url_message_hides_the_password(self) -> None:
+        """aiohttp's InvalidURL text is the URL; its password never reaches the message."""
+        kind, message = classify(aiohttp.InvalidURL("http://deploy:s3cret-pw@web01.test:8080/x", "bad host"))
+        assert kind == "protocol" and "s3cret-pw" not in message
+        assert message == "invalid URL http://deploy:<redacted>@web01.test:8080/x: bad host"
+
+    def test_messages_are_capped(self) -> None:
+        """A foreign exception with a 1 MB message is cut to a few hundred characters."""
+        _, message = classify(RuntimeError("x" * 1_000_000))
+        assert len(message) <= 320
+
+
+class TestSetupErrors:
+    async def test_missing_ca_file_is_tls(self, resources: Resources) -> None:
+        """A ca_file that does not exist fails the probe with kind tls naming the file, without a request."""
+        probe_spec = HTTPSpec(
+            name="web", url="https://127.0.0.1:9/", ca_file="/nonexistent/ca.pem", retries=2
+        )
+        _, record = await run_probe(probe_spec, resources)
+        assert record["error"]["kind"] == "tls" and record["attempts"] == 1
+        assert record["error"]["message"].startswith("cannot load CA file /nonexistent/ca.pem")
