@@ -77,7 +77,7 @@ async def execute(
 ) -> tuple[Summary, str | None, float, bool]:
     """Run the plan, streaming records to out_fd; return (summary, stop reason, seconds, output closed)."""
     summary = Summary(len(jobs))
-    resources = Resources(concurrency=settings.concurrency)
+    resources = Resources(concurrency=settings.concurrency, jobs=jobs)
     engine_ref: list[Engine] = []
     sink = JsonlSink(out_fd, run_id, on_closed=lambda: engine_ref[0].stop("output_closed"))
 

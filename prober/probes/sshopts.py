@@ -13,6 +13,7 @@ from prober.model import SSHSpec
 
 
 def cache_key(spec: SSHSpec) -> tuple[Any, ...]:
+    """Specs with equal keys get the same options object (timeouts are enforced by the caller)."""
     return (
         spec.user,
         spec.key,
@@ -21,7 +22,7 @@ def cache_key(spec: SSHSpec) -> tuple[Any, ...]:
         spec.passphrase_env,
         spec.agent,
         spec.insecure_ignore_host_key,
-        spec.timeout,
+        spec.ssh_config,
     )
 
 
@@ -64,6 +65,19 @@ def _known_hosts(spec: SSHSpec) -> Any:
         ) from None
 
 
+def user_config_paths() -> list[str]:
+    """~/.ssh/config, for specs with ssh_config: true (asyncssh skips a missing file)."""
+    path = os.path.expanduser("~/.ssh/config")
+    return [path] if os.path.exists(path) else []
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "root"
+
+
 def build(spec: SSHSpec, secrets: set[str]) -> asyncssh.SSHClientConnectionOptions:
     """Options with everything preloaded, so each connection does no file I/O."""
     password = _secret(spec.password_env, "password", secrets)
@@ -72,18 +86,16 @@ def build(spec: SSHSpec, secrets: set[str]) -> asyncssh.SSHClientConnectionOptio
     agent_path = os.environ.get("SSH_AUTH_SOCK") if spec.agent else None
     if keys is None and agent_path and spec.agent:
         keys = []  # asyncssh disables the agent when client_keys is None
-    try:
-        username = spec.user or getpass.getuser()
-    except (KeyError, OSError):
-        username = "root"
+    extra: dict[str, Any] = {}
+    if spec.user or not spec.ssh_config:  # with ssh_config, an unset user comes from its User line
+        extra["username"] = spec.user or _local_user()
     return asyncssh.SSHClientConnectionOptions(
-        username=username,
+        **extra,
         client_keys=keys,
         known_hosts=_known_hosts(spec),
         password=password,
         agent_path=agent_path,
-        config=None,  # ~/.ssh/config is not read unless asked
-        login_timeout=spec.timeout,
+        config=None,  # ~/.ssh/config is read per connection, and only with ssh_config: true
         ignore_encrypted=True,
         x509_trusted_certs=None,
         x509_trusted_cert_paths=None,

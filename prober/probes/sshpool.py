@@ -1,0 +1,282 @@
+"""One SSH connection per host shared by all its SSH probes: counted, capped, paced, replaced when broken.
+
+Each probe borrows a connection for one channel. The handshake runs in a task owned by the pool, so
+a probe whose deadline fires does not cancel it for the others waiting on it, and a failed handshake
+fails every waiter with the same exception (one attempt, not one per probe). The pool knows how many
+SSH jobs the plan has per connection key and closes a connection after its last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncssh
+
+from prober.errors import ProbeFailed
+from prober.model import Job, SSHSpec, Target
+from prober.probes import sshopts
+
+MAX_CHANNELS = 10  # OpenSSH's default MaxSessions: more sessions on one connection are refused
+Key = tuple[Any, ...]
+
+
+class TokenBucket:
+    """Paces events to `rate` per second (burst of one), shared by every caller."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+
+    async def take(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        at = max(now, self._next)
+        self._next = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+@dataclass(eq=False)
+class _Conn:
+    """A connection being made (task pending) or made; `active` channels are using it."""
+
+    task: asyncio.Task[asyncssh.SSHClientConnection]
+    active: int = 0
+
+    def usable(self) -> bool:
+        if not self.task.done():
+            return True
+        if self.task.cancelled() or self.task.exception() is not None:
+            return False
+        return not self.task.result().is_closed()
+
+    def close(self) -> None:
+        if not self.task.done():
+            self.task.cancel()
+        elif not self.task.cancelled() and self.task.exception() is None:
+            self.task.result().close()
+
+
+@dataclass(eq=False)
+class _Host:
+    conns: list[_Conn] = field(default_factory=list)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self, *_: object) -> None:
+        """Let probes waiting for a channel look again (a channel ended, a handshake ended)."""
+        self.freed.set()
+        self.freed = asyncio.Event()
+
+
+def pool_key(target: Target, spec: SSHSpec) -> Key:
+    """Probes with equal keys can share a connection: same address, port, credentials and route."""
+    return (target.address, spec.port, sshopts.cache_key(spec), spec.jump, spec.ssh_config)
+
+
+def _quiet(task: asyncio.Task[Any]) -> None:
+    """Retrieve a handshake's exception so an unawaited failure is not logged as never retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
+class Lease:
+    """A probe's hold on a shared connection; `open` retries once on a fresh one if it was broken."""
+
+    def __init__(self, pool: SSHPool, key: Key, target: Target, spec: SSHSpec) -> None:
+        self.pool, self.key, self.target, self.spec = pool, key, target, spec
+        self.entry: _Conn | None = None
+
+    async def open(self, start: Callable[[asyncssh.SSHClientConnection], Any]) -> Any:
+        """Run `start(conn)` (open a channel); a connection found dead is replaced once."""
+        for attempt in (1, 2):
+            self.entry = await self.pool._acquire(self.key, self.target, self.spec)
+            reused = self.entry.task.done()
+            conn = await asyncio.shield(self.entry.task)
+            try:
+                return await start(conn)
+            except (asyncssh.Error, OSError):
+                if attempt == 2 or not reused or not conn.is_closed():
+                    raise
+                self.pool._drop(self.key, self.entry)  # closed under us: make a new one
+                self.entry = None
+        raise AssertionError("unreachable")
+
+
+class SSHPool:
+    """Per-sweep shared SSH connections, keyed by pool_key."""
+
+    def __init__(self, options_for: Callable[[SSHSpec], Any], jobs: Iterable[Job] = ()) -> None:
+        self._options_for = options_for
+        self._jobs: Iterable[Job] | None = jobs
+        self._remaining: Counter[Key] | None = None
+        self._hosts: dict[Key, _Host] = {}
+        self._buckets: dict[float, TokenBucket] = {}
+        self._bastions: dict[Key, _Conn] = {}
+        self.handshakes = 0  # connections started, for tests and benchmarks
+
+    def _count(self) -> Counter[Key]:
+        if self._remaining is None:
+            jobs, self._jobs = self._jobs or (), None
+            self._remaining = Counter(pool_key(j.target, j.spec) for j in jobs if isinstance(j.spec, SSHSpec))
+        return self._remaining
+
+    @contextlib.asynccontextmanager
+    async def lease(self, target: Target, spec: SSHSpec) -> AsyncIterator[Lease]:
+        """Borrow the host's connection for one probe; counts the probe as done on exit."""
+        key = pool_key(target, spec)
+        lease = Lease(self, key, target, spec)
+        try:
+            yield lease
+        finally:
+            self._release(key, lease.entry)
+
+    async def _acquire(self, key: Key, target: Target, spec: SSHSpec) -> _Conn:
+        host = self._hosts.setdefault(key, _Host())
+        while True:
+            host.conns = [c for c in host.conns if c.usable()]
+            entry = self._pick(host, spec, target, key)
+            if entry is not None:
+                entry.active += 1
+                return entry
+            await host.freed.wait()
+
+    def _pick(self, host: _Host, spec: SSHSpec, target: Target, key: Key) -> _Conn | None:
+        idle = [c for c in host.conns if c.active == 0]
+        if idle:
+            return idle[0]
+        if len(host.conns) < spec.per_host_concurrency:
+            task = asyncio.get_running_loop().create_task(self._handshake(target, spec))
+            task.add_done_callback(_quiet)
+            task.add_done_callback(host.wake)
+            self.handshakes += 1
+            host.conns.append(_Conn(task))
+            return host.conns[-1]
+        least = min(host.conns, key=lambda c: c.active)
+        return least if least.active < MAX_CHANNELS else None
+
+    def _drop(self, key: Key, entry: _Conn) -> None:
+        entry.active -= 1
+        entry.close()
+        host = self._hosts.get(key)
+        if host is not None and entry in host.conns:
+            host.conns.remove(entry)
+            host.wake()
+
+    def _release(self, key: Key, entry: _Conn | None) -> None:
+        remaining = self._count()
+        host = self._hosts.get(key)
+        if entry is not None:
+            entry.active -= 1
+        if key in remaining:
+            remaining[key] -= 1
+            if remaining[key] <= 0 and host is not None and all(c.active == 0 for c in host.conns):
+                for conn in host.conns:
+                    conn.close()  # the host's last planned probe is done
+                del self._hosts[key]
+                return
+        if host is not None:
+            host.wake()
+
+    async def _handshake(self, target: Target, spec: SSHSpec) -> asyncssh.SSHClientConnection:
+        options = self._options_for(spec)
+        if spec.ssh_rate:
+            await self._buckets.setdefault(spec.ssh_rate, TokenBucket(spec.ssh_rate)).take()
+        connect_limit = spec.connect_timeout or spec.timeout
+        login_limit = spec.login_timeout or spec.timeout
+        if spec.jump:
+            tunnel = await self._bastion(spec, options)
+            return await _login(target.address, spec.port, login_limit, options=options, tunnel=tunnel)
+        if spec.ssh_config:  # the config may rewrite the route (HostName, ProxyJump): let asyncssh connect
+            config = sshopts.user_config_paths()
+            return await _login(
+                target.address, spec.port, connect_limit + login_limit, options=options, config=config
+            )
+        sock = await tcp_connect(target.address, spec.port, connect_limit)
+        try:
+            return await _login(target.address, spec.port, login_limit, options=options, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+
+    async def _bastion(self, spec: SSHSpec, options: Any) -> asyncssh.SSHClientConnection:
+        """The jump host's connection, one per (bastion, credentials) for the whole sweep."""
+        user, host, port = parse_jump(spec.jump or "")
+        key = (host, port, user, sshopts.cache_key(spec))
+        entry = self._bastions.get(key)
+        if entry is None or not entry.usable():
+            limit = (spec.connect_timeout or spec.timeout) + (spec.login_timeout or spec.timeout)
+            extra = {"username": user} if user else {}
+            coro = _login(host, port, limit, what="jump host", options=options, config=None, **extra)
+            entry = _Conn(asyncio.get_running_loop().create_task(coro))
+            entry.task.add_done_callback(_quiet)
+            self.handshakes += 1
+            self._bastions[key] = entry
+        return await asyncio.shield(entry.task)
+
+    async def aclose(self) -> None:
+        """Close every connection and cancel handshakes still running."""
+        entries = [c for h in self._hosts.values() for c in h.conns] + list(self._bastions.values())
+        self._hosts.clear()
+        self._bastions.clear()
+        for entry in entries:
+            entry.close()
+        pending = [e.task for e in entries if not e.task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+
+
+async def _login(
+    host: str, port: int, limit: float, *, what: str = "SSH login", **kwargs: Any
+) -> asyncssh.SSHClientConnection:
+    kwargs.setdefault("config", None)  # never read ~/.ssh/config per connection unless asked
+    try:
+        async with asyncio.timeout(limit):
+            return await asyncssh.connect(host, port, **kwargs)
+    except TimeoutError:
+        raise ProbeFailed("timeout", f"{what} to {host}:{port} not done within {limit:g}s") from None
+
+
+async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
+    """A connected non-blocking socket within `limit` seconds (name lookup included)."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(limit):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            error: OSError = OSError(f"no address for {host}")
+            for family, kind, proto, _, address in infos:
+                sock = socket.socket(family, kind, proto)
+                sock.setblocking(False)
+                try:
+                    await loop.sock_connect(sock, address)
+                    return sock
+                except OSError as exc:
+                    sock.close()
+                    error = exc
+                except BaseException:
+                    sock.close()
+                    raise
+            raise error
+    except TimeoutError:
+        raise ProbeFailed("timeout", f"TCP connect to {host}:{port} not done within {limit:g}s") from None
+
+
+def parse_jump(value: str) -> tuple[str | None, str, int]:
+    """'user@host:port' → (user, host, port); user and port are optional, [v6] brackets allowed."""
+    user, _, rest = value.rpartition("@")
+    port = 22
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        if tail.startswith(":"):
+            port = int(tail[1:])
+    elif ":" in rest:
+        host, _, number = rest.partition(":")
+        port = int(number)
+    else:
+        host = rest
+    return user or None, host, port
