@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncssh
@@ -21,6 +21,13 @@ class ServerStats:
     connections: int = 0
     logins: int = 0
     sessions: int = 0
+    closed: int = 0
+    live: list[Any] = field(default_factory=list)  # open server-side connections
+
+    def drop_all(self) -> None:
+        """Abort every open connection from the server side (a reboot, a killed sshd)."""
+        for conn in list(self.live):
+            conn.abort()
 
 
 async def _pump(source: asyncio.StreamReader, sink: Any) -> None:
@@ -67,8 +74,9 @@ async def _run_shell(process: asyncssh.SSHServerProcess[bytes], command: str) ->
         process.exit(code)
 
 
-def _runner(fail_exit: int | None, behaviour: str | None):  # type: ignore[no-untyped-def]
+def _runner(fail_exit: int | None, behaviour: str | None, stats: ServerStats):  # type: ignore[no-untyped-def]
     async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:
+        stats.sessions += 1
         if fail_exit is not None:
             process.stderr.write(b"simulated failure\n")
             process.exit(fail_exit)
@@ -95,23 +103,33 @@ async def start_sshd(
     *,
     stats: ServerStats | None = None,
     behaviour: str | None = None,
+    forwarding: bool = False,
 ) -> Any:
     """One listening SSH server; accepts the given client key (and the password, if one is set).
 
     behaviour: None (run commands with sh) or "no_exit_status" (close each channel without status).
+    forwarding: allow direct TCP connections through this server (a jump host).
     """
     counters = stats if stats is not None else ServerStats()
 
     class _Server(asyncssh.SSHServer):
         def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
             counters.connections += 1
+            self._conn = conn
+            counters.live.append(conn)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            counters.closed += 1
+            if self._conn in counters.live:
+                counters.live.remove(self._conn)
+
+        def connection_requested(
+            self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
+        ) -> bool:
+            return forwarding
 
         def auth_completed(self) -> None:
             counters.logins += 1
-
-        def session_requested(self) -> bool:
-            counters.sessions += 1
-            return True
 
         def password_auth_supported(self) -> bool:
             return password is not None
@@ -124,7 +142,7 @@ async def start_sshd(
         port,
         server_host_keys=[host_key],
         authorized_client_keys=asyncssh.import_authorized_keys(client_public_key),
-        process_factory=_runner(fail_exit, behaviour),
+        process_factory=_runner(fail_exit, behaviour, counters),
         encoding=None,
         server_factory=_Server,
         reuse_address=True,

@@ -1,0 +1,157 @@
+"""One shared SSH connection per host: handshake counts, caps, pacing, failures, replacement, jump hosts."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+from prober.model import SSHSpec, Target
+from prober.probes import ssh
+from prober.probes.resources import Resources
+from prober.sim import sshd
+from tests.ssh.conftest import run_jobs
+
+FIVE = [
+    {"check": "disk", "path": "/"},
+    {"check": "memory"},
+    {"check": "load", "per_cpu": True},
+    {"check": "process", "process": "no-such-proc-q", "min": 0},
+    {"command": "uptime"},
+]
+
+
+class TestSharing:
+    async def test_five_checks_one_handshake(self, sim_server) -> None:
+        """Five SSH probes on one host cost exactly one connection and one login, with five channels."""
+        server = await sim_server()
+        pairs = [(server.target(), server.spec(name=f"p{i}", **p)) for i, p in enumerate(FIVE)]
+        sweep = await run_jobs(pairs, concurrency=8)
+        assert [r["status"] for r in sweep.records] == ["ok"] * 5, sweep.records
+        assert server.stats.connections == 1
+        assert server.stats.logins == 1
+        assert server.stats.sessions == 5
+
+    async def test_each_host_gets_its_own_connection(self, sim_server) -> None:
+        """Three hosts with five probes each make three connections, whatever the worker count."""
+        servers = [await sim_server() for _ in range(3)]
+        pairs = [
+            (s.target(f"h{s.port}"), s.spec(name=f"p{i}", **p)) for s in servers for i, p in enumerate(FIVE)
+        ]
+        for concurrency in (1, 4, 32):
+            sweep = await run_jobs(pairs, concurrency=concurrency)
+            assert all(r["status"] == "ok" for r in sweep.records)
+        assert [s.stats.logins for s in servers] == [3, 3, 3]  # one per host per sweep
+
+    async def test_connection_closed_after_last_planned_probe(self, sim_server) -> None:
+        """A host's connection closes once its last planned probe ends, while other hosts still run."""
+        quick, slow = await sim_server(), await sim_server()
+        pairs = [(quick.target("quick"), quick.spec(name=f"q{i}")) for i in range(3)]
+        pairs.append((slow.target("slow"), slow.spec(name="s", command="sleep 1")))
+        task = asyncio.ensure_future(run_jobs(pairs, concurrency=4))
+        for _ in range(40):
+            if quick.stats.closed:
+                break
+            await asyncio.sleep(0.02)
+        assert quick.stats.closed == 1 and not task.done()
+        sweep = await task
+        assert all(r["status"] == "ok" for r in sweep.records)
+
+    async def test_per_host_concurrency_caps_connections(self, sim_server) -> None:
+        """per_host_concurrency 2 opens at most two connections for six slow probes on one host."""
+        server = await sim_server()
+        pairs = [
+            (server.target(), server.spec(name=f"p{i}", command="sleep 0.2", per_host_concurrency=2))
+            for i in range(6)
+        ]
+        sweep = await run_jobs(pairs, concurrency=6)
+        assert all(r["status"] == "ok" for r in sweep.records)
+        assert server.stats.connections == 2
+        assert sweep.seconds < 1.0  # the channels ran in parallel
+
+    async def test_ssh_rate_paces_handshakes(self, sim_server) -> None:
+        """ssh_rate 20/s spaces ten new handshakes about 50 ms apart."""
+        servers = [await sim_server() for _ in range(10)]
+        pairs = [(s.target(f"h{i}"), s.spec(ssh_rate=20.0)) for i, s in enumerate(servers)]
+        sweep = await run_jobs(pairs, concurrency=10)
+        assert all(r["status"] == "ok" for r in sweep.records)
+        assert sweep.seconds >= 0.4
+        fast = await run_jobs([(s.target(f"h{i}"), s.spec()) for i, s in enumerate(servers)], concurrency=10)
+        assert fast.seconds < sweep.seconds
+
+
+class TestFailures:
+    async def test_handshake_failure_shared_by_waiters(self, sim_server, tmp_path: Path) -> None:
+        """Five probes waiting on one failed handshake all fail with the same kind after one attempt."""
+        server = await sim_server()
+        empty = tmp_path / "kh"
+        empty.write_text("")
+        pairs = [(server.target(), server.spec(name=f"p{i}", known_hosts=str(empty))) for i in range(5)]
+        sweep = await run_jobs(pairs, concurrency=5)
+        assert {r["error"]["kind"] for r in sweep.records} == {"host_key"}
+        assert server.stats.connections == 1
+
+    async def test_hung_host_one_timeout_for_all_probes(self) -> None:
+        """Five probes on a host that sends a banner then nothing cost one handshake and about one timeout."""
+        server = await sshd.start_hostile("127.0.0.1", 0, "silent_banner")
+        port = server.sockets[0].getsockname()[1]
+        spec = SSHSpec(name="x", command="true", port=port, known_hosts="/dev/null", timeout=0.3, retries=0)
+        pairs = [(Target("hung", "127.0.0.1", "g"), replace(spec, name=f"p{i}")) for i in range(5)]
+        try:
+            sweep = await run_jobs(pairs, concurrency=5)
+        finally:
+            server.close()
+        assert {r["error"]["kind"] for r in sweep.records} == {"timeout"}
+        assert sweep.handshakes == 1
+        assert sweep.seconds < 0.3 * 2 + 1
+
+    async def test_broken_connection_is_replaced(self, sim_server) -> None:
+        """A shared connection dropped by the server is detected and replaced by the next probe."""
+        server = await sim_server()
+        res = Resources()
+        try:
+            first = await ssh.probe(server.target(), server.spec(), res)
+            server.stats.drop_all()
+            second = await ssh.probe(server.target(), server.spec(), res)  # the close may not be seen yet
+            await asyncio.sleep(0.05)
+            server.stats.drop_all()
+            await asyncio.sleep(0.05)
+            third = await ssh.probe(server.target(), server.spec(), res)
+        finally:
+            await res.aclose()
+        assert (
+            first.details["exit_status"] == second.details["exit_status"] == third.details["exit_status"] == 0
+        )
+        assert server.stats.logins == 3
+
+
+def concat(path: Path, servers: list) -> None:  # type: ignore[type-arg]
+    path.write_text("".join(Path(s.known_hosts).read_text() for s in servers))
+
+
+class TestJumpHost:
+    async def test_jump_host_shared_by_targets(self, sim_server, tmp_path: Path) -> None:
+        """Three targets reached through one bastion: one bastion login, one login per target."""
+        bastion = await sim_server(forwarding=True)
+        targets = [await sim_server() for _ in range(3)]
+        known = tmp_path / "kh_all"
+        concat(known, [bastion, *targets])
+        jump = f"tester@{bastion.address}:{bastion.port}"
+        pairs = [
+            (t.target(f"t{i}"), t.spec(jump=jump, known_hosts=str(known))) for i, t in enumerate(targets)
+        ]
+        sweep = await run_jobs(pairs, concurrency=3)
+        assert all(r["status"] == "ok" for r in sweep.records), sweep.records
+        assert bastion.stats.logins == 1
+        assert [t.stats.logins for t in targets] == [1, 1, 1]
+
+    async def test_jump_host_refusing_forwarding_fails(self, sim_server, tmp_path: Path) -> None:
+        """A bastion that refuses to forward gives a failed record, not a hang or a crash."""
+        bastion = await sim_server(forwarding=False)
+        target = await sim_server()
+        known = tmp_path / "kh_two"
+        concat(known, [bastion, target])
+        spec = target.spec(jump=f"{bastion.address}:{bastion.port}", known_hosts=str(known))
+        sweep = await run_jobs([(target.target(), spec)])
+        assert sweep.records[0]["status"] == "fail"
+        assert sweep.records[0]["error"]["kind"] in ("protocol", "refused")
