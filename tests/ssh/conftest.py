@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -199,6 +200,12 @@ class OpenSSH:
     def target(self, name: str = "openssh") -> Target:
         return Target(name, self.address, "real")
 
+    def plugins(self) -> Path:
+        """A directory inside the sshd dir that the throwaway user can read and run files from."""
+        path = self.dir / "plugins"
+        path.mkdir(mode=0o755, exist_ok=True)
+        return path
+
     def accepted_logins(self) -> int:
         return self.log.read_text(errors="replace").count(f"Accepted publickey for {TEST_USER}")
 
@@ -217,7 +224,7 @@ def _wait_listening(address: str, port: int, proc: subprocess.Popen[bytes], log:
 
 
 @pytest.fixture(scope="session")
-def openssh(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSSH]:
+def openssh(keys: Keys) -> Iterator[OpenSSH]:
     """Debian's sshd in the foreground (-D -e) on a 127.x port, for the tests that need the real thing."""
     if not os.path.exists(SSHD):
         pytest.skip(f"{SSHD} is not installed (apt-get install openssh-server)")
@@ -226,7 +233,8 @@ def openssh(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Op
     if shutil.which("ssh-keygen") is None:
         pytest.skip("ssh-keygen is missing")
     _ensure_user()
-    root = tmp_path_factory.mktemp("openssh")
+    # Not under pytest's tmp dir: that is mode 0700 and sshd reads authorized_keys as the user.
+    root = Path(tempfile.mkdtemp(prefix="prober-sshd-"))
     os.chmod(root, 0o755)
     host_key = root / "ssh_host_ed25519_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
@@ -259,7 +267,27 @@ def openssh(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Op
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def loop_time() -> float:
     return asyncio.get_running_loop().time()
+
+
+@pytest.fixture
+def ssh_agent(keys: Keys, tmp_path: Path) -> Iterator[str]:
+    """A real ssh-agent (foreground, its own socket) holding the client key; yields the socket path."""
+    if shutil.which("ssh-agent") is None or shutil.which("ssh-add") is None:
+        pytest.skip("ssh-agent/ssh-add are not installed (openssh-client)")
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+        subprocess.run(["ssh-add", "-q", str(keys.client_path)], env=env, check=True, capture_output=True)
+        yield str(sock)
+    finally:
+        agent.terminate()
+        agent.wait()

@@ -161,3 +161,12 @@ class TestAuth:
         text = b"\n".join(orjson.dumps(r) for r in sweep.records).decode()
         assert secret not in text
         assert [r["status"] for r in sweep.records] == ["ok", "fail", "ok"]
+
+
+class TestAgent:
+    async def test_agent_against_asyncssh(self, sim_server, ssh_agent: str, monkeypatch) -> None:
+        """A real ssh-agent holding the key logs in to the asyncssh server when no key file is given."""
+        monkeypatch.setenv("SSH_AUTH_SOCK", ssh_agent)
+        server = await sim_server()
+        record = await run_one(server.target(), server.spec(key=None, agent=True))
+        assert record["status"] == "ok", record
