@@ -74,9 +74,34 @@ async def _run_shell(process: asyncssh.SSHServerProcess[bytes], command: str) ->
         process.exit(code)
 
 
+async def _replay(
+    process: asyncssh.SSHServerProcess[bytes], cache: dict[str, tuple[bytes, bytes, int]]
+) -> None:
+    """Answer from the first real run of the same command: the host's own work costs nothing here."""
+    command = process.command or "true"
+    if command not in cache:
+        child = await asyncio.create_subprocess_shell(
+            command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(child.communicate(), 10)
+        cache[command] = (out[:65536], err[:4096], child.returncode or 0)
+    out, err, code = cache[command]
+    process.stdout.write(out)
+    process.stderr.write(err)
+    process.exit(code)
+
+
 def _runner(fail_exit: int | None, behaviour: str | None, stats: ServerStats):  # type: ignore[no-untyped-def]
+    cache: dict[str, tuple[bytes, bytes, int]] = {}
+
     async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:
         stats.sessions += 1
+        if behaviour == "cached":
+            await _replay(process, cache)
+            return
         if fail_exit is not None:
             process.stderr.write(b"simulated failure\n")
             process.exit(fail_exit)
@@ -107,7 +132,9 @@ async def start_sshd(
 ) -> Any:
     """One listening SSH server; accepts the given client key (and the password, if one is set).
 
-    behaviour: None (run commands with sh) or "no_exit_status" (close each channel without status).
+    behaviour: None (run commands with sh), "no_exit_status" (close each channel without status) or
+    "cached" (run each distinct command once, then replay its output: for benchmarks, where the
+    simulated hosts' own work must not compete with the client for this machine's CPUs).
     forwarding: allow direct TCP connections through this server (a jump host).
     """
     counters = stats if stats is not None else ServerStats()
