@@ -75,7 +75,7 @@ def start_asyncssh(
                 stdout=subprocess.PIPE,
                 text=True,
                 env=env,
-            )  # fmt: skip
+            )
         )
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
