@@ -137,8 +137,9 @@ class SSHPool:
             self._release(key, lease.entry)
 
     async def _acquire(self, key: Key, target: Target, spec: SSHSpec) -> _Conn:
-        host = self._hosts.setdefault(key, _Host())
         while True:
+            # Looked up afresh each time: the entry may have been closed and dropped meanwhile.
+            host = self._hosts.setdefault(key, _Host())
             host.conns = [c for c in host.conns if c.usable()]
             entry = self._pick(host, spec, target, key)
             if entry is not None:
@@ -173,15 +174,16 @@ class SSHPool:
         host = self._hosts.get(key)
         if entry is not None:
             entry.active -= 1
+        if host is None:
+            return
         if key in remaining:
+            # A retried job is counted twice, so this may come early: the next probe reconnects.
             remaining[key] -= 1
-            if remaining[key] <= 0 and host is not None and all(c.active == 0 for c in host.conns):
+            if remaining[key] <= 0 and all(c.active == 0 for c in host.conns):
                 for conn in host.conns:
                     conn.close()  # the host's last planned probe is done
                 del self._hosts[key]
-                return
-        if host is not None:
-            host.wake()
+        host.wake()
 
     async def _handshake(self, target: Target, spec: SSHSpec) -> asyncssh.SSHClientConnection:
         options = self._options_for(spec)

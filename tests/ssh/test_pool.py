@@ -75,9 +75,7 @@ class TestSharing:
         pairs = [(s.target(f"h{i}"), s.spec(ssh_rate=20.0)) for i, s in enumerate(servers)]
         sweep = await run_jobs(pairs, concurrency=10)
         assert all(r["status"] == "ok" for r in sweep.records)
-        assert sweep.seconds >= 0.4
-        fast = await run_jobs([(s.target(f"h{i}"), s.spec()) for i, s in enumerate(servers)], concurrency=10)
-        assert fast.seconds < sweep.seconds
+        assert sweep.seconds >= 0.4  # nine 50 ms gaps at least, however fast the machine
 
 
 class TestFailures:
