@@ -22,6 +22,8 @@ class ServerStats:
     logins: int = 0
     sessions: int = 0
     closed: int = 0
+    active: int = 0  # sessions running now
+    max_active: int = 0
     live: list[Any] = field(default_factory=list)  # open server-side connections
 
     def drop_all(self) -> None:
@@ -99,6 +101,14 @@ def _runner(fail_exit: int | None, behaviour: str | None, stats: ServerStats):  
 
     async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:
         stats.sessions += 1
+        stats.active += 1
+        stats.max_active = max(stats.max_active, stats.active)
+        try:
+            await _serve(process)
+        finally:
+            stats.active -= 1
+
+    async def _serve(process: asyncssh.SSHServerProcess[bytes]) -> None:
         if behaviour == "cached":
             await _replay(process, cache)
             return

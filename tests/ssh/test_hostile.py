@@ -50,7 +50,7 @@ class TestBeforeLogin:
         finally:
             server.close()
         assert record["error"]["kind"] == "timeout"
-        assert time.perf_counter() - started < 0.3 + 0.5
+        assert time.perf_counter() - started < 0.3 * 2 + 1
 
     async def test_login_timeout_is_separate(self) -> None:
         """login_timeout shorter than the probe timeout ends the handshake first and says so."""
@@ -71,7 +71,7 @@ class TestBeforeLogin:
             server.close()
         assert record["error"]["kind"] == "timeout"
         assert "within 0.2s" in record["error"]["message"]
-        assert time.perf_counter() - started < 1.0
+        assert time.perf_counter() - started < 0.2 * 2 + 1
 
     async def test_endless_garbage_before_banner(self) -> None:
         """Endless non-SSH lines end in protocol (or timeout) within the deadline, memory bounded."""
@@ -85,7 +85,7 @@ class TestBeforeLogin:
         finally:
             server.close()
         assert record["error"]["kind"] in ("protocol", "timeout")
-        assert time.perf_counter() - started < 2 + 0.5
+        assert time.perf_counter() - started < 2 * 2 + 1
         if reset:
             assert _hwm_kb() - before < 50_000
 
@@ -110,7 +110,7 @@ class TestCommands:
         ]
         sweep = await run_jobs(pairs, concurrency=1)
         assert sweep.records[0]["error"]["kind"] == "timeout"
-        assert sweep.records[0]["latency_ms"] < 300 + 500
+        assert sweep.records[0]["latency_ms"] < (0.3 * 2 + 1) * 1000
         assert sweep.records[1]["status"] == "ok"
         assert server.stats.logins == 1
 

@@ -43,17 +43,21 @@ class TestSharing:
             assert all(r["status"] == "ok" for r in sweep.records)
         assert [s.stats.logins for s in servers] == [3, 3, 3]  # one per host per sweep
 
-    async def test_connection_closed_after_last_planned_probe(self, sim_server) -> None:
+    async def test_connection_closed_after_last_planned_probe(self, sim_server, tmp_path: Path) -> None:
         """A host's connection closes once its last planned probe ends, while other hosts still run."""
         quick, slow = await sim_server(), await sim_server()
+        flag = tmp_path / "release"
         pairs = [(quick.target("quick"), quick.spec(name=f"q{i}")) for i in range(3)]
-        pairs.append((slow.target("slow"), slow.spec(name="s", command="sleep 1")))
+        wait = f"while [ ! -e {flag} ]; do sleep 0.02; done"
+        pairs.append((slow.target("slow"), slow.spec(name="s", command=wait, timeout=20)))
         task = asyncio.ensure_future(run_jobs(pairs, concurrency=4))
-        for _ in range(40):
+        for _ in range(500):
             if quick.stats.closed:
                 break
             await asyncio.sleep(0.02)
-        assert quick.stats.closed == 1 and not task.done()
+        closed_while_running = quick.stats.closed == 1 and not task.done()
+        flag.touch()
+        assert closed_while_running
         sweep = await task
         assert all(r["status"] == "ok" for r in sweep.records)
 
@@ -67,7 +71,7 @@ class TestSharing:
         sweep = await run_jobs(pairs, concurrency=6)
         assert all(r["status"] == "ok" for r in sweep.records)
         assert server.stats.connections == 2
-        assert sweep.seconds < 1.0  # the channels ran in parallel
+        assert server.stats.max_active >= 2  # the channels ran in parallel
 
     async def test_ssh_rate_paces_handshakes(self, sim_server) -> None:
         """ssh_rate 20/s spaces ten new handshakes about 50 ms apart."""
