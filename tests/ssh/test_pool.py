@@ -156,4 +156,17 @@ class TestJumpHost:
         spec = target.spec(jump=f"{bastion.address}:{bastion.port}", known_hosts=str(known))
         sweep = await run_jobs([(target.target(), spec)])
         assert sweep.records[0]["status"] == "fail"
-        assert sweep.records[0]["error"]["kind"] in ("protocol", "refused")
+        # asyncssh answers "connect failed" here; OpenSSH says "administratively prohibited".
+        assert sweep.records[0]["error"]["kind"] in ("refused", "protocol")
+
+    async def test_jump_host_to_closed_port_is_refused(self, sim_server, tmp_path: Path) -> None:
+        """A target port closed behind the bastion is reported as refused, like a direct connect."""
+        bastion = await sim_server(forwarding=True)
+        target = await sim_server()
+        known = tmp_path / "kh_closed"
+        concat(known, [bastion, target])
+        target.server.close()
+        await target.server.wait_closed()
+        spec = target.spec(jump=f"{bastion.address}:{bastion.port}", known_hosts=str(known))
+        sweep = await run_jobs([(target.target(), spec)])
+        assert sweep.records[0]["error"]["kind"] == "refused", sweep.records[0]["error"]
