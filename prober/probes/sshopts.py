@@ -101,9 +101,10 @@ def build(spec: SSHSpec, secrets: set[str]) -> asyncssh.SSHClientConnectionOptio
     extra: dict[str, Any] = {}
     if spec.user or not spec.ssh_config:  # with ssh_config, an unset user comes from its User line
         extra["username"] = spec.user or _local_user()
+    if keys is not None or not spec.ssh_config:  # with ssh_config and no key: its IdentityFile lines
+        extra["client_keys"] = keys
     return asyncssh.SSHClientConnectionOptions(
         **extra,
-        client_keys=keys,
         known_hosts=_known_hosts(spec),
         password=password,
         agent_path=agent_path,

@@ -138,3 +138,20 @@ class TestOpenSSHJump:
         record = await run_one(target.target(), spec)
         assert record["status"] == "ok", record
         assert target.stats.logins == 1
+
+
+class TestOpenSSHConfig:
+    async def test_ssh_config_supplies_user_and_identity(self, openssh, tmp_path: Path, monkeypatch) -> None:
+        """ssh_config: true takes User and IdentityFile from ~/.ssh/config; without it they are ignored."""
+        home = tmp_path / "home"
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".ssh" / "config").write_text(
+            f"Host {openssh.address}\n  User {TEST_USER}\n  IdentityFile {openssh.key}\n"
+        )
+        monkeypatch.setenv("HOME", str(home))
+        spec = openssh.spec(user=None, key=None, agent=False, ssh_config=True, command="id -un")
+        record = await run_one(openssh.target(), spec)
+        ignored = await run_one(openssh.target(), openssh.spec(user=None, key=None, agent=False))
+        assert record["status"] == "ok", record
+        assert record["ssh"]["stdout"].strip() == TEST_USER
+        assert ignored["error"]["kind"] == "auth"
