@@ -61,7 +61,8 @@ class Resources:
         if self._ssh_pool is None:
             from prober.probes.sshpool import SSHPool
 
-            self._ssh_pool = SSHPool(self.ssh_options, self.jobs)
+            # Idle connections kept for later probes: bounded like the engine's own open files.
+            self._ssh_pool = SSHPool(self.ssh_options, self.jobs, max_idle=max(8, self.concurrency // 2))
         return self._ssh_pool
 
     async def aclose(self) -> None:

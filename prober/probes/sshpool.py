@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,8 +111,14 @@ class Lease:
 class SSHPool:
     """Per-sweep shared SSH connections, keyed by pool_key."""
 
-    def __init__(self, options_for: Callable[[SSHSpec], Any], jobs: Iterable[Job] = ()) -> None:
+    def __init__(
+        self, options_for: Callable[[SSHSpec], Any], jobs: Iterable[Job] = (), max_idle: int = 256
+    ) -> None:
         self._options_for = options_for
+        # Idle connections still expecting probes later in the plan (a host listed in two groups),
+        # least recently used first; beyond max_idle the oldest is closed to bound open files.
+        self._idle: OrderedDict[_Conn, Key] = OrderedDict()
+        self.max_idle = max_idle
         self._jobs: Iterable[Job] | None = jobs
         self._remaining: Counter[Key] | None = None
         self._hosts: dict[Key, _Host] = {}
@@ -144,6 +150,7 @@ class SSHPool:
             entry = self._pick(host, spec, target, key)
             if entry is not None:
                 entry.active += 1
+                self._idle.pop(entry, None)
                 return entry
             await host.freed.wait()
 
@@ -182,8 +189,22 @@ class SSHPool:
             if remaining[key] <= 0 and all(c.active == 0 for c in host.conns):
                 for conn in host.conns:
                     conn.close()  # the host's last planned probe is done
+                    self._idle.pop(conn, None)
                 del self._hosts[key]
+                host.wake()
+                return
+        if entry is not None and entry.active == 0 and entry in host.conns:
+            self._idle[entry] = key
+            self._trim_idle()
         host.wake()
+
+    def _trim_idle(self) -> None:
+        while len(self._idle) > self.max_idle:
+            conn, key = self._idle.popitem(last=False)
+            host = self._hosts.get(key)
+            if host is not None and conn in host.conns:
+                host.conns.remove(conn)
+            conn.close()
 
     async def _handshake(self, target: Target, spec: SSHSpec) -> asyncssh.SSHClientConnection:
         options = self._options_for(spec)
@@ -224,6 +245,7 @@ class SSHPool:
     async def aclose(self) -> None:
         """Close every connection and cancel handshakes still running."""
         entries = [c for h in self._hosts.values() for c in h.conns] + list(self._bastions.values())
+        self._idle.clear()
         self._hosts.clear()
         self._bastions.clear()
         for entry in entries:

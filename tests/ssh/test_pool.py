@@ -6,9 +6,10 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from prober.model import SSHSpec, Target
+from prober.model import Job, SSHSpec, Target
 from prober.probes import ssh
 from prober.probes.resources import Resources
+from prober.probes.sshpool import SSHPool
 from prober.sim import sshd
 from tests.ssh.conftest import run_jobs
 
@@ -60,6 +61,24 @@ class TestSharing:
         assert closed_while_running
         sweep = await task
         assert all(r["status"] == "ok" for r in sweep.records)
+
+    async def test_idle_connections_are_bounded(self, sim_server) -> None:
+        """Hosts probed again later in the plan keep their connection, up to max_idle idle ones."""
+        servers = [await sim_server() for _ in range(3)]
+        pairs = [(s.target(f"h{i}"), s.spec(name=f"p{r}")) for r in range(2) for i, s in enumerate(servers)]
+        jobs = tuple(Job(i, t, s) for i, (t, s) in enumerate(pairs))
+        # Cumulative: max_idle 1 keeps only the last host idle, so h0 and h1 reconnect once each.
+        for max_idle, logins in ((8, [1, 1, 1]), (1, [3, 3, 2])):
+            res = Resources(concurrency=1, jobs=jobs)
+            res._ssh_pool = SSHPool(res.ssh_options, jobs, max_idle=max_idle)
+            try:
+                for target, spec in pairs:
+                    async with res.ssh_pool().lease(target, spec) as lease:
+                        await ssh.run_command(lease, "true", 10)
+            finally:
+                await res.aclose()
+            assert [s.stats.logins for s in servers] == logins
+            assert [s.stats.connections for s in servers] == logins
 
     async def test_per_host_concurrency_caps_connections(self, sim_server) -> None:
         """per_host_concurrency 2 opens at most two connections for six slow probes on one host."""
