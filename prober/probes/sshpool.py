@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,28 +17,12 @@ from typing import Any
 
 import asyncssh
 
-from prober.errors import ProbeFailed
 from prober.model import Job, SSHSpec, Target
 from prober.probes import sshopts
+from prober.probes.sshconnect import TokenBucket, login, parse_jump, tcp_connect
 
 MAX_CHANNELS = 10  # OpenSSH's default MaxSessions: more sessions on one connection are refused
 Key = tuple[Any, ...]
-
-
-class TokenBucket:
-    """Paces events to `rate` per second (burst of one), shared by every caller."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
-
-    async def take(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        at = max(now, self._next)
-        self._next = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
 
 
 @dataclass(eq=False)
@@ -214,15 +197,15 @@ class SSHPool:
         login_limit = spec.login_timeout or spec.timeout
         if spec.jump:
             tunnel = await self._bastion(spec, options)
-            return await _login(target.address, spec.port, login_limit, options=options, tunnel=tunnel)
+            return await login(target.address, spec.port, login_limit, options=options, tunnel=tunnel)
         if spec.ssh_config:  # the config may rewrite the route (HostName, ProxyJump): let asyncssh connect
             config = sshopts.user_config_paths()
-            return await _login(
+            return await login(
                 target.address, spec.port, connect_limit + login_limit, options=options, config=config
             )
         sock = await tcp_connect(target.address, spec.port, connect_limit)
         try:
-            return await _login(target.address, spec.port, login_limit, options=options, sock=sock)
+            return await login(target.address, spec.port, login_limit, options=options, sock=sock)
         except BaseException:
             sock.close()
             raise
@@ -235,7 +218,7 @@ class SSHPool:
         if entry is None or not entry.usable():
             limit = (spec.connect_timeout or spec.timeout) + (spec.login_timeout or spec.timeout)
             extra = {"username": user} if user else {}
-            coro = _login(host, port, limit, what="jump host", options=options, config=None, **extra)
+            coro = login(host, port, limit, what="jump host", options=options, config=None, **extra)
             entry = _Conn(asyncio.get_running_loop().create_task(coro))
             entry.task.add_done_callback(_quiet)
             self.handshakes += 1
@@ -253,54 +236,3 @@ class SSHPool:
         pending = [e.task for e in entries if not e.task.done()]
         if pending:
             await asyncio.wait(pending, timeout=1.0)
-
-
-async def _login(
-    host: str, port: int, limit: float, *, what: str = "SSH login", **kwargs: Any
-) -> asyncssh.SSHClientConnection:
-    kwargs.setdefault("config", None)  # never read ~/.ssh/config per connection unless asked
-    try:
-        async with asyncio.timeout(limit):
-            return await asyncssh.connect(host, port, **kwargs)
-    except TimeoutError:
-        raise ProbeFailed("timeout", f"{what} to {host}:{port} not done within {limit:g}s") from None
-
-
-async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
-    """A connected non-blocking socket within `limit` seconds (name lookup included)."""
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(limit):
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            error: OSError = OSError(f"no address for {host}")
-            for family, kind, proto, _, address in infos:
-                sock = socket.socket(family, kind, proto)
-                sock.setblocking(False)
-                try:
-                    await loop.sock_connect(sock, address)
-                    return sock
-                except OSError as exc:
-                    sock.close()
-                    error = exc
-                except BaseException:
-                    sock.close()
-                    raise
-            raise error
-    except TimeoutError:
-        raise ProbeFailed("timeout", f"TCP connect to {host}:{port} not done within {limit:g}s") from None
-
-
-def parse_jump(value: str) -> tuple[str | None, str, int]:
-    """'user@host:port' → (user, host, port); user and port are optional, [v6] brackets allowed."""
-    user, _, rest = value.rpartition("@")
-    port = 22
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        if tail.startswith(":"):
-            port = int(tail[1:])
-    elif ":" in rest:
-        host, _, number = rest.partition(":")
-        port = int(number)
-    else:
-        host = rest
-    return user or None, host, port
