@@ -14,6 +14,7 @@ from prober.model import Outcome, SSHSpec, Status, Target
 from prober.probes.checks import CHECKS
 from prober.probes.checks.base import Output, Unreadable
 from prober.probes.resources import Resources
+from prober.probes.sshpool import Lease
 from prober.probes.textcap import decode
 
 STDERR_MAX_BYTES = 2048  # enough for the first line of an error message
@@ -54,13 +55,14 @@ class Collector(asyncssh.SSHClientSession[bytes]):
                 self.done.set_exception(exc)
 
 
-async def run_command(lease: Any, command: str, cap: int) -> Collector:
+async def run_command(lease: Lease, command: str, cap: int) -> Collector:
     """Open a channel on the leased connection, run `command`, collect its bounded output."""
 
-    async def start(conn: asyncssh.SSHClientConnection) -> tuple[Any, Collector]:
+    async def start(conn: asyncssh.SSHClientConnection) -> tuple[Any, Any]:
         return await conn.create_session(lambda: Collector(cap), command, encoding=None)
 
     channel, session = await lease.open(start)
+    assert isinstance(session, Collector)
     try:
         await session.done
     finally:
