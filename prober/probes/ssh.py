@@ -1,12 +1,9 @@
-"""SSH probe: on the host's shared connection, run a command (or a built-in check) on its own channel."""
+"""SSH probe: on the host's shared connection, run a command (or a built-in check) and judge it."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
-
-import asyncssh
 
 from prober import redact
 from prober.errors import ProbeFailed
@@ -14,68 +11,16 @@ from prober.model import Outcome, SSHSpec, Status, Target
 from prober.probes.checks import CHECKS
 from prober.probes.checks.base import Output, Unreadable
 from prober.probes.resources import Resources
-from prober.probes.sshpool import Lease
+from prober.probes.sshsession import Ran
 from prober.probes.textcap import decode
 
-STDERR_MAX_BYTES = 2048  # enough for the first line of an error message
 
-
-class Collector(asyncssh.SSHClientSession[bytes]):
-    """Keeps at most `cap` bytes of stdout and STDERR_MAX_BYTES of stderr; drops the rest as it comes.
-
-    Reading in the callback (instead of conn.run(), which buffers everything) keeps memory bounded
-    and never stalls the remote side on a full window.
-    """
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.stdout = bytearray()
-        self.stderr = bytearray()
-        self.exit_status: int | None = None
-        self.exit_signal: tuple[str, bool, str] | None = None
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        buf, cap = (self.stderr, STDERR_MAX_BYTES) if datatype else (self.stdout, self.cap)
-        room = cap - len(buf)
-        if room > 0:
-            buf += data[:room]
-
-    def exit_status_received(self, status: int) -> None:
-        self.exit_status = status
-
-    def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
-        self.exit_signal = (signal, core_dumped, msg)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.done.done():
-            if exc is None:
-                self.done.set_result(None)
-            else:
-                self.done.set_exception(exc)
-
-
-async def run_command(lease: Lease, command: str, cap: int) -> Collector:
-    """Open a channel on the leased connection, run `command`, collect its bounded output."""
-
-    async def start(conn: asyncssh.SSHClientConnection) -> tuple[Any, Any]:
-        return await conn.create_session(lambda: Collector(cap), command, encoding=None)
-
-    channel, session = await lease.open(start)
-    assert isinstance(session, Collector)
-    try:
-        await session.done
-    finally:
-        channel.close()  # on a timeout too: never wait for a command that does not end
-    return session
-
-
-def base_details(spec: SSHSpec, session: Collector, secrets: tuple[str, ...]) -> dict[str, Any]:
+def base_details(spec: SSHSpec, session: Ran, secrets: tuple[str, ...]) -> dict[str, Any]:
     text = decode(bytes(session.stdout))
     return {"exit_status": session.exit_status, "stdout": redact.text(text, secrets) if secrets else text}
 
 
-def ended_properly(session: Collector, details: dict[str, Any]) -> None:
+def ended_properly(session: Ran, details: dict[str, Any]) -> None:
     """A command killed by a signal, or ending without an exit status, is a failure."""
     if session.exit_signal is not None:
         signal, _, message = session.exit_signal
@@ -84,7 +29,7 @@ def ended_properly(session: Collector, details: dict[str, Any]) -> None:
         raise ProbeFailed("protocol", "the server closed the channel without an exit status", **details)
 
 
-def judge(spec: SSHSpec, session: Collector, details: dict[str, Any]) -> Outcome:
+def judge(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
     """A plain command: exit status and optional stdout regex."""
     ended_properly(session, details)
     if session.exit_status != spec.expect_exit:
@@ -97,7 +42,7 @@ def judge(spec: SSHSpec, session: Collector, details: dict[str, Any]) -> Outcome
     return Outcome(details)
 
 
-def judge_check(spec: SSHSpec, session: Collector, details: dict[str, Any]) -> Outcome:
+def judge_check(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
     """A built-in check: its reading decides ok/warn/fail and becomes the record's `check`."""
     name = spec.check or ""
     ended_properly(session, details)
@@ -129,7 +74,7 @@ async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
     command = command_for(spec)
     cap = spec.stdout_max_bytes if spec.check is None else max(spec.stdout_max_bytes, 65536)
     async with res.ssh_pool().lease(target, spec) as lease:
-        session = await run_command(lease, command, cap)
+        session = await lease.run(command, cap)
     details = base_details(spec, session, tuple(res.secrets))
     if spec.check is None:
         return judge(spec, session, details)

@@ -1,15 +1,18 @@
 """One SSH connection per host shared by all its SSH probes: counted, capped, paced, replaced when broken.
 
-Each probe borrows a connection for one channel. The handshake runs in a task owned by the pool, so
-a probe whose deadline fires does not cancel it for the others waiting on it, and a failed handshake
-fails every waiter with the same exception (one attempt, not one per probe). The pool knows how many
-SSH jobs the plan has per connection key and closes a connection after its last one.
+Each probe borrows a connection for one command: probes queued while the handshake is in flight
+run together in one channel (see sshsession), later ones each on a channel of their own. The
+handshake runs in a task owned by the pool, so a probe whose deadline fires does not cancel it for
+the others waiting on it, and a failed handshake fails every waiter with the same exception (one
+attempt, not one per probe). The pool knows how many SSH jobs the plan has per connection key and
+closes a connection after its last one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ import asyncssh
 from prober.model import Job, SSHSpec, Target
 from prober.probes import sshopts
 from prober.probes.sshconnect import TokenBucket, login, parse_jump, tcp_connect
+from prober.probes.sshsession import Ran, Request, fail_all, run_batch, run_single
 
 MAX_CHANNELS = 10  # OpenSSH's default MaxSessions: more sessions on one connection are refused
 Key = tuple[Any, ...]
@@ -31,6 +35,7 @@ class _Conn:
 
     task: asyncio.Task[asyncssh.SSHClientConnection]
     active: int = 0
+    batch: list[Request] | None = None  # commands queued while the handshake is in flight
 
     def usable(self) -> bool:
         if not self.task.done():
@@ -69,22 +74,27 @@ def _quiet(task: asyncio.Task[Any]) -> None:
 
 
 class Lease:
-    """A probe's hold on a shared connection; `open` retries once on a fresh one if it was broken."""
+    """A probe's hold on a shared connection for running one command."""
 
     def __init__(self, pool: SSHPool, key: Key, target: Target, spec: SSHSpec) -> None:
         self.pool, self.key, self.target, self.spec = pool, key, target, spec
         self.entry: _Conn | None = None
 
-    async def open(self, start: Callable[[asyncssh.SSHClientConnection], Any]) -> Any:
-        """Run `start(conn)` (open a channel); a connection found dead is replaced once."""
+    async def run(self, command: str, cap: int) -> Ran:
+        """Run `command` (batched with others if the connection is still being made).
+
+        On a connection that was already up, a channel that fails because the connection has
+        died meanwhile is retried once on a fresh connection.
+        """
         for attempt in (1, 2):
             self.entry = await self.pool._acquire(self.key, self.target, self.spec)
-            reused = self.entry.task.done()
-            conn = await asyncio.shield(self.entry.task)
+            if not self.entry.task.done():
+                return await self.pool._join(self.entry, command, cap)
+            conn = self.entry.task.result()
             try:
-                return await start(conn)
+                return await run_single(conn, command, cap)
             except (asyncssh.Error, OSError):
-                if attempt == 2 or not reused or not conn.is_closed():
+                if attempt == 2 or not conn.is_closed():
                     raise
                 self.pool._drop(self.key, self.entry)  # closed under us: make a new one
                 self.entry = None
@@ -101,6 +111,7 @@ class SSHPool:
         # Idle connections still expecting probes later in the plan (a host listed in two groups),
         # least recently used first; beyond max_idle the oldest is closed to bound open files.
         self._idle: OrderedDict[_Conn, Key] = OrderedDict()
+        self._runners: set[asyncio.Task[None]] = set()
         self.max_idle = max_idle
         self._jobs: Iterable[Job] | None = jobs
         self._remaining: Counter[Key] | None = None
@@ -150,6 +161,29 @@ class SSHPool:
             return host.conns[-1]
         least = min(host.conns, key=lambda c: c.active)
         return least if least.active < MAX_CHANNELS else None
+
+    async def _join(self, entry: _Conn, command: str, cap: int) -> Ran:
+        future: asyncio.Future[Ran] = asyncio.get_running_loop().create_future()
+        if entry.batch is None:
+            entry.batch = []
+            entry.task.add_done_callback(functools.partial(self._flush, entry))
+        entry.batch.append(Request(command, cap, future))
+        return await future
+
+    def _flush(self, entry: _Conn, task: asyncio.Task[asyncssh.SSHClientConnection]) -> None:
+        """The handshake ended: run everything queued on it in one go, or fail it all alike."""
+        requests = [r for r in entry.batch or () if not r.future.done()]
+        entry.batch = None
+        if not requests:
+            return
+        if task.cancelled():
+            fail_all(requests, asyncssh.ConnectionLost("the connection was closed before use"))
+        elif (exc := task.exception()) is not None:
+            fail_all(requests, exc)  # one handshake failure, the same kind for every waiter
+        else:
+            runner = asyncio.get_running_loop().create_task(run_batch(task.result(), requests))
+            self._runners.add(runner)
+            runner.add_done_callback(self._runners.discard)
 
     def _drop(self, key: Key, entry: _Conn) -> None:
         entry.active -= 1
@@ -228,6 +262,8 @@ class SSHPool:
     async def aclose(self) -> None:
         """Close every connection and cancel handshakes still running."""
         entries = [c for h in self._hosts.values() for c in h.conns] + list(self._bastions.values())
+        for runner in self._runners:
+            runner.cancel()
         self._idle.clear()
         self._hosts.clear()
         self._bastions.clear()

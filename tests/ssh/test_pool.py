@@ -24,14 +24,22 @@ FIVE = [
 
 class TestSharing:
     async def test_five_checks_one_handshake(self, sim_server) -> None:
-        """Five SSH probes on one host cost exactly one connection and one login, with five channels."""
+        """Five SSH probes queued on one host cost one connection, one login and one combined session."""
         server = await sim_server()
         pairs = [(server.target(), server.spec(name=f"p{i}", **p)) for i, p in enumerate(FIVE)]
         sweep = await run_jobs(pairs, concurrency=8)
         assert [r["status"] for r in sweep.records] == ["ok"] * 5, sweep.records
         assert server.stats.connections == 1
         assert server.stats.logins == 1
-        assert server.stats.sessions == 5
+        assert server.stats.sessions == 1
+
+    async def test_sequential_probes_reuse_the_connection(self, sim_server) -> None:
+        """One worker runs five probes one after another: one login, a channel each."""
+        server = await sim_server()
+        pairs = [(server.target(), server.spec(name=f"p{i}", **p)) for i, p in enumerate(FIVE)]
+        sweep = await run_jobs(pairs, concurrency=1)
+        assert [r["status"] for r in sweep.records] == ["ok"] * 5, sweep.records
+        assert (server.stats.logins, server.stats.sessions) == (1, 5)
 
     async def test_each_host_gets_its_own_connection(self, sim_server) -> None:
         """Three hosts with five probes each make three connections, whatever the worker count."""
@@ -74,7 +82,7 @@ class TestSharing:
             try:
                 for target, spec in pairs:
                     async with res.ssh_pool().lease(target, spec) as lease:
-                        await ssh.run_command(lease, "true", 10)
+                        await lease.run("true", 10)
             finally:
                 await res.aclose()
             assert [s.stats.logins for s in servers] == logins
