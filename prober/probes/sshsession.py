@@ -93,8 +93,8 @@ def combined_script(commands: Sequence[str], nonce: str) -> str:
     parts = []
     for index, command in enumerate(commands):
         parts.append(
-            f"( {command}\n) </dev/null; printf '\\n@@%s %d %d\\n' {nonce} {index} $?; "
-            f"printf '\\n@@%s %d\\n' {nonce} {index} >&2"
+            f"( {command}\n) </dev/null; printf '\\n@@{nonce} {index} %d\\n' $?; "
+            f"printf '\\n@@{nonce} {index}\\n' >&2"
         )
     return "\n".join(parts)
 

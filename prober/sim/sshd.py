@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,12 +77,21 @@ async def _run_shell(process: asyncssh.SSHServerProcess[bytes], command: str) ->
         process.exit(code)
 
 
+_NONCE = re.compile(r"@@([0-9a-f]{16}) ")
+
+
 async def _replay(
     process: asyncssh.SSHServerProcess[bytes], cache: dict[str, tuple[bytes, bytes, int]]
 ) -> None:
-    """Answer from the first real run of the same command: the host's own work costs nothing here."""
+    """Answer from the first real run of the same command: the host's own work costs nothing here.
+
+    A combined script's random marker nonce is left out of the cache key and put back on replay.
+    """
     command = process.command or "true"
-    if command not in cache:
+    match = _NONCE.search(command)
+    nonce = match.group(1).encode() if match else b""
+    key = _NONCE.sub("@@NONCE ", command)
+    if key not in cache:
         child = await asyncio.create_subprocess_shell(
             command,
             stdin=asyncio.subprocess.DEVNULL,
@@ -89,8 +99,12 @@ async def _replay(
             stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(child.communicate(), 10)
-        cache[command] = (out[:65536], err[:4096], child.returncode or 0)
-    out, err, code = cache[command]
+        if nonce:
+            out, err = out.replace(nonce, b"NONCE"), err.replace(nonce, b"NONCE")
+        cache[key] = (out[:65536], err[:4096], child.returncode or 0)
+    out, err, code = cache[key]
+    if nonce:
+        out, err = out.replace(b"NONCE", nonce), err.replace(b"NONCE", nonce)
     process.stdout.write(out)
     process.stderr.write(err)
     process.exit(code)
