@@ -101,6 +101,8 @@ async def sim_server(keys: Keys, tmp_path: Path) -> AsyncIterator[Any]:
     for server in servers:
         server.close()
         await server.wait_closed()
+    if servers:
+        await asyncio.sleep(0.1)  # let killed commands' pipes close before the loop does
 
 
 @dataclass
