@@ -1,7 +1,7 @@
 """Run commands on an SSH connection with bounded output: one per channel, or several in one channel.
 
 Probes that queue on a host while its handshake is in flight are run as ONE combined shell script
-on one channel: each command in its own subshell, followed by a marker line carrying a random
+on one channel: each command eval'ed in its own subshell, followed by a marker line carrying a random
 nonce and its exit status. That saves the per-session cost (a channel, a remote shell) for every
 check after the first. Each probe gets its result as soon as its own marker arrives.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,11 +90,15 @@ async def run_single(conn: asyncssh.SSHClientConnection, command: str, cap: int)
 
 
 def combined_script(commands: Sequence[str], nonce: str) -> str:
-    """Each command in a subshell, then its marker on stdout (with $?) and on stderr."""
+    """Each command eval'ed in its own subshell, then its marker on stdout (with $?) and on stderr.
+
+    eval keeps a command's syntax error inside its subshell (exit 2, as when run alone) instead
+    of breaking the whole script for the other probes.
+    """
     parts = []
     for index, command in enumerate(commands):
         parts.append(
-            f"( {command}\n) </dev/null; printf '\\n@@{nonce} {index} %d\\n' $?; "
+            f"( eval {shlex.quote(command)} ) </dev/null; printf '\\n@@{nonce} {index} %d\\n' $?; "
             f"printf '\\n@@{nonce} {index}\\n' >&2"
         )
     return "\n".join(parts)

@@ -293,3 +293,24 @@ def ssh_agent(keys: Keys, tmp_path: Path) -> Iterator[str]:
     finally:
         agent.terminate()
         agent.wait()
+
+
+@pytest.fixture
+def blackhole() -> Iterator[int]:
+    """A loopback port whose accept queue is full, so new TCP connects hang (SYNs are dropped)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.1)
+    try:
+        yield port
+    finally:
+        for sock in [*fillers, server]:
+            sock.close()

@@ -7,7 +7,7 @@ import re
 
 import orjson
 
-from prober.probes.sshsession import Request, _Splitter, combined_script
+from prober.probes.sshsession import _Splitter, combined_script
 from tests.ssh.conftest import run_jobs
 
 
@@ -21,12 +21,11 @@ class TestSplitter:
             assert ended == [(0, 0), (1, 7)]
             assert [bytes(p) for p in splitter.parts] == [b"aaaa", b"bbbb"]
 
-    def test_script_quotes_nothing_it_should_not(self) -> None:
-        """Each command runs in its own subshell with stdin from /dev/null, a comment cannot eat the ')'."""
-        script = combined_script(["echo a # comment", "cat"], "abc")
-        assert "( echo a # comment\n) </dev/null;" in script
-        assert "( cat\n) </dev/null;" in script
-        assert isinstance(Request, type)
+    def test_each_command_is_quoted_into_its_own_subshell(self) -> None:
+        """Each command is eval'ed from one quoted word in a subshell with stdin from /dev/null."""
+        script = combined_script(["echo a # comment )", "cat"], "abc")
+        assert "( eval 'echo a # comment )' ) </dev/null;" in script
+        assert "( eval cat ) </dev/null;" in script
 
 
 class TestCombinedResults:
@@ -40,6 +39,7 @@ class TestCombinedResults:
             r"printf 'x\377y'",
             "cat",  # would wait forever for input without </dev/null
             "echo '@@0000000000000000 1 0'",
+            'echo "unterminated',
         ]
         pairs = [
             (t, server.spec(name=f"c{i}", command=c, expect_exit=3 if i == 1 else 0))
@@ -47,7 +47,8 @@ class TestCombinedResults:
         ]
         sweep = await run_jobs(pairs, concurrency=8)
         assert server.stats.sessions == 1
-        assert [r["status"] for r in sweep.records] == ["ok"] * 5, sweep.records
+        assert [r["status"] for r in sweep.records] == ["ok"] * 5 + ["fail"], sweep.records
+        assert sweep.records[5]["ssh"]["exit_status"] == 2  # a syntax error stays in its own subshell
         stdout = [r["ssh"]["stdout"] for r in sweep.records]
         assert stdout[0] == "no newline"
         assert stdout[1] == "out\n" and sweep.records[1]["ssh"]["exit_status"] == 3

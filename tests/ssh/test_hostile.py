@@ -73,6 +73,18 @@ class TestBeforeLogin:
         assert "within 0.2s" in record["error"]["message"]
         assert time.perf_counter() - started < 0.2 * 2 + 1
 
+    async def test_connect_timeout_is_separate(self, blackhole: int) -> None:
+        """connect_timeout bounds the TCP connect alone, well inside a longer probe timeout."""
+        spec = SSHSpec(
+            name="c", command="true", port=blackhole, known_hosts="/dev/null", timeout=3, connect_timeout=0.2,
+            retries=0,
+        )  # fmt: skip
+        started = time.perf_counter()
+        record = await run_one(Target("blackhole", "127.0.0.1", "g"), spec)
+        assert record["error"]["kind"] == "timeout"
+        assert "TCP connect" in record["error"]["message"] and "within 0.2s" in record["error"]["message"]
+        assert time.perf_counter() - started < 0.2 * 2 + 1
+
     async def test_endless_garbage_before_banner(self) -> None:
         """Endless non-SSH lines end in protocol (or timeout) within the deadline, memory bounded."""
         server, port = await _hostile("garbage")

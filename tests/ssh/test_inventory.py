@@ -96,21 +96,25 @@ class TestRuntimeGuard:
 
 class TestCliSweep:
     async def test_cli_sweep_checks_and_secret(self, sim_server, write_inventory) -> None:
-        """A CLI sweep emits top-level `check` objects and never prints the password on any stream."""
+        """A CLI sweep (port and user templated from host vars) emits top-level `check` objects, shares one
+        login, and never prints the password on any stream."""
         secret = "cli-Marker-31337"
         server = await sim_server(password=secret)
         path = write_inventory(
             f"""
             defaults: {{timeout: 5s, retries: 0}}
             probes:
-              disk: {{type: ssh, check: disk, path: /, warn: 100, crit: 100, port: {server.port}, user: u,
+              disk: {{type: ssh, check: disk, path: /, warn: 100, crit: 100, port: "{{ssh_port}}",
+                      user: "{{ssh_user}}",
                       password_env: PROBER_PW, agent: false, known_hosts: "{server.known_hosts}"}}
               mem:  {{type: ssh, check: memory, port: {server.port}, user: u, password_env: PROBER_PW,
                       agent: false, known_hosts: "{server.known_hosts}"}}
               bad:  {{type: ssh, command: "exit 9", port: {server.port}, user: u,
                       password_env: PROBER_PW, agent: false, known_hosts: "{server.known_hosts}"}}
             groups:
-              g: {{hosts: {{h1: {{address: {server.address}}}}}, probes: [disk, mem, bad]}}
+              g:
+                hosts: {{h1: {{address: {server.address}, vars: {{ssh_port: {server.port}, ssh_user: u}}}}}}
+                probes: [disk, mem, bad]
             """
         )
         outputs = []
