@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from prober import redact
@@ -15,9 +16,18 @@ from prober.probes.sshsession import Ran
 from prober.probes.textcap import decode
 
 
-def base_details(spec: SSHSpec, session: Ran, secrets: tuple[str, ...]) -> dict[str, Any]:
-    text = decode(bytes(session.stdout))
-    return {"exit_status": session.exit_status, "stdout": redact.text(text, secrets) if secrets else text}
+def scrub(session: Ran, secrets: tuple[str, ...]) -> Ran:
+    """Remote output echoing a password or passphrase must not carry it into a record."""
+    out, err = session.stdout, session.stderr
+    for secret in secrets:
+        if len(secret) >= 3:
+            raw, mask = secret.encode(), redact.REDACTED.encode()
+            out, err = out.replace(raw, mask), err.replace(raw, mask)
+    return replace(session, stdout=out, stderr=err)
+
+
+def base_details(session: Ran) -> dict[str, Any]:
+    return {"exit_status": session.exit_status, "stdout": decode(session.stdout)}
 
 
 def ended_properly(session: Ran, details: dict[str, Any]) -> None:
@@ -75,7 +85,9 @@ async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
     cap = spec.stdout_max_bytes if spec.check is None else max(spec.stdout_max_bytes, 65536)
     async with res.ssh_pool().lease(target, spec) as lease:
         session = await lease.run(command, cap)
-    details = base_details(spec, session, tuple(res.secrets))
+    if res.secrets:
+        session = scrub(session, tuple(res.secrets))
+    details = base_details(session)
     if spec.check is None:
         return judge(spec, session, details)
     return judge_check(spec, session, details)

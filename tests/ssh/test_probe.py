@@ -156,11 +156,20 @@ class TestAuth:
                 server.target("c"),
                 server.spec(key=None, password_env="PROBER_TEST_PW", command=f"echo {secret}"),
             ),
+            (
+                server.target("d"),
+                server.spec(
+                    key=None,
+                    password_env="PROBER_TEST_PW",
+                    check="nagios",
+                    command=f"echo 'WARNING {secret} | {secret}=1'; echo {secret} >&2; exit 1",
+                ),
+            ),
         ]
         sweep = await run_jobs(pairs)
         text = b"\n".join(orjson.dumps(r) for r in sweep.records).decode()
         assert secret not in text
-        assert [r["status"] for r in sweep.records] == ["ok", "fail", "ok"]
+        assert [r["status"] for r in sweep.records] == ["ok", "fail", "ok", "warn"]
 
 
 class TestAgent:
