@@ -87,9 +87,11 @@ class SimServer:
 async def sim_server(keys: Keys, tmp_path: Path) -> AsyncIterator[Any]:
     """Factory: `await sim_server(**start_sshd kwargs)` → SimServer on 127.0.0.1, closed after the test."""
     servers: list[Any] = []
+    all_stats: list[sshd.ServerStats] = []
 
     async def start(address: str = "127.0.0.1", **kwargs: Any) -> SimServer:
         stats = sshd.ServerStats()
+        all_stats.append(stats)
         server = await sshd.start_sshd(address, 0, keys.host, keys.client_public, stats=stats, **kwargs)
         servers.append(server)
         port = server.sockets[0].getsockname()[1]
@@ -101,8 +103,11 @@ async def sim_server(keys: Keys, tmp_path: Path) -> AsyncIterator[Any]:
     for server in servers:
         server.close()
         await server.wait_closed()
-    if servers:
-        await asyncio.sleep(0.1)  # let killed commands' pipes close before the loop does
+    # Let sessions still killing their commands finish before the loop closes.
+    for _ in range(50):
+        if all(stats.active == 0 for stats in all_stats):
+            break
+        await asyncio.sleep(0.02)
 
 
 @dataclass
