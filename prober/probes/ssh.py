@@ -13,7 +13,7 @@ from prober.probes.checks import CHECKS
 from prober.probes.checks.base import Output, Unreadable
 from prober.probes.resources import Resources
 from prober.probes.sshsession import Ran
-from prober.probes.textcap import decode
+from prober.probes.textcap import REMOTE_TEXT_MAX, decode
 
 
 def scrub(session: Ran, secrets: tuple[str, ...]) -> Ran:
@@ -26,8 +26,12 @@ def scrub(session: Ran, secrets: tuple[str, ...]) -> Ran:
     return replace(session, stdout=out, stderr=err)
 
 
-def base_details(session: Ran) -> dict[str, Any]:
-    return {"exit_status": session.exit_status, "stdout": decode(session.stdout)}
+CHECK_STDOUT_CHARS = 256  # a check's reading carries the figures; its raw output is only a hint
+
+
+def base_details(spec: SSHSpec, session: Ran) -> dict[str, Any]:
+    limit = REMOTE_TEXT_MAX if spec.check is None else CHECK_STDOUT_CHARS
+    return {"exit_status": session.exit_status, "stdout": decode(session.stdout, limit)}
 
 
 def ended_properly(session: Ran, details: dict[str, Any]) -> None:
@@ -87,7 +91,7 @@ async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
         session = await lease.run(command, cap)
     if res.secrets:
         session = scrub(session, tuple(res.secrets))
-    details = base_details(session)
+    details = base_details(spec, session)
     if spec.check is None:
         return judge(spec, session, details)
     return judge_check(spec, session, details)

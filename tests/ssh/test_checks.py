@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.ssh.conftest import run_jobs, run_one
@@ -252,6 +253,19 @@ class TestNagios:
         assert warn["warning"] == "DISK WARNING - free 42%"
         assert sweep.records[2]["error"]["message"] == "DISK CRITICAL - free 42%"
         assert sweep.records[3]["check"]["state"] == "UNKNOWN"
+
+    async def test_huge_plugin_output_keeps_the_record_small(self, sim_server, tmp_path: Path) -> None:
+        """Hundreds of long perfdata labels and invalid UTF-8 still give a record line under 4 KiB."""
+        server = await sim_server()
+        label = "x" * 150
+        items = " ".join(f"'{i}{label}'=1.5ms;1:2;@3:4;0;10" for i in range(300))
+        cmd = self.plugin(
+            tmp_path, "check_big", f"printf '\\377\\376%.0s' $(seq 400)\necho ' | {items}'\nexit 1\n"
+        )
+        record = await run_one(server.target(), server.spec(check="nagios", command=cmd))
+        assert record["status"] == "warn"
+        assert 5 <= len(record["check"]["perfdata"]) <= 32
+        assert len(orjson.dumps(record)) < 4096
 
     async def test_plugin_not_found_fails(self, sim_server) -> None:
         """A plugin path that does not exist (exit 127) fails as not evaluable."""

@@ -30,10 +30,10 @@ def judge(spec: SSHSpec, out: Output) -> Reading:
         "warn": None,
         "crit": None,
         "state": state,
-        "output": message[:300],
+        "output": message[:200],
         "perfdata": perfdata.parse(perf),
     }
-    text = message[:300] or f"plugin state {state}"
+    text = message[:200] or f"plugin state {state}"
     return Reading(status, None if status is Status.OK else text, check)
 
 

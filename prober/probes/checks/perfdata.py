@@ -9,7 +9,10 @@ from typing import Any
 _ITEM = re.compile(r"\s*(?:'(?P<quoted>(?:[^']|'')*)'|(?P<bare>[^'=\s][^=\s]*))=(?P<data>\S*)")
 _VALUE = re.compile(r"^(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(?P<uom>[^;\d]*)$")
 _NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
-MAX_ITEMS = 64  # a plugin printing thousands of labels must not blow up the record
+# A record line must stay under 4 KiB (atomic pipe writes): bound what perfdata may add to it.
+MAX_ITEMS = 32
+MAX_BYTES = 1500  # rough JSON size budget for all items
+MAX_LABEL = 64
 
 
 def _number(text: str) -> float | int | None:
@@ -24,7 +27,7 @@ def _threshold(text: str) -> float | int | str | None:
     if text == "":
         return None
     number = _number(text)
-    return text if number is None else number
+    return text[:32] if number is None else number
 
 
 def _entry(data: str) -> dict[str, Any] | None:
@@ -33,7 +36,7 @@ def _entry(data: str) -> dict[str, Any] | None:
     if head in ("U", ""):
         value, uom = None, ""
     elif match := _VALUE.match(head):
-        value, uom = _number(match.group("num")), match.group("uom")
+        value, uom = _number(match.group("num")), match.group("uom")[:8]
     else:
         return None
     rest = (parts[1:] + [""] * 4)[:4]
@@ -50,7 +53,7 @@ def _entry(data: str) -> dict[str, Any] | None:
 def parse(text: str) -> dict[str, dict[str, Any]]:
     """label → {value, uom, warn, crit, min, max}; malformed items are skipped, not fatal."""
     out: dict[str, dict[str, Any]] = {}
-    position = 0
+    position, size = 0, 0
     while len(out) < MAX_ITEMS:
         match = _ITEM.match(text, position)
         if match is None:
@@ -68,7 +71,10 @@ def parse(text: str) -> dict[str, dict[str, Any]]:
         )
         entry = _entry(match.group("data"))
         if entry is not None and label:
-            out[label[:100]] = entry
+            size += len(label[:MAX_LABEL].encode()) + len(repr(entry).encode())
+            if size > MAX_BYTES:
+                break
+            out[label[:MAX_LABEL]] = entry
     return out
 
 
