@@ -88,7 +88,9 @@ async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
     command = command_for(spec)
     cap = spec.stdout_max_bytes if spec.check is None else max(spec.stdout_max_bytes, 65536)
     async with res.ssh_pool().lease(target, spec) as lease:
-        session = await lease.run(command, cap)
+        # Built-in checks (short, read-only commands) may share one remote shell; user commands and
+        # plugins keep a channel each, so a slow one never delays the others.
+        session = await lease.run(command, cap, batch=spec.check not in (None, "nagios"))
     if res.secrets:
         session = scrub(session, tuple(res.secrets))
     details = base_details(spec, session)

@@ -1,7 +1,7 @@
 """One SSH connection per host shared by all its SSH probes: counted, capped, paced, replaced when broken.
 
-Each probe borrows a connection for one command: probes queued while the handshake is in flight
-run together in one channel (see sshsession), later ones each on a channel of their own. The
+Each probe borrows a connection for one command on a channel of its own; built-in checks queued
+while the handshake is in flight run together in one channel (see sshsession). The
 handshake runs in a task owned by the pool, so a probe whose deadline fires does not cancel it for
 the others waiting on it, and a failed handshake fails every waiter with the same exception (one
 attempt, not one per probe). The pool knows how many SSH jobs the plan has per connection key and
@@ -80,21 +80,23 @@ class Lease:
         self.pool, self.key, self.target, self.spec = pool, key, target, spec
         self.entry: _Conn | None = None
 
-    async def run(self, command: str, cap: int) -> Ran:
-        """Run `command` (batched with others if the connection is still being made).
+    async def run(self, command: str, cap: int, batch: bool = False) -> Ran:
+        """Run `command` on its own channel, or with `batch`, combined with the other batchable
+        commands queued while the connection is being made.
 
         On a connection that was already up, a channel that fails because the connection has
         died meanwhile is retried once on a fresh connection.
         """
         for attempt in (1, 2):
             self.entry = await self.pool._acquire(self.key, self.target, self.spec)
-            if not self.entry.task.done():
+            if batch and not self.entry.task.done():
                 return await self.pool._join(self.entry, command, cap)
-            conn = self.entry.task.result()
+            reused = self.entry.task.done()
+            conn = await asyncio.shield(self.entry.task)
             try:
                 return await run_single(conn, command, cap)
             except (asyncssh.Error, OSError):
-                if attempt == 2 or not conn.is_closed():
+                if attempt == 2 or not reused or not conn.is_closed():
                     raise
                 self.pool._drop(self.key, self.entry)  # closed under us: make a new one
                 self.entry = None

@@ -1,9 +1,9 @@
 """Run commands on an SSH connection with bounded output: one per channel, or several in one channel.
 
-Probes that queue on a host while its handshake is in flight are run as ONE combined shell script
-on one channel: each command eval'ed in its own subshell, followed by a marker line carrying a random
-nonce and its exit status. That saves the per-session cost (a channel, a remote shell) for every
-check after the first. Each probe gets its result as soon as its own marker arrives.
+Built-in checks that queue on a host while its handshake is in flight are run as ONE combined
+shell script on one channel: each command eval'ed in its own subshell, followed by a marker line
+carrying a random nonce and its exit status. That saves the per-session cost (a channel, a remote
+shell) for every check after the first. Each probe gets its result as soon as its marker arrives.
 """
 
 from __future__ import annotations

@@ -1,14 +1,29 @@
-"""Probes queued during a handshake share one combined session: results stay exactly per probe."""
+"""Built-in checks queued during a handshake share one combined session: results stay per command."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import re
+from typing import Any
 
-import orjson
-
-from prober.probes.sshsession import _Splitter, combined_script
+from prober.probes.resources import Resources
+from prober.probes.sshsession import Ran, _Splitter, combined_script
 from tests.ssh.conftest import run_jobs
+
+
+async def run_batched(server: Any, jobs: list[tuple[str, int, float]]) -> list[Ran | BaseException]:
+    """Run (command, cap, timeout) triples on one host at once, all batchable, like queued checks."""
+    res = Resources()
+
+    async def one(command: str, cap: int, seconds: float) -> Ran:
+        async with res.ssh_pool().lease(server.target(), server.spec()) as lease:
+            async with asyncio.timeout(seconds):
+                return await lease.run(command, cap, batch=True)
+
+    try:
+        return await asyncio.gather(*(one(*job) for job in jobs), return_exceptions=True)
+    finally:
+        await res.aclose()
 
 
 class TestSplitter:
@@ -30,9 +45,8 @@ class TestSplitter:
 
 class TestCombinedResults:
     async def test_results_are_per_command(self, sim_server) -> None:
-        """Exit codes, odd output, stdin readers and marker look-alikes stay apart per command."""
+        """Exit codes, odd output, stdin readers, marker look-alikes and syntax errors stay per command."""
         server = await sim_server()
-        t = server.target()
         commands = [
             "printf 'no newline'",
             "echo out; echo err >&2; exit 3",
@@ -41,58 +55,54 @@ class TestCombinedResults:
             "echo '@@0000000000000000 1 0'",
             'echo "unterminated',
         ]
-        pairs = [
-            (t, server.spec(name=f"c{i}", command=c, expect_exit=3 if i == 1 else 0))
-            for i, c in enumerate(commands)
-        ]
-        sweep = await run_jobs(pairs, concurrency=8)
+        results = await run_batched(server, [(c, 65536, 5.0) for c in commands])
         assert server.stats.sessions == 1
-        assert [r["status"] for r in sweep.records] == ["ok"] * 5 + ["fail"], sweep.records
-        assert sweep.records[5]["ssh"]["exit_status"] == 2  # a syntax error stays in its own subshell
-        stdout = [r["ssh"]["stdout"] for r in sweep.records]
-        assert stdout[0] == "no newline"
-        assert stdout[1] == "out\n" and sweep.records[1]["ssh"]["exit_status"] == 3
-        assert "\ufffd" in json.loads(orjson.dumps(sweep.records[2]))["ssh"]["stdout"]
-        assert stdout[3] == ""
-        assert stdout[4] == "@@0000000000000000 1 0\n"
+        assert all(isinstance(r, Ran) for r in results), results
+        ran = [r for r in results if isinstance(r, Ran)]
+        assert [r.exit_status for r in ran] == [0, 3, 0, 0, 0, 2]
+        assert ran[0].stdout == b"no newline"
+        assert (ran[1].stdout, ran[1].stderr) == (b"out\n", b"err\n")
+        assert ran[2].stdout == b"x\xffy"
+        assert ran[3].stdout == b""
+        assert ran[4].stdout == b"@@0000000000000000 1 0\n"
+        assert ran[5].stderr  # the shell's syntax error message, in its own part
 
-    async def test_a_hanging_command_does_not_hold_the_others(self, sim_server) -> None:
-        """In one combined session, a quick command's probe ends ok while a hanging one times out."""
+    async def test_a_hanging_command_does_not_hold_the_earlier_ones(self, sim_server) -> None:
+        """A quick command's result arrives at once while a hanging one after it times out."""
         server = await sim_server()
-        t = server.target()
-        pairs = [
-            (t, server.spec(name="quick", command="echo fast")),
-            (t, server.spec(name="hang", command="sleep 600", timeout=0.4)),
-            (t, server.spec(name="after", command="echo late", timeout=0.4)),
-        ]
-        sweep = await run_jobs(pairs, concurrency=8)
-        quick, hang, after = sweep.records
-        assert quick["status"] == "ok" and quick["ssh"]["stdout"] == "fast\n"
-        assert hang["error"]["kind"] == "timeout" and after["error"]["kind"] == "timeout"
-        assert sweep.seconds < 0.4 * 2 + 1
+        results = await run_batched(server, [("echo fast", 100, 2.0), ("sleep 600", 100, 0.3)])
+        assert isinstance(results[0], Ran) and results[0].stdout == b"fast\n"
+        assert isinstance(results[1], TimeoutError)
 
     async def test_combined_session_without_exit_status(self, sim_server) -> None:
-        """A combined session closed without markers fails every probe in it with protocol."""
+        """A combined session closed without markers leaves every command without an exit status."""
         server = await sim_server(behaviour="no_exit_status")
-        t = server.target()
-        pairs = [(t, server.spec(name=f"p{i}")) for i in range(3)]
-        sweep = await run_jobs(pairs, concurrency=8)
-        assert [r["error"]["kind"] for r in sweep.records] == ["protocol"] * 3
+        results = await run_batched(server, [("true", 100, 2.0)] * 3)
+        assert [r.exit_status if isinstance(r, Ran) else r for r in results] == [None] * 3
 
     async def test_big_output_in_one_part_is_capped(self, sim_server) -> None:
         """A part printing 5 MB is capped to its own limit, and the next part is intact."""
         server = await sim_server()
-        t = server.target()
-        pairs = [
-            (
-                t,
-                server.spec(
-                    name="big", command="head -c 5000000 /dev/zero | tr '\\0' z", stdout_max_bytes=100
-                ),
-            ),
-            (t, server.spec(name="next", command="echo next")),
+        results = await run_batched(
+            server, [("head -c 5000000 /dev/zero | tr '\\0' z", 100, 10.0), ("echo next", 100, 10.0)]
+        )
+        assert isinstance(results[0], Ran) and results[0].stdout == b"z" * 100
+        assert isinstance(results[1], Ran) and results[1].stdout == b"next\n"
+
+    async def test_checks_batched_in_a_sweep(self, sim_server) -> None:
+        """Five built-in checks queued on a host run in one session with the same verdicts as alone."""
+        server = await sim_server()
+        specs = [
+            {"check": "disk", "path": "/"},
+            {"check": "memory"},
+            {"check": "load"},
+            {"check": "process", "process": "no-such-proc-q", "min": 0},
+            {"check": "disk", "path": "/no/such/dir"},
         ]
-        sweep = await run_jobs(pairs, concurrency=8)
-        big, nxt = sweep.records
-        assert big["status"] == "ok" and big["ssh"]["stdout"] == "z" * 100
-        assert nxt["ssh"]["stdout"] == "next\n"
+        pairs = [(server.target(), server.spec(name=f"c{i}", **p)) for i, p in enumerate(specs)]
+        batched = await run_jobs(pairs, concurrency=8)
+        alone = await run_jobs(pairs, concurrency=1)
+        assert server.stats.sessions == 1 + 5
+        assert [r["status"] for r in batched.records] == ["ok"] * 4 + ["fail"]
+        assert [r["check"]["name"] for r in batched.records] == [r["check"]["name"] for r in alone.records]
+        assert batched.records[0]["check"]["value"] == alone.records[0]["check"]["value"]

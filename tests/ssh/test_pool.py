@@ -24,14 +24,24 @@ FIVE = [
 
 class TestSharing:
     async def test_five_checks_one_handshake(self, sim_server) -> None:
-        """Five SSH probes queued on one host cost one connection, one login and one combined session."""
+        """Five SSH probes queued on one host cost one login; the four checks share one session."""
         server = await sim_server()
         pairs = [(server.target(), server.spec(name=f"p{i}", **p)) for i, p in enumerate(FIVE)]
         sweep = await run_jobs(pairs, concurrency=8)
         assert [r["status"] for r in sweep.records] == ["ok"] * 5, sweep.records
         assert server.stats.connections == 1
         assert server.stats.logins == 1
-        assert server.stats.sessions == 1
+        assert server.stats.sessions == 2  # the combined checks, and the plain command on its own
+
+    async def test_commands_keep_a_channel_each(self, sim_server) -> None:
+        """Plain commands and plugins queued on one host run on parallel channels, never combined."""
+        server = await sim_server()
+        pairs = [(server.target(), server.spec(name=f"p{i}", command="sleep 0.3")) for i in range(3)]
+        pairs.append((server.target(), server.spec(name="n", check="nagios", command="sleep 0.3")))
+        sweep = await run_jobs(pairs, concurrency=8)
+        assert all(r["status"] == "ok" for r in sweep.records), sweep.records
+        assert (server.stats.logins, server.stats.sessions) == (1, 4)
+        assert server.stats.max_active == 4
 
     async def test_sequential_probes_reuse_the_connection(self, sim_server) -> None:
         """One worker runs five probes one after another: one login, a channel each."""
