@@ -97,7 +97,9 @@ def _asyncssh_kind(exc: BaseException) -> str | None:
     if isinstance(exc, asyncssh.PermissionDenied):
         return "auth"
     if isinstance(exc, asyncssh.ConnectionLost):
-        return "reset"
+        return "reset"  # includes sshd dropping the connection at MaxStartups: worth a retry
+    if isinstance(exc, asyncssh.ChannelOpenError) and exc.code == asyncssh.OPEN_CONNECT_FAILED:
+        return "refused"  # a jump host could not reach the target
     return "protocol"
 
 

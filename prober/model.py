@@ -99,10 +99,10 @@ class TCPSpec(BaseSpec):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SSHSpec(BaseSpec):
-    """An SSH login running one command, judged by exit status and output."""
+    """An SSH login running one command (or a built-in host check), judged by its result."""
 
     kind: ClassVar[str] = "ssh"
-    command: str
+    command: str | None = None
     port: int = 22
     user: str | None = None
     key: str | None = None
@@ -114,6 +114,24 @@ class SSHSpec(BaseSpec):
     expect_exit: int = 0
     stdout_regex: str | None = None
     stdout_max_bytes: int = 65536
+    # Connection: a bastion ("user@host:port"), ~/.ssh/config, timeouts inside the probe's deadline.
+    jump: str | None = None
+    ssh_config: bool = False
+    connect_timeout: float | None = None  # TCP connect; None: the probe timeout
+    login_timeout: float | None = None  # SSH handshake and auth; None: the probe timeout
+    per_host_concurrency: int = 1  # connections per host shared by its SSH probes
+    ssh_rate: float | None = None  # new handshakes per second across the sweep
+    # Built-in checks (issue 3): check is one of disk, memory, load, process, systemd, nagios.
+    check: str | None = None
+    path: str = "/"
+    inodes: bool = False
+    warn: float | None = None
+    crit: float | None = None
+    per_cpu: bool = False
+    process: str | None = None
+    min: int = 1
+    max: int | None = None
+    unit: str | None = None
 
 
 ProbeSpec = HTTPSpec | TCPSpec | SSHSpec

@@ -25,7 +25,8 @@ def _per_kind(spec: ProbeSpec, details: Any) -> dict[str, Any]:
     else:
         out = {}
     for key, value in details.items():
-        out.setdefault(key, value)
+        if key != "check":  # lifted to the record's top level by to_record
+            out.setdefault(key, value)
     return out
 
 
@@ -55,6 +56,8 @@ def to_record(result: Result, run_id: str) -> dict[str, Any]:
         "warning": result.warning,
         spec.kind: _per_kind(spec, result.details),
     }
+    if "check" in result.details:  # a built-in host check's reading: {name, value, unit, warn, crit, ...}
+        record["check"] = result.details["check"]
     if is_insecure(spec):
         record["insecure"] = True
     return record

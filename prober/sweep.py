@@ -83,7 +83,7 @@ async def execute(
 ) -> tuple[Summary, str | None, float, bool]:
     """Run the plan, streaming records to out_fd; return (summary, stop reason, seconds, output closed)."""
     summary = Summary(len(jobs))
-    resources = Resources(concurrency=settings.concurrency)
+    resources = Resources(concurrency=settings.concurrency, jobs=jobs)
     engine_ref: list[Engine] = []
     # Writes happen on a thread: a slow reader must not stall the loop and inflate every latency.
     sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda reason: engine_ref[0].stop(reason))

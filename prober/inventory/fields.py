@@ -226,6 +226,68 @@ def env_name(value: Any) -> str:
     return name
 
 
+def choice(*allowed: str) -> Converter:
+    def convert(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
+        return str(value)
+
+    return convert
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|m|h))?\s*$")
+
+
+def rate(value: Any) -> float:
+    """'200/s', '30/m' or a number per second → events per second (> 0)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        per_second = float(value)
+    elif isinstance(value, str) and (match := _RATE.match(value)):
+        per_second = float(match.group(1)) / _UNITS[match.group(2) or "s"]
+    else:
+        raise ValueError(f"expected a rate like 200/s or 30/m, got {value!r}")
+    if not 0 < per_second <= 1e6:
+        raise ValueError(f"rate must be > 0 and at most 1000000/s, got {value!r}")
+    return per_second
+
+
+_JUMP = re.compile(r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def jump_host(value: Any) -> str:
+    """A bastion as [user@]host[:port]; a template like '{bastion}' is checked after templating."""
+    raw = text(value)
+    if TEMPLATE_FIELD.search(raw):
+        return raw
+    if not _JUMP.match(raw) or (":" in raw.rsplit("]", 1)[-1] and int(raw.rsplit(":", 1)[1]) > 65535):
+        raise ValueError(f"expected a jump host as [user@]host[:port], got {raw!r}")
+    return raw
+
+
+def ssh_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Cross-field checks of an SSH probe definition: (key, message) for each problem."""
+    check = params.get("check")
+    problems = []
+    if check is None and "command" not in params:
+        problems.append(("command", "an ssh probe needs 'command' or 'check'"))
+    if check == "nagios" and "command" not in params:
+        problems.append(("command", "check: nagios needs the plugin 'command'"))
+    if check == "process" and "process" not in params:
+        problems.append(("process", "check: process needs 'process' (the process name)"))
+    if check == "systemd" and "unit" not in params:
+        problems.append(("unit", "check: systemd needs 'unit'"))
+    if check not in (None, "nagios") and "command" in params:
+        problems.append(("command", f"check: {check} runs its own command; remove 'command'"))
+    warn, crit = params.get("warn"), params.get("crit")
+    if warn is not None and crit is not None and warn > crit:
+        problems.append(("warn", f"warn ({warn}) must not be above crit ({crit})"))
+    return problems
+
+
+# Cross-field validators per kind, run by the loader on a probe definition.
+CROSS_CHECKS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {"ssh": ssh_problems}
+
+
 COMMON_FIELDS: dict[str, Converter] = {
     "timeout": duration,
     "retries": integer(0, 10),
@@ -265,9 +327,27 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
         "expect_exit": integer(-1, 255),
         "stdout_regex": regex,
         "stdout_max_bytes": integer(0, 16 * 1024 * 1024),
+        "jump": jump_host,
+        "ssh_config": boolean,
+        "connect_timeout": duration,
+        "login_timeout": duration,
+        "per_host_concurrency": integer(1, 64),
+        "ssh_rate": rate,
+        "check": choice("disk", "memory", "load", "process", "systemd", "nagios"),
+        "path": text,
+        "inodes": boolean,
+        "warn": number(0, 1e12),
+        "crit": number(0, 1e12),
+        "per_cpu": boolean,
+        "process": text,
+        "min": integer(0, 1_000_000),
+        "max": integer(0, 1_000_000),
+        "unit": text,
     },
 }
 
-REQUIRED: dict[str, tuple[str, ...]] = {"http": ("url",), "tcp": ("port",), "ssh": ("command",)}
+REQUIRED: dict[str, tuple[str, ...]] = {"http": ("url",), "tcp": ("port",), "ssh": ()}
 # Fields that may contain {host}, {address}, {group} and vars; all others are taken literally.
-TEMPLATED: frozenset[str] = frozenset({"url", "port", "command", "send", "user"})
+TEMPLATED: frozenset[str] = frozenset(
+    {"url", "port", "command", "send", "user", "jump", "path", "process", "unit"}
+)

@@ -1,4 +1,4 @@
-"""What probes share within one sweep: an HTTP session, SSL contexts, prepared SSH options."""
+"""What probes share within one sweep: an HTTP session, SSL contexts, SSH options and connections."""
 
 from __future__ import annotations
 
@@ -9,16 +9,21 @@ from typing import TYPE_CHECKING, Any
 from prober.errors import SetupError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import aiohttp
 
-    from prober.model import SSHSpec
+    from prober.model import Job, SSHSpec
+    from prober.probes.sshpool import SSHPool
 
 
 class Resources:
     """Built lazily, once per sweep, and closed at its end."""
 
-    def __init__(self, concurrency: int = 256) -> None:
+    def __init__(self, concurrency: int = 256, jobs: Sequence[Job] = ()) -> None:
         self.concurrency = concurrency
+        self.jobs = jobs
+        self._ssh_pool: SSHPool | None = None
         self._session: aiohttp.ClientSession | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._ssh: dict[tuple[Any, ...], Any] = {}
@@ -51,7 +56,19 @@ class Resources:
             raise SetupError(value.kind, value.message)
         return value
 
+    def ssh_pool(self) -> SSHPool:
+        """The sweep's shared SSH connections; it counts the plan's SSH jobs per host to close early."""
+        if self._ssh_pool is None:
+            from prober.probes.sshpool import SSHPool
+
+            # Idle connections kept for later probes: bounded like the engine's own open files.
+            self._ssh_pool = SSHPool(self.ssh_options, self.jobs, max_idle=max(8, self.concurrency // 2))
+        return self._ssh_pool
+
     async def aclose(self) -> None:
+        if self._ssh_pool is not None:
+            await self._ssh_pool.aclose()
+            self._ssh_pool = None
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -1,60 +1,99 @@
-"""SSH probe: log in, run one command, judge its exit status and stdout."""
+"""SSH probe: on the host's shared connection, run a command (or a built-in check) and judge it."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
-import asyncssh
-
+from prober import redact
 from prober.errors import ProbeFailed
-from prober.model import Outcome, SSHSpec, Target
+from prober.model import Outcome, SSHSpec, Status, Target
+from prober.probes.checks import CHECKS
+from prober.probes.checks.base import Output, Unreadable
 from prober.probes.resources import Resources
-from prober.probes.textcap import decode
-
-_READ_CHUNK = 65536
-
-
-async def run_bounded(conn: asyncssh.SSHClientConnection, command: str, cap: int) -> tuple[bytes, Any, Any]:
-    """Run a command keeping at most `cap` bytes of stdout; return (stdout, exit_status, exit_signal).
-
-    conn.run() would buffer unlimited output; here the excess is read and dropped so the remote
-    side is never blocked on a full window and memory stays bounded.
-    """
-    process = await conn.create_process(
-        command, encoding=None, stdin=asyncssh.DEVNULL, stderr=asyncssh.DEVNULL
-    )
-    kept: list[bytes] = []
-    size = 0
-    while chunk := await process.stdout.read(_READ_CHUNK):
-        if size < cap:
-            kept.append(chunk[: cap - size])
-        size += len(chunk)
-    await process.wait_closed()
-    return b"".join(kept), process.exit_status, process.exit_signal
+from prober.probes.sshsession import Ran
+from prober.probes.textcap import REMOTE_TEXT_MAX, decode
 
 
-def judge(spec: SSHSpec, stdout: bytes, exit_status: Any, exit_signal: Any) -> dict[str, Any]:
-    """Details for the record; raise ProbeFailed when the command's result is not as expected."""
-    text = decode(stdout)
-    details: dict[str, Any] = {"exit_status": exit_status, "stdout": text}
-    if exit_signal is not None:
-        raise ProbeFailed("assertion", f"command killed by signal {exit_signal[0]}", **details)
-    if exit_status is None:
+def scrub(session: Ran, secrets: tuple[str, ...]) -> Ran:
+    """Remote output echoing a password or passphrase must not carry it into a record."""
+    out, err = session.stdout, session.stderr
+    for secret in secrets:
+        if len(secret) >= 3:
+            raw, mask = secret.encode(), redact.REDACTED.encode()
+            out, err = out.replace(raw, mask), err.replace(raw, mask)
+    return replace(session, stdout=out, stderr=err)
+
+
+CHECK_STDOUT_CHARS = 256  # a check's reading carries the figures; its raw output is only a hint
+
+
+def base_details(spec: SSHSpec, session: Ran) -> dict[str, Any]:
+    limit = REMOTE_TEXT_MAX if spec.check is None else CHECK_STDOUT_CHARS
+    return {"exit_status": session.exit_status, "stdout": decode(session.stdout, limit)}
+
+
+def ended_properly(session: Ran, details: dict[str, Any]) -> None:
+    """A command killed by a signal, or ending without an exit status, is a failure."""
+    if session.exit_signal is not None:
+        signal, _, message = session.exit_signal
+        raise ProbeFailed("assertion", f"command killed by signal {signal} {message}".strip(), **details)
+    if session.exit_status is None:
         raise ProbeFailed("protocol", "the server closed the channel without an exit status", **details)
-    if exit_status != spec.expect_exit:
-        raise ProbeFailed("assertion", f"exit status {exit_status}, expected {spec.expect_exit}", **details)
-    if spec.stdout_regex and not re.search(spec.stdout_regex, stdout.decode("utf-8", errors="replace")):
+
+
+def judge(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
+    """A plain command: exit status and optional stdout regex."""
+    ended_properly(session, details)
+    if session.exit_status != spec.expect_exit:
+        raise ProbeFailed(
+            "assertion", f"exit status {session.exit_status}, expected {spec.expect_exit}", **details
+        )
+    stdout = bytes(session.stdout).decode("utf-8", errors="replace")
+    if spec.stdout_regex and not re.search(spec.stdout_regex, stdout):
         raise ProbeFailed("assertion", f"stdout does not match {spec.stdout_regex!r}", **details)
-    return details
+    return Outcome(details)
+
+
+def judge_check(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
+    """A built-in check: its reading decides ok/warn/fail and becomes the record's `check`."""
+    name = spec.check or ""
+    ended_properly(session, details)
+    assert session.exit_status is not None
+    output = Output(bytes(session.stdout), bytes(session.stderr), session.exit_status)
+    try:
+        reading = CHECKS[name].judge(spec, output)
+    except Unreadable as exc:
+        check = {"name": name, "value": None, "unit": None, "warn": spec.warn, "crit": spec.crit}
+        raise ProbeFailed(
+            "assertion", f"{name} check cannot be evaluated: {exc}", check=check, **details
+        ) from None
+    details["check"] = reading.check
+    if reading.status is Status.FAIL:
+        raise ProbeFailed("assertion", reading.message or f"{name} check failed", **details)
+    return Outcome(details, reading.message if reading.status is Status.WARN else None)
+
+
+def command_for(spec: SSHSpec) -> str:
+    if spec.check is not None:
+        return CHECKS[spec.check].command(spec)
+    if spec.command is None:
+        raise ProbeFailed("assertion", "this ssh probe has neither 'command' nor 'check'")
+    return spec.command
 
 
 async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
-    """Connect with prepared options (host key checked against known_hosts) and run the command."""
-    options = res.ssh_options(spec)
-    conn = await asyncssh.connect(target.address, spec.port, options=options)
-    try:
-        stdout, exit_status, exit_signal = await run_bounded(conn, spec.command, spec.stdout_max_bytes)
-    finally:
-        conn.abort()  # no graceful close to wait for: the deadline must not hang on it
-    return Outcome(judge(spec, stdout, exit_status, exit_signal))
+    """Borrow the host's shared connection (host key checked) and run the command on a new channel."""
+    command = command_for(spec)
+    cap = spec.stdout_max_bytes if spec.check is None else max(spec.stdout_max_bytes, 65536)
+    async with res.ssh_pool().lease(target, spec) as lease:
+        # Built-in checks (short, read-only commands) may share one remote shell; user commands and
+        # plugins keep a channel each, so a slow one never delays the others.
+        session = await lease.run(command, cap, batch=spec.check not in (None, "nagios"))
+    if res.secrets:
+        session = scrub(session, tuple(res.secrets))
+    details = base_details(spec, session)
+    if spec.check is None:
+        return judge(spec, session, details)
+    return judge_check(spec, session, details)

@@ -1,0 +1,108 @@
+"""Built-in checks queued during a handshake share one combined session: results stay per command."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from prober.probes.resources import Resources
+from prober.probes.sshsession import Ran, _Splitter, combined_script
+from tests.ssh.conftest import run_jobs
+
+
+async def run_batched(server: Any, jobs: list[tuple[str, int, float]]) -> list[Ran | BaseException]:
+    """Run (command, cap, timeout) triples on one host at once, all batchable, like queued checks."""
+    res = Resources()
+
+    async def one(command: str, cap: int, seconds: float) -> Ran:
+        async with res.ssh_pool().lease(server.target(), server.spec()) as lease:
+            async with asyncio.timeout(seconds):
+                return await lease.run(command, cap, batch=True)
+
+    try:
+        return await asyncio.gather(*(one(*job) for job in jobs), return_exceptions=True)
+    finally:
+        await res.aclose()
+
+
+class TestSplitter:
+    def test_markers_split_across_reads(self) -> None:
+        """Markers cut at any byte boundary are still found, and each part keeps its own cap."""
+        script_out = b"aaaa\n@@n1 0 0\nbbbbbbbbbb\n@@n1 1 7\n"
+        for cut in range(1, len(script_out)):
+            splitter = _Splitter(re.compile(rb"\n@@n1 (\d+) (\d+)\n"), [100, 4])
+            ended = splitter.feed(script_out[:cut]) + splitter.feed(script_out[cut:])
+            assert ended == [(0, 0), (1, 7)]
+            assert [bytes(p) for p in splitter.parts] == [b"aaaa", b"bbbb"]
+
+    def test_each_command_is_quoted_into_its_own_subshell(self) -> None:
+        """Each command is eval'ed from one quoted word in a subshell with stdin from /dev/null."""
+        script = combined_script(["echo a # comment )", "cat"], "abc")
+        assert "( eval 'echo a # comment )' ) </dev/null;" in script
+        assert "( eval cat ) </dev/null;" in script
+
+
+class TestCombinedResults:
+    async def test_results_are_per_command(self, sim_server) -> None:
+        """Exit codes, odd output, stdin readers, marker look-alikes and syntax errors stay per command."""
+        server = await sim_server()
+        commands = [
+            "printf 'no newline'",
+            "echo out; echo err >&2; exit 3",
+            r"printf 'x\377y'",
+            "cat",  # would wait forever for input without </dev/null
+            "echo '@@0000000000000000 1 0'",
+            'echo "unterminated',
+        ]
+        results = await run_batched(server, [(c, 65536, 5.0) for c in commands])
+        assert server.stats.sessions == 1
+        assert all(isinstance(r, Ran) for r in results), results
+        ran = [r for r in results if isinstance(r, Ran)]
+        assert [r.exit_status for r in ran] == [0, 3, 0, 0, 0, 2]
+        assert ran[0].stdout == b"no newline"
+        assert (ran[1].stdout, ran[1].stderr) == (b"out\n", b"err\n")
+        assert ran[2].stdout == b"x\xffy"
+        assert ran[3].stdout == b""
+        assert ran[4].stdout == b"@@0000000000000000 1 0\n"
+        assert ran[5].stderr  # the shell's syntax error message, in its own part
+
+    async def test_a_hanging_command_does_not_hold_the_earlier_ones(self, sim_server) -> None:
+        """A quick command's result arrives at once while a hanging one after it times out."""
+        server = await sim_server()
+        results = await run_batched(server, [("echo fast", 100, 2.0), ("sleep 600", 100, 0.3)])
+        assert isinstance(results[0], Ran) and results[0].stdout == b"fast\n"
+        assert isinstance(results[1], TimeoutError)
+
+    async def test_combined_session_without_exit_status(self, sim_server) -> None:
+        """A combined session closed without markers leaves every command without an exit status."""
+        server = await sim_server(behaviour="no_exit_status")
+        results = await run_batched(server, [("true", 100, 2.0)] * 3)
+        assert [r.exit_status if isinstance(r, Ran) else r for r in results] == [None] * 3
+
+    async def test_big_output_in_one_part_is_capped(self, sim_server) -> None:
+        """A part printing 5 MB is capped to its own limit, and the next part is intact."""
+        server = await sim_server()
+        results = await run_batched(
+            server, [("head -c 5000000 /dev/zero | tr '\\0' z", 100, 10.0), ("echo next", 100, 10.0)]
+        )
+        assert isinstance(results[0], Ran) and results[0].stdout == b"z" * 100
+        assert isinstance(results[1], Ran) and results[1].stdout == b"next\n"
+
+    async def test_checks_batched_in_a_sweep(self, sim_server) -> None:
+        """Five built-in checks queued on a host run in one session with the same verdicts as alone."""
+        server = await sim_server()
+        specs = [
+            {"check": "disk", "path": "/"},
+            {"check": "memory"},
+            {"check": "load"},
+            {"check": "process", "process": "no-such-proc-q", "min": 0},
+            {"check": "disk", "path": "/no/such/dir"},
+        ]
+        pairs = [(server.target(), server.spec(name=f"c{i}", **p)) for i, p in enumerate(specs)]
+        batched = await run_jobs(pairs, concurrency=8)
+        alone = await run_jobs(pairs, concurrency=1)
+        assert server.stats.sessions == 1 + 5
+        assert [r["status"] for r in batched.records] == ["ok"] * 4 + ["fail"]
+        assert [r["check"]["name"] for r in batched.records] == [r["check"]["name"] for r in alone.records]
+        assert batched.records[0]["check"]["value"] == alone.records[0]["check"]["value"]

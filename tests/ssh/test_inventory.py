@@ -1,0 +1,137 @@
+"""SSH keys in inventories: validation messages, plan output, and a CLI sweep with checks and a password."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import pytest
+
+from prober.inventory import fields
+from prober.model import SSHSpec, Target
+from tests.conftest import ROOT, cli_env, run_cli
+from tests.ssh.conftest import run_one
+
+
+class TestConverters:
+    def test_rate(self) -> None:
+        """Rates parse as events per second from '200/s', '30/m' or a bare number, and reject junk."""
+        assert fields.rate("200/s") == 200.0
+        assert fields.rate("30/m") == 0.5
+        assert fields.rate(5) == 5.0
+        for bad in ("fast", "0/s", -1, True, "10/d"):
+            with pytest.raises(ValueError):
+                fields.rate(bad)
+
+    def test_jump_host(self) -> None:
+        """Jump hosts are [user@]host[:port]; spaces, empty users and bad ports are rejected."""
+        assert fields.jump_host("ops@bastion.test:2222") == "ops@bastion.test:2222"
+        assert fields.jump_host("{bastion}") == "{bastion}"
+        for bad in ("a b", "@host", "host:70000", "user@"):
+            with pytest.raises(ValueError):
+                fields.jump_host(bad)
+
+    def test_cross_checks(self) -> None:
+        """Each check names what it needs: nagios a command, process a name, systemd a unit."""
+        assert fields.ssh_problems({"check": "disk"}) == []
+        assert fields.ssh_problems({})[0][0] == "command"
+        assert fields.ssh_problems({"check": "nagios"})[0][0] == "command"
+        assert fields.ssh_problems({"check": "process"})[0][0] == "process"
+        assert fields.ssh_problems({"check": "systemd"})[0][0] == "unit"
+        assert fields.ssh_problems({"check": "disk", "warn": 95, "crit": 90})[0][0] == "warn"
+
+
+class TestValidate:
+    def test_issue_three_inventory_validates(self, write_inventory) -> None:
+        """The issue's check definitions (process named with `process:`) validate cleanly."""
+        path = write_inventory(
+            """
+            probes:
+              disk:   {type: ssh, check: disk, path: /, warn: 80, crit: 90, inodes: true}
+              memory: {type: ssh, check: memory, warn: 90, crit: 95}
+              load:   {type: ssh, check: load, warn: 2.0, crit: 4.0, per_cpu: true}
+              nginx:  {type: ssh, check: process, process: nginx, min: 1}
+              unit:   {type: ssh, check: systemd, unit: nginx.service}
+              plugin: {type: ssh, check: nagios, command: "/usr/lib/nagios/plugins/check_disk -w 20% -p /"}
+              via:    {type: ssh, command: uptime, jump: "ops@bastion.test:22", ssh_rate: 200/s,
+                       connect_timeout: 500ms, login_timeout: 1s, per_host_concurrency: 2, ssh_config: false}
+            groups:
+              web: {hosts: [web1.test], probes: [disk, memory, load, nginx, unit, plugin, via]}
+            """
+        )
+        proc = run_cli("validate", str(path))
+        assert proc.returncode == 0, proc.stderr
+
+    def test_bad_ssh_values_name_file_line_and_key(self, write_inventory) -> None:
+        """A bad check name, rate or jump host each give file:line and the key, exit 3."""
+        path = write_inventory(
+            """
+            probes:
+              a: {type: ssh, check: cpu}
+              b: {type: ssh, command: x, ssh_rate: fast}
+              c: {type: ssh, command: x, jump: "bad host"}
+            groups:
+              g: {hosts: [h.test], probes: [a, b, c]}
+            """
+        )
+        proc = run_cli("validate", str(path))
+        assert proc.returncode == 3
+        assert f"{path}:2: probes.a.check" in proc.stderr
+        assert f"{path}:3: probes.b.ssh_rate" in proc.stderr
+        assert f"{path}:4: probes.c.jump" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+class TestRuntimeGuard:
+    async def test_probe_without_command_or_check_fails(self, sim_server) -> None:
+        """An SSH spec with neither command nor check fails with a clear message, not a crash."""
+        server = await sim_server()
+        spec = SSHSpec(
+            name="empty", port=server.port, known_hosts=str(server.known_hosts), key=str(server.key)
+        )
+        record = await run_one(Target("h", server.address, "g"), spec)
+        assert record["status"] == "fail" and "neither" in record["error"]["message"]
+
+
+class TestCliSweep:
+    async def test_cli_sweep_checks_and_secret(self, sim_server, write_inventory) -> None:
+        """A CLI sweep (port and user templated from host vars) emits top-level `check` objects, shares one
+        login, and never prints the password on any stream."""
+        secret = "cli-Marker-31337"
+        server = await sim_server(password=secret)
+        path = write_inventory(
+            f"""
+            defaults: {{timeout: 5s, retries: 0}}
+            probes:
+              disk: {{type: ssh, check: disk, path: /, warn: 100, crit: 100, port: "{{ssh_port}}",
+                      user: "{{ssh_user}}",
+                      password_env: PROBER_PW, agent: false, known_hosts: "{server.known_hosts}"}}
+              mem:  {{type: ssh, check: memory, port: {server.port}, user: u, password_env: PROBER_PW,
+                      agent: false, known_hosts: "{server.known_hosts}"}}
+              bad:  {{type: ssh, command: "exit 9", port: {server.port}, user: u,
+                      password_env: PROBER_PW, agent: false, known_hosts: "{server.known_hosts}"}}
+            groups:
+              g:
+                hosts: {{h1: {{address: {server.address}, vars: {{ssh_port: {server.port}, ssh_user: u}}}}}}
+                probes: [disk, mem, bad]
+            """
+        )
+        outputs = []
+        for command in ("sweep", "plan"):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "prober", command, str(path),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                env=cli_env({"PROBER_PW": secret}), cwd=ROOT,
+            )  # fmt: skip
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            outputs.append((proc.returncode, out.decode(), err.decode()))
+        (code, out, err), (_, plan_out, plan_err) = outputs
+        records = {r["probe"]: r for r in map(json.loads, out.splitlines()) if r["event"] == "probe"}
+        assert records["disk"]["check"]["name"] == "disk" and "check" not in records["disk"]["ssh"]
+        assert records["mem"]["status"] == "ok"
+        assert records["bad"]["status"] == "fail"
+        assert code == 2
+        assert server.stats.logins == 1
+        for text in (out, err, plan_out, plan_err):
+            assert secret not in text
