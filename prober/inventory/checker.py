@@ -85,16 +85,22 @@ class Checker:
     def probe_params(self, kind: str, data: LocDict, key: str) -> Layer:
         """Convert a probe's (or an override's) keys with the table of its kind."""
         table = {**fields.COMMON_FIELDS, **fields.KIND_FIELDS[kind]}
+        aliases = fields.ALIASES.get(kind, {})
         layer = Layer(key, line=data.line)
-        for name, value in data.items():
-            if name == "type":
+        for given, value in data.items():
+            if given == "type":
                 continue
+            if given in aliases and aliases[given] in data:
+                message = f"give either '{given}' or '{aliases[given]}'"
+                self.add(data.line_of(given), f"{key}.{given}", message)
+                continue
+            name = aliases.get(given, given)
             if name not in table:
                 message = f"unknown key for a {kind} probe{suggest(name, table)}"
-                self.add(data.line_of(name), f"{key}.{name}", message)
+                self.add(data.line_of(given), f"{key}.{given}", message)
                 continue
-            converted = self.convert(table[name], value, data.line_of(name), f"{key}.{name}")
+            converted = self.convert(table[name], value, data.line_of(given), f"{key}.{given}")
             if converted is not None:
                 layer.params[name] = converted
-                layer.lines[name] = data.line_of(name)
+                layer.lines[name] = data.line_of(given)
         return layer

@@ -273,7 +273,7 @@ def ssh_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
     if check == "nagios" and "command" not in params:
         problems.append(("command", "check: nagios needs the plugin 'command'"))
     if check == "process" and "process" not in params:
-        problems.append(("process", "check: process needs 'process' (the process name)"))
+        problems.append(("process", "check: process needs 'name' (the process name)"))
     if check == "systemd" and "unit" not in params:
         problems.append(("unit", "check: systemd needs 'unit'"))
     if check not in (None, "nagios") and "command" in params:
@@ -345,6 +345,10 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
         "unit": text,
     },
 }
+
+# Inventory spellings stored under another spec field: `name` is taken by the probe's own name,
+# so the issue's `{check: process, name: nginx}` lands in SSHSpec.process.
+ALIASES: dict[str, dict[str, str]] = {"ssh": {"name": "process"}}
 
 REQUIRED: dict[str, tuple[str, ...]] = {"http": ("url",), "tcp": ("port",), "ssh": ()}
 # Fields that may contain {host}, {address}, {group} and vars; all others are taken literally.

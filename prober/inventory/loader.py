@@ -127,4 +127,7 @@ def _probe(check: Checker, name: str, body: Any, line: int) -> ProbeDef | None:
     for required in fields.REQUIRED[kind]:
         if required not in spec:
             check.add(spec.line, f"{key}.{required}", f"missing: a {kind} probe needs '{required}'")
+    cross_check = fields.CROSS_CHECKS.get(kind)
+    for field, message in cross_check(layer.params) if cross_check else ():
+        check.add(spec.line_of(field), f"{key}.{field}", message)
     return ProbeDef(name, kind, layer.params, spec.line, layer.lines)

@@ -44,14 +44,14 @@ class TestConverters:
 
 class TestValidate:
     def test_issue_three_inventory_validates(self, write_inventory) -> None:
-        """The issue's check definitions (process named with `process:`) validate cleanly."""
+        """The issue's check definitions, exactly as written there, validate cleanly."""
         path = write_inventory(
             """
             probes:
               disk:   {type: ssh, check: disk, path: /, warn: 80, crit: 90, inodes: true}
               memory: {type: ssh, check: memory, warn: 90, crit: 95}
               load:   {type: ssh, check: load, warn: 2.0, crit: 4.0, per_cpu: true}
-              nginx:  {type: ssh, check: process, process: nginx, min: 1}
+              nginx:  {type: ssh, check: process, name: nginx, min: 1}
               unit:   {type: ssh, check: systemd, unit: nginx.service}
               plugin: {type: ssh, check: nagios, command: "/usr/lib/nagios/plugins/check_disk -w 20% -p /"}
               via:    {type: ssh, command: uptime, jump: "ops@bastion.test:22", ssh_rate: 200/s,
@@ -62,6 +62,25 @@ class TestValidate:
         )
         proc = run_cli("validate", str(path))
         assert proc.returncode == 0, proc.stderr
+        plan = run_cli("plan", str(path))
+        nginx = next(json.loads(line) for line in plan.stdout.splitlines() if '"nginx"' in line)
+        assert nginx["params"]["process"] == "nginx" and nginx["params"]["check"] == "process"
+
+    def test_process_check_needs_a_name_and_a_command_less_probe_is_refused(self, write_inventory) -> None:
+        """`check: process` without `name`, or an ssh probe with neither command nor check, exit 3."""
+        path = write_inventory(
+            """
+            probes:
+              p: {type: ssh, check: process, min: 1}
+              q: {type: ssh, user: ops}
+            groups:
+              g: {hosts: [h.test], probes: [p, q]}
+            """
+        )
+        proc = run_cli("validate", str(path))
+        assert proc.returncode == 3
+        assert "inventory.yaml:2: probes.p.process: check: process needs 'name'" in proc.stderr
+        assert "inventory.yaml:3: probes.q.command: an ssh probe needs 'command' or 'check'" in proc.stderr
 
     def test_bad_ssh_values_name_file_line_and_key(self, write_inventory) -> None:
         """A bad check name, rate or jump host each give file:line and the key, exit 3."""
