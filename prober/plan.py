@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from prober.errors import InventoryError, Problem
-from prober.inventory import fields, ranges
+from prober.inventory import fields, ranges, tables
 from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
 from prober.model import SPEC_CLASSES, Job, ProbeSpec, Target
 
@@ -154,7 +154,7 @@ class _Planner:
             static = {
                 n: layer.params[n]
                 for n, layer in origin.items()
-                if n not in fields.TEMPLATED or not fields.is_template(layer.params[n])
+                if n not in tables.TEMPLATED or not fields.is_template(layer.params[n])
             }
             templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
             merged = self.merged[key] = (static, templated)

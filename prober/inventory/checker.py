@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from prober.errors import Problem
-from prober.inventory import fields
+from prober.inventory import fields, tables
 from prober.inventory.defs import Layer
 from prober.inventory.yamlsafe import LocDict
 
@@ -84,8 +84,8 @@ class Checker:
 
     def probe_params(self, kind: str, data: LocDict, key: str) -> Layer:
         """Convert a probe's (or an override's) keys with the table of its kind."""
-        table = {**fields.COMMON_FIELDS, **fields.KIND_FIELDS[kind]}
-        aliases = fields.ALIASES.get(kind, {})
+        table = {**tables.COMMON_FIELDS, **tables.KIND_FIELDS[kind]}
+        aliases = tables.ALIASES.get(kind, {})
         layer = Layer(key, line=data.line)
         for given, value in data.items():
             if given == "type":

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from prober.errors import InventoryError, Problem
-from prober.inventory import fields
+from prober.inventory import fields, tables
 from prober.inventory.checker import NAME, Checker, describe
 from prober.inventory.defs import Defaults, GroupDef, HostDecl, Inventory, Layer, ProbeDef
 from prober.inventory.groups import parse_groups
@@ -119,15 +119,15 @@ def _probe(check: Checker, name: str, body: Any, line: int) -> ProbeDef | None:
         check.add(spec.line, f"{key}.type", "missing: a probe needs 'type' (http, tcp or ssh)")
         return None
     kind = spec["type"]
-    if not isinstance(kind, str) or kind not in fields.KIND_FIELDS:
+    if not isinstance(kind, str) or kind not in tables.KIND_FIELDS:
         message = f"unknown probe type {fields.shown(kind)} (expected http, tcp or ssh)"
         check.add(spec.line_of("type"), f"{key}.type", message)
         return None
     layer = check.probe_params(kind, spec, key)
-    for required in fields.REQUIRED[kind]:
+    for required in tables.REQUIRED[kind]:
         if required not in spec:
             check.add(spec.line, f"{key}.{required}", f"missing: a {kind} probe needs '{required}'")
-    cross_check = fields.CROSS_CHECKS.get(kind)
+    cross_check = tables.CROSS_CHECKS.get(kind)
     for field, message in cross_check(layer.params) if cross_check else ():
         check.add(spec.line_of(field), f"{key}.{field}", message)
     return ProbeDef(name, kind, layer.params, spec.line, layer.lines)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from prober.inventory import fields
+from prober.inventory import fields, tables
 from prober.model import SSHSpec, Target
 from tests.conftest import ROOT, cli_env, run_cli
 from tests.ssh.conftest import run_one
@@ -34,12 +34,12 @@ class TestConverters:
 
     def test_cross_checks(self) -> None:
         """Each check names what it needs: nagios a command, process a name, systemd a unit."""
-        assert fields.ssh_problems({"check": "disk"}) == []
-        assert fields.ssh_problems({})[0][0] == "command"
-        assert fields.ssh_problems({"check": "nagios"})[0][0] == "command"
-        assert fields.ssh_problems({"check": "process"})[0][0] == "process"
-        assert fields.ssh_problems({"check": "systemd"})[0][0] == "unit"
-        assert fields.ssh_problems({"check": "disk", "warn": 95, "crit": 90})[0][0] == "warn"
+        assert tables.ssh_problems({"check": "disk"}) == []
+        assert tables.ssh_problems({})[0][0] == "command"
+        assert tables.ssh_problems({"check": "nagios"})[0][0] == "command"
+        assert tables.ssh_problems({"check": "process"})[0][0] == "process"
+        assert tables.ssh_problems({"check": "systemd"})[0][0] == "unit"
+        assert tables.ssh_problems({"check": "disk", "warn": 95, "crit": 90})[0][0] == "warn"
 
 
 class TestValidate:
