@@ -40,6 +40,7 @@ class SweepFlags:
     deadline: float | None = None
     max_fail: str | None = None
     limit: list[str] | None = None
+    workers: int | None = None  # None: usable CPUs when the plan is large enough (prober.workers)
 
 
 def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[Job, ...]]:
@@ -144,9 +145,18 @@ def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool 
     out_fd = open_output(output)
     run_id = new_run_id()
     log = logs.get()
-    log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
+    workers = _workers(flags.workers, len(jobs))
+    log.info(
+        "sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency, workers=workers
+    )
     try:
-        summary, stop_reason, duration, _ = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id))
+        if workers > 1:
+            from prober.workers import run_workers
+
+            outcome = run_workers(jobs, settings, workers=workers, out_fd=out_fd, run_id=run_id)
+        else:
+            outcome = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id))
+        summary, stop_reason, duration, _ = outcome
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return finish(
@@ -158,6 +168,13 @@ def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool 
         run_id=run_id,
         quiet=quiet,
     )
+
+
+def _workers(asked: int | None, planned: int) -> int:
+    """--workers, or the default for this plan size; never more processes than probes."""
+    from prober.workers import default_workers
+
+    return max(1, min(asked, planned)) if asked else default_workers(planned)
 
 
 def run_loop(coro):  # type: ignore[no-untyped-def]
