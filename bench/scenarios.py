@@ -340,9 +340,12 @@ def failfast(b: Bench) -> list[Row]:
         retries=0,
         concurrency=b.concurrency,
     )
-    m, sweep = b.prober(inv)
-    errors = sweep.get("errors", {})
-    return [b.row(name, "prober (default workers)", m, _ok(sweep), n, f"target <= 2.5 s; errors {errors}")]
+    rows = []
+    for concurrency in (b.concurrency, n):
+        m, sweep = b.prober(inv, "--concurrency", str(concurrency))
+        note = f"concurrency {concurrency}; target <= 2.5 s; errors {sweep.get('errors', {})}"
+        rows.append(b.row(name, f"prober --concurrency {concurrency}", m, _ok(sweep), n, note))
+    return rows
 
 
 def startup(b: Bench) -> list[Row]:

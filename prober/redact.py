@@ -11,6 +11,8 @@ _SENSITIVE_HEADER = re.compile(r"auth|token|secret|key|cookie|pass", re.IGNORECA
 
 def url(value: str) -> str:
     """Hide the password part of http://user:password@host/."""
+    if "@" not in value:
+        return value  # no userinfo, no password: skip urlsplit (two calls per HTTP probe)
     try:
         parts = urlsplit(value)
     except ValueError:

@@ -124,10 +124,11 @@ class TestFailures:
         assert "signal 9" in internal[0]["error"]["message"]
         assert sweep["counts"]["fail"] == 20 and proc.returncode == 2
 
-    def test_sigterm_reaches_the_workers_and_exits_130(
-        self, fleet: Fleet, tmp_path: Path, loopback_block: int
+    @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+    def test_a_signal_reaches_the_workers_and_exits_130(
+        self, signum: int, fleet: Fleet, tmp_path: Path, loopback_block: int
     ) -> None:
-        """SIGTERM to the parent stops every worker; every probe is recorded `cancelled`; exit 130."""
+        """SIGTERM or SIGINT to the parent stops every worker; each probe is recorded cancelled; exit 130."""
         fleet.python_servers("hold", addresses(loopback_block, 10), PORT)
         inv = _tcp_inventory(tmp_path / "inv.yaml", loopback_block, 10, 0, timeout="30s")
         inv.write_text(inv.read_text().replace("{type: tcp,", '{type: tcp, expect: "never",'))
@@ -135,13 +136,25 @@ class TestFailures:
         _wait_children(proc.pid, 2)
         time.sleep(0.5)
         started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=20)
         assert time.monotonic() - started < 10
         probes, sweep = _records(stdout)
         assert len(probes) == 10, stderr
         assert {r["error"]["kind"] for r in probes} == {"cancelled"}  # type: ignore[index]
         assert sweep["stopped"] == "cancelled" and proc.returncode == 130
+
+    def test_a_reader_that_leaves_stops_the_sweep_with_141(self, tmp_path: Path, loopback_block: int) -> None:
+        """When stdout's reader closes early, the workers stop and prober exits 141 without a traceback."""
+        inv = _tcp_inventory(tmp_path / "inv.yaml", loopback_block, 0, 6000, timeout="1s")
+        proc = self._start(inv)
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        proc.stdout.close()
+        proc.wait(timeout=60)
+        assert first["event"] == "probe"
+        assert proc.returncode == 141
+        assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
 
 
 @pytest.mark.parametrize("flag", ["0", "-1", "two"])
