@@ -178,13 +178,14 @@ class _Parent:
         message: str | None,
         warning: str | None,
         line: bytes,
-    ) -> None:
+    ) -> bytes:
+        """Count one result; return its line, or b"" if the job was already recorded."""
         if self.recorded[index]:
-            return
+            return b""
         self.recorded[index] = 1
         error = ErrorInfo(kind, message or "") if kind else None
         self.summary(Result(self.jobs[index], Status(status), latency, attempts, 0.0, error, warning))
-        self.write(line)
+        return line
 
     def write(self, line: bytes) -> None:
         if self.output_closed:
@@ -207,8 +208,8 @@ class _Parent:
     def frame(self, message: tuple[str, Any]) -> None:
         kind, body = message
         if kind == "items":
-            for item in body:
-                self.item(*item)
+            # One write per batch: the parent is stdout's only writer, so lines cannot interleave.
+            self.write(b"".join([self.item(*item) for item in body]))
         else:  # "done": the child's stop reason
             self.reasons.append(body)
 
