@@ -18,6 +18,7 @@ class Row:
     ok: int | None = None
     total: int | None = None
     ratio: float | None = None  # prober's wall / this tool's wall, same run (< 1: prober faster)
+    cpu_ratio: float | None = None  # the same for CPU time
     note: str = ""
     skipped: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -27,15 +28,17 @@ class Row:
 
 
 def set_ratios(rows: list[Row], reference: Row) -> None:
-    """Fill `ratio` = reference wall / row wall for every measured row of reference's scenario."""
+    """Fill `ratio` = reference wall / row wall (and cpu_ratio) for the other measured rows."""
     if reference.wall_s is None:
         return
     for row in rows:
         if row.scenario == reference.scenario and row.wall_s and row is not reference:
             row.ratio = reference.wall_s / row.wall_s
+            if row.cpu_s and reference.cpu_s is not None:
+                row.cpu_ratio = reference.cpu_s / row.cpu_s
 
 
-HEADERS = ("scenario", "tool", "wall s", "cpu s", "rss MB", "ok/total", "prober/peer", "note")
+HEADERS = ("scenario", "tool", "wall s", "cpu s", "rss MB", "ok/total", "prober/peer", "cpu ratio", "note")
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -44,9 +47,10 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def cells(row: Row) -> tuple[str, ...]:
     if row.skipped:
-        return (row.scenario, row.tool, "-", "-", "-", "-", "-", f"skipped: {row.skipped}")
+        return (row.scenario, row.tool, "-", "-", "-", "-", "-", "-", f"skipped: {row.skipped}")
     done = "-" if row.ok is None else f"{row.ok}/{row.total}"
     ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
+    cpu_ratio = "" if row.cpu_ratio is None else f"{row.cpu_ratio:.2f}x"
     return (
         row.scenario,
         row.tool,
@@ -55,6 +59,7 @@ def cells(row: Row) -> tuple[str, ...]:
         _fmt(row.maxrss_mb, 0),
         done,
         ratio,
+        cpu_ratio,
         row.note,
     )
 
