@@ -37,11 +37,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="prober benchmark: prints a table")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every size (0.01 = smoke run)")
     parser.add_argument("--only", help=f"comma-separated scenarios among {','.join(SCENARIOS)}")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the fastest is kept")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="interleaved runs per tool; the fastest is kept"
+    )
     parser.add_argument(
         "--concurrency", type=int, default=256, help="HTTP/TCP concurrency for prober and loops"
     )
     parser.add_argument("--ssh-concurrency", type=int, default=64)
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install nmap/nginx/sshd/nft")
     parser.add_argument("--json", type=Path, help="results file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
     chosen = args.only.split(",") if args.only else list(SCENARIOS)
@@ -84,8 +87,15 @@ def run_all(args: argparse.Namespace, workdir: Path) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
+    if not args.no_install:
+        from bench import tools
+
+        problem = tools.ensure()
+        if problem:
+            print(f"bench: {problem}; the rows needing them are skipped", file=sys.stderr)
     workdir = Path(tempfile.mkdtemp(prefix="prober-bench-"))
     try:
         rows = run_all(args, workdir)

@@ -20,7 +20,17 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complete
     """One `bench/run.py --scale 0.01` run shared by the tests of this module."""
     out = tmp_path_factory.mktemp("bench") / "results.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--scale", "0.01", "--json", str(out)],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--scale",
+            "0.01",
+            "--repeat",
+            "1",
+            "--no-install",
+            "--json",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=240,
