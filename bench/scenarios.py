@@ -255,7 +255,11 @@ def failfast(b: Bench) -> list[Row]:
     rows = b.run(name, tasks, n, reference=None)
     for row in rows:
         sweep = row.extra.get("sweep")
-        row.note += f"; errors {sweep.get('errors') if isinstance(sweep, dict) else '?'}"
+        if isinstance(sweep, dict) and "duration_ms" in sweep:
+            # Inside the sweep (after start-up and planning) vs the whole process's wall time.
+            row.note += (
+                f"; sweep itself {float(sweep['duration_ms']) / 1000:.2f} s; errors {sweep.get('errors')}"
+            )
     return rows
 
 
