@@ -119,6 +119,7 @@ class _ChildStream:
 
     def emit(self, result: Result) -> None:
         error = result.error
+        kind, message = (error.kind, error.message) if error else (None, None)
         line = self._dumps(self._to_record(result, self.run_id))
         self.batch.append(
             (
@@ -126,8 +127,8 @@ class _ChildStream:
                 result.status.value,
                 result.latency_ms,
                 result.attempts,
-                error and error.kind,
-                error and error.message,
+                kind,
+                message,
                 result.warning,
                 line,
             )

@@ -144,6 +144,21 @@ class TestFailures:
         assert {r["error"]["kind"] for r in probes} == {"cancelled"}  # type: ignore[index]
         assert sweep["stopped"] == "cancelled" and proc.returncode == 130
 
+    def test_the_sweep_deadline_holds_in_every_worker(
+        self, fleet: Fleet, tmp_path: Path, loopback_block: int
+    ) -> None:
+        """With --deadline, every worker stops on time and each unfinished probe is recorded `deadline`."""
+        fleet.python_servers("hold", addresses(loopback_block, 8), PORT)
+        inv = _tcp_inventory(tmp_path / "inv.yaml", loopback_block, 8, 0, timeout="30s")
+        inv.write_text(inv.read_text().replace("{type: tcp,", '{type: tcp, expect: "never",'))
+        started = time.monotonic()
+        proc = run_cli("sweep", str(inv), "--workers", "2", "--deadline", "1s", "-q")
+        assert time.monotonic() - started < 15
+        probes, sweep = _records(proc.stdout)
+        assert len(probes) == 8, proc.stderr
+        assert {r["error"]["kind"] for r in probes} == {"deadline"}  # type: ignore[index]
+        assert sweep["stopped"] == "deadline" and proc.returncode == 2
+
     def test_a_reader_that_leaves_stops_the_sweep_with_141(self, tmp_path: Path, loopback_block: int) -> None:
         """When stdout's reader closes early, the workers stop and prober exits 141 without a traceback."""
         inv = _tcp_inventory(tmp_path / "inv.yaml", loopback_block, 0, 6000, timeout="1s")
