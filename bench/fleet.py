@@ -62,8 +62,9 @@ def wait_listening(address: str, port: int, proc: subprocess.Popen[bytes], what:
 class Fleet:
     """Owns every process, rule and user the bench creates; close() undoes all of it."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, use_nginx: bool = True) -> None:
         self.workdir = workdir
+        self.use_nginx = use_nginx
         self.stack = contextlib.ExitStack()
         self.nft_table: str | None = None
 
@@ -99,7 +100,7 @@ class Fleet:
     def nginx(self, addrs: list[str], port: int) -> bool:
         """nginx answering 200 on every address; False when nginx is not installed."""
         binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-        if binary is None:
+        if binary is None or not self.use_nginx:
             return False
         root = self.workdir / "nginx"
         root.mkdir(exist_ok=True)

@@ -44,6 +44,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--concurrency", type=int, default=256, help="HTTP/TCP concurrency for prober and loops"
     )
     parser.add_argument("--ssh-concurrency", type=int, default=64)
+    parser.add_argument(
+        "--http-server",
+        choices=("nginx", "python"),
+        default="nginx",
+        help="HTTP fleet server (python = bench/servers.py; used anyway without nginx)",
+    )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install nmap/nginx/sshd/nft")
     parser.add_argument("--json", type=Path, help="results file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
@@ -67,7 +73,7 @@ def header(args: argparse.Namespace) -> str:
 
 def run_all(args: argparse.Namespace, workdir: Path) -> list[Row]:
     rows: list[Row] = []
-    with Fleet(workdir) as fleet:
+    with Fleet(workdir, use_nginx=args.http_server == "nginx") as fleet:
         bench = Bench(
             fleet,
             Sizes.scaled(args.scale),

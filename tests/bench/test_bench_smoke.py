@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,32 @@ class TestSmokeRun:
         for row in results["rows"]:
             if row["tool"].startswith("prober") and row["scenario"].split()[0] in ("http", "tcp"):
                 assert row["ok"] == row["total"], row
+
+
+class TestFallbacks:
+    def test_without_nginx_the_python_http_fleet_serves_every_host(self, tmp_path: Path) -> None:
+        """With --http-server python (what CI gets without nginx) every tool still reaches every host."""
+        out = tmp_path / "results.json"
+        args = [
+            "--scale",
+            "0.01",
+            "--repeat",
+            "1",
+            "--no-install",
+            "--only",
+            "http",
+            "--http-server",
+            "python",
+        ]
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "run.py"), *args, "--json", str(out)],
+            capture_output=True, text=True, timeout=120, env=cli_env(), cwd=ROOT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        rows = json.loads(out.read_text())["rows"]
+        assert "server: python" in rows[0]["note"]
+        for row in rows:
+            assert row["skipped"] or row["ok"] == row["total"], row
 
 
 class TestPieces:
