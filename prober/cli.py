@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--limit", type=_typed(_limit_arg), help="only these groups or hosts (comma-separated, globs allowed)"
     )
+    sweep.add_argument(
+        "--workers",
+        type=_typed(_positive),
+        help="processes sharing the plan (default: usable CPUs for plans of 2000+ probes, else 1)",
+    )
     sweep.add_argument("-q", "--quiet", action="store_true", help="no human summary on stderr")
 
     validate = sub.add_parser("validate", help="check an inventory and report every problem")
@@ -132,6 +137,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             deadline=args.deadline,
             max_fail=args.max_fail,
             limit=args.limit,
+            workers=args.workers,
         )
         return run(args.inventory, flags, output=args.output, quiet=args.quiet)
     if args.command == "validate":

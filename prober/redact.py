@@ -11,6 +11,8 @@ _SENSITIVE = re.compile(r"auth|token|secret|key|cookie|pass|session|signature|cr
 
 def url(value: str) -> str:
     """Hide the password of http://user:password@host/ and credential-like query parameters."""
+    if "@" not in value and "?" not in value:
+        return value  # nothing to hide: skip urlsplit (called twice per HTTP probe)
     try:
         parts = urlsplit(value)
         password = parts.password

@@ -46,6 +46,7 @@ class SweepFlags:
     deadline: float | None = None
     max_fail: str | None = None
     limit: list[str] | None = None
+    workers: int | None = None  # None: usable CPUs when the plan is large enough (prober.workers)
 
 
 def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[Job, ...]]:
@@ -205,18 +206,25 @@ def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool 
         with _signals_held():
             out_fd = open_output(output)
             try:
-                return _sweep(jobs, settings, out_fd, quiet)
+                return _sweep(jobs, settings, out_fd, quiet, _workers(flags.workers, len(jobs)))
             finally:
                 if out_fd != STDOUT:
                     os.close(out_fd)
 
 
-def _sweep(jobs: Sequence[Job], settings: SweepSettings, out_fd: int, quiet: bool) -> int:
+def _sweep(jobs: Sequence[Job], settings: SweepSettings, out_fd: int, quiet: bool, workers: int) -> int:
     run_id = new_run_id()
     log = logs.get()
-    log.info("sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency)
-    coro = execute(jobs, settings, out_fd=out_fd, run_id=run_id)
-    summary, stop_reason, duration, _ = run_loop(coro)
+    log.info(
+        "sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency, workers=workers
+    )
+    if workers > 1:
+        from prober.workers import run_workers
+
+        outcome = run_workers(jobs, settings, workers=workers, out_fd=out_fd, run_id=run_id)
+    else:
+        outcome = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id))
+    summary, stop_reason, duration, _ = outcome
     return finish(
         summary,
         settings,
@@ -264,6 +272,13 @@ def _signals_held() -> Iterator[None]:
         while signal.sigtimedwait(STOP_SIGNALS, 0) is not None:
             pass
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _workers(asked: int | None, planned: int) -> int:
+    """--workers, or the default for this plan size; never more processes than probes."""
+    from prober.workers import default_workers
+
+    return max(1, min(asked, planned)) if asked else default_workers(planned)
 
 
 def run_loop(coro):  # type: ignore[no-untyped-def]

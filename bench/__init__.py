@@ -1,0 +1,1 @@
+"""prober's benchmark: a loopback fleet, prober and its peers on the same targets, one table."""

@@ -1,0 +1,69 @@
+"""Write the inputs every tool reads: prober inventories, URL/target lists, an Ansible inventory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.fleet import ADDRS_PER_OCTET
+
+
+def patterns(block: int, count: int, start: int = 0) -> list[str]:
+    """Host range patterns covering the same addresses as fleet.addresses(block, count, start)."""
+    out: list[str] = []
+    index, end = start, start + count
+    while index < end:
+        octet, first = divmod(index, ADDRS_PER_OCTET)
+        if first == 0 and end - index >= ADDRS_PER_OCTET:
+            full = (end - index) // ADDRS_PER_OCTET
+            out.append(f"127.{block}.[{octet}:{octet + full - 1}].[1:{ADDRS_PER_OCTET}]")
+            index += full * ADDRS_PER_OCTET
+        else:
+            last = min(ADDRS_PER_OCTET, first + end - index)
+            out.append(f"127.{block}.{octet}.[{first + 1}:{last}]")
+            index += last - first
+    return out
+
+
+def prober_inventory(
+    path: Path,
+    probes: dict[str, str],
+    hosts: list[str],
+    *,
+    timeout: str = "5s",
+    retries: int = 0,
+    concurrency: int = 256,
+) -> Path:
+    """One group `bench` running every probe on every host pattern (YAML in flow style)."""
+    lines = [
+        "defaults:",
+        f"  timeout: {timeout}",
+        f"  retries: {retries}",
+        f"  concurrency: {concurrency}",
+        "probes:",
+        *(f"  {name}: {spec}" for name, spec in probes.items()),
+        "groups:",
+        "  bench:",
+        f"    probes: [{', '.join(probes)}]",
+        "    hosts:",
+        *(f"      - {json.dumps(h)}" for h in hosts),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def ansible_inventory(path: Path, addrs: list[str], ssh: dict[str, str]) -> Path:
+    """INI inventory; host key checking stays on against the generated known_hosts."""
+    args = (
+        f"-F /dev/null -o UserKnownHostsFile={ssh['known_hosts']} -o StrictHostKeyChecking=yes "
+        "-o BatchMode=yes -o ControlMaster=no -o ControlPath=none"
+    )
+    lines = ["[bench]", *addrs, "", "[bench:vars]"]
+    lines += [
+        f"ansible_user={ssh['user']}",
+        f"ansible_port={ssh['port']}",
+        f"ansible_ssh_private_key_file={ssh['key']}",
+        f"ansible_ssh_common_args='{args}'",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
