@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The simulated fleet has broken hosts on purpose, so the sweep's verdict is 2 ("some probes
+# failed"); the demo itself succeeded when that verdict is 0, 1 or 2.
 demo: $(STAMP)
-	$(VENV)/bin/prober demo
+	@$(VENV)/bin/prober demo; code=$$?; \
+	echo "prober demo: exit $$code (0 ok, 1 warn, 2 fail: the simulated fleet has failing hosts by design)" >&2; \
+	[ $$code -le 2 ]
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
