@@ -1,0 +1,128 @@
+"""The worker side of `--workers`: run a share of the plan and stream its results to the parent."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import pickle
+import signal
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prober.model import Job, Result
+
+BATCH_ITEMS = 256
+BATCH_SECONDS = 0.02
+FRAME = struct.Struct("!I")
+
+Item = tuple[int, str, "float | None", int, "str | None", "str | None", "str | None", bytes]
+
+
+def run_child(
+    jobs: Sequence[Job], indices: list[int], workers: int, settings: Any, run_id: str, wfd: int
+) -> int:
+    """Run the jobs at `indices` and stream items to wfd; returns the exit status."""
+    from prober.sweep import STOP_SIGNALS, run_loop
+
+    # Until the engine's loop handles them, both signals interrupt like Ctrl-C. The parent held
+    # them blocked while forking; a signal that arrived since is delivered right here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    local = [Job(k, jobs[i].target, jobs[i].spec) for k, i in enumerate(indices)]
+    stream = _ChildStream(wfd, indices.__getitem__, run_id)
+    concurrency = math.ceil(settings.concurrency / workers)
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    except KeyboardInterrupt:
+        stream.send(("done", "cancelled"))
+        return 0
+    try:
+        stop_reason = run_loop(_run_share(local, settings, concurrency, stream))
+    except KeyboardInterrupt:
+        stop_reason = "cancelled"
+    stream.flush()
+    stream.send(("done", stop_reason))
+    return 0
+
+
+async def _run_share(jobs: list[Job], settings: Any, concurrency: int, stream: _ChildStream) -> str | None:
+    import asyncio
+
+    from prober.engine import Engine
+    from prober.probes import probe_for
+    from prober.probes.resources import Resources
+    from prober.sweep import fd_budget
+
+    resources = Resources(concurrency=concurrency, jobs=jobs)
+    engine = Engine(
+        jobs,
+        stream.emit,
+        concurrency=fd_budget(concurrency),
+        probe_for=probe_for,
+        resources=resources,
+        deadline=settings.deadline,
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, engine.stop, "cancelled")
+    stream.loop = loop
+    try:
+        return await engine.run()
+    finally:
+        await resources.aclose()
+
+
+class _ChildStream:
+    """Batches results into pickled frames on the pipe to the parent."""
+
+    def __init__(self, wfd: int, global_index: Callable[[int], int], run_id: str) -> None:
+        from prober.record import to_record
+        from prober.sinks.jsonl import dumps
+
+        self.wfd, self.global_index, self.run_id = wfd, global_index, run_id
+        self._to_record, self._dumps = to_record, dumps
+        self.batch: list[Item] = []
+        self.loop: Any = None
+        self._timer: Any = None
+
+    def emit(self, result: Result) -> None:
+        error = result.error
+        kind, message = (error.kind, error.message) if error else (None, None)
+        line = self._dumps(self._to_record(result, self.run_id))
+        self.batch.append(
+            (
+                self.global_index(result.job.index),
+                result.status.value,
+                result.latency_ms,
+                result.attempts,
+                kind,
+                message,
+                result.warning,
+                line,
+            )
+        )
+        if len(self.batch) >= BATCH_ITEMS:
+            self.flush()
+        elif self._timer is None and self.loop is not None:
+            self._timer = self.loop.call_later(BATCH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.batch:
+            batch, self.batch = self.batch, []
+            self.send(("items", batch))
+
+    def send(self, message: tuple[str, Any]) -> None:
+        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        with contextlib.suppress(BrokenPipeError):  # the parent is gone: nobody to tell
+            write_all(self.wfd, FRAME.pack(len(payload)) + payload)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
