@@ -8,9 +8,8 @@ import os
 import resource
 import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from prober import logs
@@ -18,13 +17,14 @@ from prober.engine import Engine
 from prober.errors import InventoryError, Problem
 from prober.inventory import Inventory, load_inventory
 from prober.inventory.loader import parse_max_fail
-from prober.model import Job
+from prober.model import Job, Result
 from prober.plan import SweepSettings, build_plan, settings_for
 from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import new_run_id
 from prober.sinks.jsonl import BackgroundJsonlSink, JsonlSink
 from prober.sinks.summary import EXIT_FAIL, EXIT_INTERRUPTED, Summary
+from prober.stopsignals import STOP_SIGNALS, signals_held, term_interrupts
 
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
 # Why records could not be written → exit code: the reader left (like SIGPIPE), or a write failed.
@@ -33,7 +33,6 @@ FDS_PER_PROBE = 2
 FD_RESERVE = 64
 STDOUT = 1
 LAG_CHECK_S = 0.1
-STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,12 +78,27 @@ def fd_budget(concurrency: int) -> int:
     return concurrency
 
 
+def build_engine(
+    jobs: Sequence[Job], emit: Callable[[Result], None], *, concurrency: int, deadline: float | None
+) -> tuple[Engine, Resources]:
+    """An engine over `jobs` with fresh per-sweep resources, concurrency capped by the fd limit."""
+    resources = Resources(concurrency=concurrency, jobs=jobs)
+    engine = Engine(
+        jobs,
+        emit,
+        concurrency=fd_budget(concurrency),
+        probe_for=probe_for,
+        resources=resources,
+        deadline=deadline,
+    )
+    return engine, resources
+
+
 async def execute(
     jobs: Sequence[Job], settings: SweepSettings, *, out_fd: int, run_id: str, handle_signals: bool = True
 ) -> tuple[Summary, str | None, float, bool]:
     """Run the plan, streaming records to out_fd; return (summary, stop reason, seconds, output closed)."""
     summary = Summary(len(jobs))
-    resources = Resources(concurrency=settings.concurrency, jobs=jobs)
     engine_ref: list[Engine] = []
     # Writes happen on a thread: a slow reader must not stall the loop and inflate every latency.
     sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda reason: engine_ref[0].stop(reason))
@@ -93,15 +107,7 @@ async def execute(
         summary(result)  # type: ignore[arg-type]
         sink(result)  # type: ignore[arg-type]
 
-    concurrency = fd_budget(settings.concurrency)
-    engine = Engine(
-        jobs,
-        emit,
-        concurrency=concurrency,
-        probe_for=probe_for,
-        resources=resources,
-        deadline=settings.deadline,
-    )
+    engine, resources = build_engine(jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline)
     engine_ref.append(engine)
     loop = asyncio.get_running_loop()
     interrupts: list[int] = []
@@ -201,9 +207,9 @@ def open_output(path: str | None) -> int:
 
 def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool = False) -> int:
     """`prober sweep`: the whole sweep; InventoryError propagates for the CLI to report."""
-    with _term_interrupts():
+    with term_interrupts():
         _, settings, jobs = load(path, flags)
-        with _signals_held():
+        with signals_held():
             out_fd = open_output(output)
             try:
                 return _sweep(jobs, settings, out_fd, quiet, _workers(flags.workers, len(jobs)))
@@ -234,44 +240,6 @@ def _sweep(jobs: Sequence[Job], settings: SweepSettings, out_fd: int, quiet: boo
         run_id=run_id,
         quiet=quiet,
     )
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
-@contextlib.contextmanager
-def _term_interrupts() -> Iterator[None]:
-    """While planning, SIGTERM interrupts like SIGINT (exit 130), never a bare kill by signal."""
-    if not _main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM from the end of planning until the loop's handlers take them (execute
-    unblocks them), so a signal at any moment yields a record for every planned probe."""
-    if not _main_thread():
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        # A signal after the sweep ended changes nothing: its records and exit code are final.
-        while signal.sigtimedwait(STOP_SIGNALS, 0) is not None:
-            pass
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _workers(asked: int | None, planned: int) -> int:

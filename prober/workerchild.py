@@ -50,20 +50,9 @@ def run_child(
 async def _run_share(jobs: list[Job], settings: Any, concurrency: int, stream: _ChildStream) -> str | None:
     import asyncio
 
-    from prober.engine import Engine
-    from prober.probes import probe_for
-    from prober.probes.resources import Resources
-    from prober.sweep import fd_budget
+    from prober.sweep import build_engine
 
-    resources = Resources(concurrency=concurrency, jobs=jobs)
-    engine = Engine(
-        jobs,
-        stream.emit,
-        concurrency=fd_budget(concurrency),
-        probe_for=probe_for,
-        resources=resources,
-        deadline=settings.deadline,
-    )
+    engine, resources = build_engine(jobs, stream.emit, concurrency=concurrency, deadline=settings.deadline)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, engine.stop, "cancelled")
