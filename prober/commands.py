@@ -79,7 +79,7 @@ async def _demo(workdir: Path, hosts: int, keep: bool) -> int:
     from prober.sim import Fleet
 
     async with Fleet(size=hosts, workdir=workdir) as fleet:
-        path = fleet.write_inventory()
+        path = fleet.write_inventory(checks=True)
         print(
             f"prober demo: {hosts} simulated hosts on 127.{fleet.block}.0.0/16; inventory: {path}",
             file=sys.stderr,

@@ -19,11 +19,17 @@ class TestSmoke:
         assert proc.stdout.startswith("prober ")
 
     def test_demo_sweeps_the_simulated_fleet(self) -> None:
-        """The demo probes 200 hosts, one record each plus a sweep line, and exits 2 (it has failures)."""
+        """The demo probes 200 hosts (SSH hosts also get disk and load checks), one record per planned
+        probe plus a sweep line, and exits 2 (the fleet fails some hosts by design)."""
         proc = run_cli("demo")
         lines = [json.loads(line) for line in proc.stdout.splitlines()]
         probes = [rec for rec in lines if rec["event"] == "probe"]
-        assert len(probes) == 200
+        assert len({rec["host"] for rec in probes}) == 200
+        ssh_hosts = {rec["host"] for rec in probes if rec["type"] == "ssh"}
+        assert len(probes) == lines[-1]["planned"] == 200 + 2 * len(ssh_hosts)
+        checks = [rec for rec in probes if "check" in rec]
+        assert {rec["check"]["name"] for rec in checks} == {"disk", "load"}
+        assert any(rec["status"] == "ok" for rec in checks)
         assert lines[-1]["event"] == "sweep"
         assert lines[-1]["counts"]["fail"] > 0 and lines[-1]["counts"]["ok"] > 50
         assert {rec["type"] for rec in probes} == {"http", "tcp", "ssh"}
@@ -33,7 +39,7 @@ class TestSmoke:
         """Every line the demo writes validates against prober/schema/result.schema.json."""
         proc = run_cli("demo", "--hosts", "60")
         lines = proc.stdout.splitlines()
-        assert len(lines) == 61
+        assert len(lines) == json.loads(lines[-1])["planned"] + 1 > 60
         for line in lines:
             jsonschema.validate(json.loads(line), SCHEMA)
         assert len({json.loads(line)["run_id"] for line in lines}) == 1

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import asyncssh
 
+from prober.errors import ProbeFailed
+
 STDERR_MAX_BYTES = 2048  # enough for the first line of an error message
 
 
@@ -148,6 +150,7 @@ class Combined(asyncssh.SSHClientSession[bytes]):
         self.status: dict[int, int | None] = {}
         self.err_done: set[int] = set()
         self.exit_signal: tuple[str, bool, str] | None = None
+        self.script_exit: int | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
@@ -167,6 +170,9 @@ class Combined(asyncssh.SSHClientSession[bytes]):
     def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
         self.exit_signal = (signal, core_dumped, msg)
 
+    def exit_status_received(self, status: int) -> None:
+        self.script_exit = status
+
     def connection_lost(self, exc: Exception | None) -> None:
         # Commands whose markers did not both arrive: what came so far, or the connection's error.
         for index, request in enumerate(self.requests):
@@ -174,10 +180,20 @@ class Combined(asyncssh.SSHClientSession[bytes]):
                 continue
             if exc is not None:
                 request.future.set_exception(exc)
-            else:
+            elif index in self.status or self.script_exit is None:
+                # No exit status at all (or a signal): the probe judges that as it would alone.
                 self._resolve(index, self.status.pop(index, None))
+            else:
+                request.future.set_exception(self._never_reported(index))
         if not self.done.done():
             self.done.set_result(None)
+
+    def _never_reported(self, index: int) -> ProbeFailed:
+        """The remote shell ended before this command's end marker: the check was not evaluated."""
+        said = bytes(self.err.parts[index] or self.err.parts[0]).decode("utf-8", "replace").strip()
+        detail = f": {said.splitlines()[0][:200]}" if said else ""
+        message = f"not evaluated: the remote shell ended (exit {self.script_exit}) before this check ran"
+        return ProbeFailed("assertion", message + detail)
 
 
 async def run_batch(conn: asyncssh.SSHClientConnection, requests: Sequence[Request]) -> None:

@@ -145,11 +145,11 @@ class Fleet:
         await asyncio.gather(*(_wait_closed(s) for s in self._servers), return_exceptions=True)
         self._servers = []
 
-    def write_inventory(self, name: str = "fleet.yaml") -> Path:
+    def write_inventory(self, name: str = "fleet.yaml", checks: bool = False) -> Path:
         from prober.sim.inventory import render
 
         path = self.workdir / name
-        path.write_text(render(self))
+        path.write_text(render(self, checks))
         return path
 
 

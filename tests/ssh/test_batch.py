@@ -6,6 +6,7 @@ import asyncio
 import re
 from typing import Any
 
+from prober.errors import ProbeFailed
 from prober.probes.resources import Resources
 from prober.probes.sshsession import Ran, _Splitter, combined_script
 from tests.ssh.conftest import run_jobs
@@ -79,6 +80,13 @@ class TestCombinedResults:
         server = await sim_server(behaviour="no_exit_status")
         results = await run_batched(server, [("true", 100, 2.0)] * 3)
         assert [r.exit_status if isinstance(r, Ran) else r for r in results] == [None] * 3
+
+    async def test_a_shell_that_exits_early_leaves_the_checks_not_evaluated(self, sim_server) -> None:
+        """A host whose shell exits before the script runs fails every batched check as not evaluated."""
+        server = await sim_server(fail_exit=3)
+        results = await run_batched(server, [("true", 100, 2.0)] * 3)
+        assert all(isinstance(r, ProbeFailed) and r.kind == "assertion" for r in results), results
+        assert all("remote shell ended (exit 3)" in str(r) for r in results)
 
     async def test_big_output_in_one_part_is_capped(self, sim_server) -> None:
         """A part printing 5 MB is capped to its own limit, and the next part is intact."""
