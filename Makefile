@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/run.py
+	$(PY) bench/ssh_checks.py --hosts 200
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
