@@ -177,6 +177,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+_STATUS = {status.value: status for status in Status}  # Status(value) is a slow enum lookup
+
+
 # --- parent -----------------------------------------------------------------------------------
 class _Parent:
     """Reads every child's frames, writes lines to out_fd, feeds the summary."""
@@ -204,7 +207,7 @@ class _Parent:
             return b""
         self.recorded[index] = 1
         error = ErrorInfo(kind, message or "") if kind else None
-        self.summary(Result(self.jobs[index], Status(status), latency, attempts, 0.0, error, warning))
+        self.summary(Result(self.jobs[index], _STATUS[status], latency, attempts, 0.0, error, warning))
         return line
 
     def write(self, line: bytes) -> None:

@@ -21,6 +21,10 @@ def probe_for(kind: str) -> ProbeFn:
     the engine asks for every job)."""
     fn = _LOADED.get(kind)
     if fn is None:
+        if kind == "http":
+            from prober.probes import aiohttpload
+
+            aiohttpload.load()  # aiohttp without its unused import-time CA stores
         fn = _LOADED[kind] = importlib.import_module(_MODULES[kind]).probe
     return fn
 
