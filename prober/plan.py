@@ -17,6 +17,7 @@ in file order, plans it with that group's vars and overrides.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import re
 import shlex
@@ -72,31 +73,69 @@ def _url_value(value: object) -> str:
 
 
 _QUOTERS = {"url": _url_value, "command": lambda v: shlex.quote(str(v))}
+# A value made only of these cannot change where a URL's scheme, host, port or path begin.
+_URL_INERT = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+@functools.lru_cache(maxsize=256)
+def _pieces(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A template split once into its literal texts and the field names between them."""
+    literals, names, start = [], [], 0
+    out: list[str] = []
+    for match in fields.TEMPLATE_FIELD.finditer(template):
+        out.append(template[start : match.start()])
+        start = match.end()
+        if match.group(1) is None:
+            out.append(match.group(0)[0])  # {{ or }}
+        else:
+            literals.append("".join(out))
+            names.append(match.group(1))
+            out = []
+    out.append(template[start:])
+    literals.append("".join(out))
+    return tuple(literals), tuple(names)
+
+
+def _substituted(field: str, template: str, variables: dict[str, Any]) -> tuple[str, list[str]]:
+    """The rendered text and the quoted values that went into it."""
+    quoter = _QUOTERS.get(field, str)
+    literals, names = _pieces(template)
+    values = []
+    for name in names:
+        if name not in variables:
+            known = ", ".join(sorted(variables))
+            raise ValueError(f"unknown template variable {{{name}}} (known: {known})")
+        values.append(quoter(variables[name]))
+    out = [literals[0]]
+    for value, literal in zip(values, literals[1:], strict=True):
+        out += [value, literal]
+    return "".join(out), values
 
 
 def render(field: str, template: str, variables: dict[str, Any]) -> str:
     """Substitute {name} from variables, quoting for where the value lands (shell, URL)."""
-    quoter = _QUOTERS.get(field, str)
+    return _substituted(field, template, variables)[0]
 
-    def substitute(match: Any) -> str:
-        name = match.group(1)
-        if name is None:
-            return match.group(0)[0]  # {{ or }}
-        if name not in variables:
-            known = ", ".join(sorted(variables))
-            raise ValueError(f"unknown template variable {{{name}}} (known: {known})")
-        return quoter(variables[name])
 
-    return fields.TEMPLATE_FIELD.sub(substitute, template)
+@functools.lru_cache(maxsize=256)
+def _url_shape_fixed(template: str) -> bool:
+    """True when the template is a valid URL with each field as "a": inert values (_URL_INERT) then
+    land in the host or path, never the scheme or port, and cannot make the URL invalid."""
+    literals, _ = _pieces(template)
+    try:
+        fields.url("a".join(literals))
+    except ValueError:
+        return False
+    return True
 
 
 def _resolve_one(name: str, value: Any, variables: dict[str, Any]) -> Any:
-    rendered = render(name, value, variables)
+    rendered, values = _substituted(name, value, variables)
     try:
         if name == "port":
             return fields.port(rendered)
-        if name == "url":
-            fields.url(rendered)
+        if name == "url" and not (_url_shape_fixed(value) and all(map(_URL_INERT.match, values))):
+            fields.url(rendered)  # checked again, per host: a value may have changed its shape
     except ValueError as exc:
         raise ValueError(f"after templating: {exc}") from None
     return rendered
@@ -125,11 +164,19 @@ class _Planner:
         self.base = Layer("defaults", base)
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
         self.merged: dict[tuple[str, str, int], _Merged] = {}
+        self.static_specs: dict[tuple[str, str, int], ProbeSpec | None] = {}
 
     def spec(
-        self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any]
+        self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any], target: Target
     ) -> ProbeSpec | None:
         static, templated = self.layered(probe, group, host)
+        if not templated:  # the same frozen spec serves every host of this declaration
+            key = (probe.name, group.name, id(host))
+            if key not in self.static_specs:
+                self.static_specs[key] = self._built(probe, static)
+            return self.static_specs[key]
+        if not variables:
+            variables.update(target.vars, host=target.name, address=target.address, group=target.group)
         params = dict(static)
         ok = True
         for name, (value, layer) in templated.items():
@@ -138,7 +185,10 @@ class _Planner:
             except ValueError as exc:
                 self.fail(layer.where(name), str(exc), variables["host"])
                 ok = False
-        if not ok or self.check_only:
+        return self._built(probe, params) if ok else None
+
+    def _built(self, probe: ProbeDef, params: dict[str, Any]) -> ProbeSpec | None:
+        if self.check_only:
             return None
         return SPEC_CLASSES[probe.kind](name=probe.name, **params)  # type: ignore[return-value]
 
@@ -185,9 +235,9 @@ class _Planner:
         for name in ranges.expand(host.pattern):
             address = host.address or name
             target = Target(name, address, group.name, shared_vars)
-            variables = {**shared_vars, "host": name, "address": address, "group": group.name}
+            variables: dict[str, Any] = {}  # filled on first use: a plan without templates never needs it
             for probe_name in group.probes:
-                spec = self.spec(self.inventory.probes[probe_name], group, host, variables)
+                spec = self.spec(self.inventory.probes[probe_name], group, host, variables, target)
                 if spec is not None:
                     yield target, spec
 

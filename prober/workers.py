@@ -62,6 +62,9 @@ def merge_stop(reasons: Sequence[str | None]) -> str | None:
     return next((r for r in reasons if r), None)
 
 
+_STATUS = {status.value: status for status in Status}  # Status(value) is a slow enum lookup
+
+
 class _Parent:
     """Reads every child's frames, writes lines to out_fd, feeds the summary."""
 
@@ -88,7 +91,7 @@ class _Parent:
             return b""
         self.recorded[index] = 1
         error = ErrorInfo(kind, message or "") if kind else None
-        self.summary(Result(self.jobs[index], Status(status), latency, attempts, 0.0, error, warning))
+        self.summary(Result(self.jobs[index], _STATUS[status], latency, attempts, 0.0, error, warning))
         return line
 
     def write(self, line: bytes) -> None:

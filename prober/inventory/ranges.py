@@ -98,8 +98,10 @@ def _parse(pattern: str) -> tuple[list[str], list[Sequence[str]]]:
 def expand(pattern: str) -> Iterator[str]:
     """Every host name a pattern stands for, in order; ValueError names what is wrong."""
     literals, ranges = _parse(pattern)
+    # One str.format per host (C code) instead of a join loop: planning 100k hosts is on the clock.
+    form = "{}".join(literal.replace("{", "{{").replace("}", "}}") for literal in literals)
     for combo in itertools.product(*ranges):
-        yield _join(literals, combo)
+        yield form.format(*combo)
 
 
 def _join(literals: Sequence[str], values: Sequence[str]) -> str:

@@ -13,10 +13,19 @@ ProbeFn = Callable[[Any, Any, Any], Awaitable[Outcome]]
 _MODULES = {"http": "prober.probes.http", "tcp": "prober.probes.tcp", "ssh": "prober.probes.ssh"}
 
 
+_LOADED: dict[str, ProbeFn] = {}
+
+
 def probe_for(kind: str) -> ProbeFn:
-    """The `probe(target, spec, resources)` coroutine function of a kind."""
-    module = importlib.import_module(_MODULES[kind])
-    fn: ProbeFn = module.probe
+    """The `probe(target, spec, resources)` coroutine function of a kind (looked up once per kind:
+    the engine asks for every job)."""
+    fn = _LOADED.get(kind)
+    if fn is None:
+        if kind == "http":
+            from prober.probes import aiohttpload
+
+            aiohttpload.load()  # aiohttp without its unused import-time CA stores
+        fn = _LOADED[kind] = importlib.import_module(_MODULES[kind]).probe
     return fn
 
 

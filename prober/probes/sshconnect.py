@@ -9,6 +9,9 @@ from typing import Any
 import asyncssh
 
 from prober.errors import ProbeFailed
+from prober.probes import sshfast
+
+sshfast.install()
 
 
 class TokenBucket:
@@ -33,7 +36,7 @@ async def login(
     kwargs.setdefault("config", None)  # never read ~/.ssh/config per connection unless asked
     try:
         async with asyncio.timeout(limit):
-            return await asyncssh.connect(host, port, **kwargs)
+            return await sshfast.connect(host, port, **kwargs)
     except TimeoutError:
         raise ProbeFailed("timeout", f"{what} to {host}:{port} not done within {limit:g}s") from None
 

@@ -35,14 +35,15 @@ class Summary:
         job = result.job
         self.by_status[status] += 1
         self.by_group[job.target.group][status] += 1
-        label = f"{job.target.name}/{job.spec.name}"
         if result.error is not None:
             self.by_kind[result.error.kind] += 1
             examples = self.kind_examples[result.error.kind]
             if len(examples) < EXAMPLES:
-                examples.append(f"{label}: {result.error.message}")
-        if result.latency_ms is not None:
-            item = (result.latency_ms, label)
+                examples.append(f"{job.target.name}/{job.spec.name}: {result.error.message}")
+        latency = result.latency_ms
+        # The label is built only for a result that can enter the slowest list (most cannot).
+        if latency is not None and (len(self._slowest) < SLOWEST or latency >= self._slowest[0][0]):
+            item = (latency, f"{job.target.name}/{job.spec.name}")
             if len(self._slowest) < SLOWEST:
                 heapq.heappush(self._slowest, item)
             else:

@@ -1,0 +1,70 @@
+"""The shortcuts taken for speed give exactly what the slow, obvious code gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from prober.inventory import fields
+from prober.plan import _resolve_one, render
+from prober.record import iso_ts
+
+TEMPLATES = [
+    "http://{address}:8080/health",
+    "https://{host}/{path}",
+    "http://{address}:{port}/",
+    "http://[{address}]/",
+    "{scheme}://{address}/",
+    "http://user@{address}/x?q={path}",
+    "http://{address}{path}",
+]
+VALUES = st.text(alphabet="ab1.-_:/@[]%?# {}", min_size=0, max_size=8)
+
+
+def _slow_url(template: str, variables: dict[str, str]) -> str | None:
+    """Render and always re-check the whole URL: the behaviour before the shortcut."""
+    try:
+        return fields.url(render("url", template, variables))
+    except ValueError:
+        return None
+
+
+class TestTimestamps:
+    """Record timestamps, formatted once per second."""
+
+    @given(st.floats(min_value=0, max_value=4e9))
+    def test_iso_ts_matches_datetime(self, epoch: float) -> None:
+        """The cached-prefix timestamp equals datetime's own formatting, milliseconds included."""
+        expected = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        assert iso_ts(epoch) == expected
+
+    def test_iso_ts_new_second(self) -> None:
+        """Crossing into the next second changes the cached prefix, not just the milliseconds."""
+        assert iso_ts(1_800_000_000.999) == "2027-01-15T08:00:00.999Z"
+        assert iso_ts(1_800_000_001.0) == "2027-01-15T08:00:01.000Z"
+
+
+class TestTemplatedUrls:
+    """Per-host URL checks are skipped only where they could not fail."""
+
+    @given(st.sampled_from(TEMPLATES), VALUES, VALUES, VALUES)
+    def test_same_verdict_as_full_check(self, template: str, address: str, path: str, port: str) -> None:
+        """Every templated URL is accepted or refused exactly as a full re-check would."""
+        variables = {"address": address, "host": address, "path": path, "port": port, "scheme": path}
+        expected = _slow_url(template, variables)
+        try:
+            got = _resolve_one("url", template, variables)
+        except ValueError:
+            got = None
+        assert got == expected
+
+    def test_bad_value_in_port_refused(self) -> None:
+        """A letter landing in the port position is still refused after templating."""
+        try:
+            _resolve_one("url", "http://{address}:{port}/", {"address": "a", "port": "x"})
+        except ValueError as exc:
+            assert "invalid port" in str(exc)
+        else:
+            raise AssertionError("a non-numeric port was accepted")
