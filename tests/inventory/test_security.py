@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prober.plan import render
+from prober.templating import render
 from tests.conftest import run_cli
 from tests.inventory.conftest import Outcome
 

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prober.inventory import fields
-from prober.plan import _resolve_one, render
 from prober.record import iso_ts
+from prober.templating import render, resolve_one
 
 TEMPLATES = [
     "http://{address}:8080/health",
@@ -55,7 +55,7 @@ class TestTemplatedUrls:
         variables = {"address": address, "host": address, "path": path, "port": port, "scheme": path}
         expected = _slow_url(template, variables)
         try:
-            got = _resolve_one("url", template, variables)
+            got = resolve_one("url", template, variables)
         except ValueError:
             got = None
         assert got == expected
@@ -63,7 +63,7 @@ class TestTemplatedUrls:
     def test_bad_value_in_port_refused(self) -> None:
         """A letter landing in the port position is still refused after templating."""
         try:
-            _resolve_one("url", "http://{address}:{port}/", {"address": "a", "port": "x"})
+            resolve_one("url", "http://{address}:{port}/", {"address": "a", "port": "x"})
         except ValueError as exc:
             assert "invalid port" in str(exc)
         else:
