@@ -90,9 +90,11 @@ def _make_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
 def _make_session(concurrency: int) -> aiohttp.ClientSession:
     import aiohttp
 
+    from prober.probes.connector import make_connector
+
     # limit=0: the engine bounds concurrency; aiohttp's default pool of 100 would queue
     # requests silently and turn the queueing into timeouts. force_close: every host is new.
-    connector = aiohttp.TCPConnector(limit=0, force_close=True, ttl_dns_cache=300)
+    connector = make_connector(limit=0, force_close=True, ttl_dns_cache=300)
     session = aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),

@@ -1,0 +1,62 @@
+"""The direct-connect HTTP connector: taken for one plain address, aiohttp's path otherwise."""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from typing import Any
+
+import aiohappyeyeballs
+import pytest
+
+from prober.probes import connector
+from prober.probes.resources import Resources
+from tests.probes.conftest import AppServer, free_port, run_probe
+from tests.probes.httpapp import make_app, spec
+
+
+@pytest.fixture
+def eyeballs_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts connects that went through aiohappyeyeballs (aiohttp's stock path)."""
+    calls: Counter[str] = Counter()
+    real = aiohappyeyeballs.start_connection
+
+    async def counting(*args: Any, **kwargs: Any) -> socket.socket:
+        calls["start_connection"] += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(aiohappyeyeballs, "start_connection", counting)
+    return calls
+
+
+async def test_hook_matches_the_installed_aiohttp(resources: Resources) -> None:
+    """If an aiohttp upgrade changes the private hook, this fails (prober itself falls back)."""
+    assert connector.HOOK_COMPATIBLE
+    assert type(resources.http_session().connector) is connector.DirectConnector
+
+
+async def test_ip_literal_skips_happy_eyeballs(resources: Resources, eyeballs_calls: Counter[str]) -> None:
+    async with AppServer(make_app(Counter())) as server:
+        _, record = await run_probe(spec(server.url("/ok")), resources)
+    assert record["status"] == "ok" and record["http"]["status_code"] == 200
+    assert eyeballs_calls["start_connection"] == 0
+
+
+async def test_refused_is_still_refused(resources: Resources, eyeballs_calls: Counter[str]) -> None:
+    """The error the native connect raises is classified like aiohttp's own."""
+    _, record = await run_probe(spec(f"http://127.0.0.1:{free_port()}/"), resources)
+    assert record["error"]["kind"] == "refused"
+    assert "127.0.0.1" in record["error"]["message"]
+    assert eyeballs_calls["start_connection"] == 0
+
+
+async def test_bound_local_address_keeps_aiohttp_path(eyeballs_calls: Counter[str]) -> None:
+    """A connector bound to a local address uses aiohttp's own connect (it binds before connecting)."""
+    import aiohttp
+
+    async with AppServer(make_app(Counter())) as server:
+        conn = connector.make_connector(limit=0, force_close=True, local_addr=("127.0.0.1", 0))
+        url = server.url("/ok")
+        async with aiohttp.ClientSession(connector=conn) as session, session.get(url) as response:
+            assert response.status == 200
+    assert eyeballs_calls["start_connection"] == 1
