@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -161,5 +164,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
 def entry() -> NoReturn:
-    sys.exit(main())
+    # CPython's default (700, 10, 10) runs a young collection every 700 allocations and rescans
+    # the whole plan in full ones: ~10% of a sweep's CPU (0.76 s of 8 s at 100k probes). Almost
+    # all of a sweep's garbage is freed by reference counting; peak RSS measured the same.
+    gc.set_threshold(*GC_THRESHOLDS)
+    code = main()
+    # Leave without the interpreter's teardown: everything is written and closed by now, and
+    # freeing a large plan object by object only delays the exit a deploy gate waits for
+    # (~35 ms at 1,000 probes, more at 100k).
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None when started with the fd closed
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    os._exit(code)
