@@ -79,10 +79,16 @@ def fd_budget(concurrency: int) -> int:
 
 
 def build_engine(
-    jobs: Sequence[Job], emit: Callable[[Result], None], *, concurrency: int, deadline: float | None
+    jobs: Sequence[Job],
+    emit: Callable[[Result], None],
+    *,
+    concurrency: int,
+    deadline: float | None,
+    share: float = 1.0,
 ) -> tuple[Engine, Resources]:
-    """An engine over `jobs` with fresh per-sweep resources, concurrency capped by the fd limit."""
-    resources = Resources(concurrency=concurrency, jobs=jobs)
+    """An engine over `jobs` with fresh per-sweep resources, concurrency capped by the fd limit;
+    `share` is this process's part of sweep-wide rates (1/N under --workers N)."""
+    resources = Resources(concurrency=concurrency, jobs=jobs, share=share)
     engine = Engine(
         jobs,
         emit,

@@ -39,7 +39,7 @@ def run_child(
         stream.send(("done", "cancelled"))
         return 0
     try:
-        stop_reason = run_loop(_run_share(local, settings, concurrency, stream))
+        stop_reason = run_loop(_run_share(local, settings, concurrency, stream, 1 / workers))
     except KeyboardInterrupt:
         stop_reason = "cancelled"
     stream.flush()
@@ -47,12 +47,16 @@ def run_child(
     return 0
 
 
-async def _run_share(jobs: list[Job], settings: Any, concurrency: int, stream: _ChildStream) -> str | None:
+async def _run_share(
+    jobs: list[Job], settings: Any, concurrency: int, stream: _ChildStream, share: float
+) -> str | None:
     import asyncio
 
     from prober.sweep import build_engine
 
-    engine, resources = build_engine(jobs, stream.emit, concurrency=concurrency, deadline=settings.deadline)
+    engine, resources = build_engine(
+        jobs, stream.emit, concurrency=concurrency, deadline=settings.deadline, share=share
+    )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, engine.stop, "cancelled")

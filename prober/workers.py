@@ -26,7 +26,9 @@ from prober.model import ErrorInfo, Job, Result, Status
 from prober.sinks.summary import Summary
 from prober.workerchild import FRAME, run_child, write_all
 
-MIN_PLAN_PER_EXTRA_WORKER = 2000  # below this, fork + import costs more than a second core gains
+# Below this many probes per extra worker, forking gains nothing measurable. Measured on 2 cores
+# (HTTP, median of 10): 200 probes 285 → 269 ms with 2 workers, 400: 339 → 306, 800: 463 → 370.
+MIN_PLAN_PER_EXTRA_WORKER = 250
 MAX_WORKERS = 64
 KILL_GRACE_S = 10.0
 # Which stop reason wins when children disagree: a user's Ctrl-C beats a deadline beats a crash.

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 class Resources:
     """Built lazily, once per sweep, and closed at its end."""
 
-    def __init__(self, concurrency: int = 256, jobs: Sequence[Job] = ()) -> None:
+    def __init__(self, concurrency: int = 256, jobs: Sequence[Job] = (), share: float = 1.0) -> None:
         self.concurrency = concurrency
         self.jobs = jobs
+        self.share = share  # this process's part of sweep-wide limits (1/N under --workers N)
         self._ssh_pool: SSHPool | None = None
         self._session: aiohttp.ClientSession | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
@@ -62,7 +63,9 @@ class Resources:
             from prober.probes.sshpool import SSHPool
 
             # Idle connections kept for later probes: bounded like the engine's own open files.
-            self._ssh_pool = SSHPool(self.ssh_options, self.jobs, max_idle=max(8, self.concurrency // 2))
+            self._ssh_pool = SSHPool(
+                self.ssh_options, self.jobs, max_idle=max(8, self.concurrency // 2), rate_share=self.share
+            )
         return self._ssh_pool
 
     async def aclose(self) -> None:

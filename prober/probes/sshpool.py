@@ -107,7 +107,11 @@ class SSHPool:
     """Per-sweep shared SSH connections, keyed by pool_key."""
 
     def __init__(
-        self, options_for: Callable[[SSHSpec], Any], jobs: Iterable[Job] = (), max_idle: int = 256
+        self,
+        options_for: Callable[[SSHSpec], Any],
+        jobs: Iterable[Job] = (),
+        max_idle: int = 256,
+        rate_share: float = 1.0,
     ) -> None:
         self._options_for = options_for
         # Idle connections still expecting probes later in the plan (a host listed in two groups),
@@ -115,6 +119,8 @@ class SSHPool:
         self._idle: OrderedDict[_Conn, Key] = OrderedDict()
         self._runners: set[asyncio.Task[None]] = set()
         self.max_idle = max_idle
+        # ssh_rate is for the whole sweep: with --workers N each process paces 1/N of it.
+        self.rate_share = rate_share
         self._jobs: Iterable[Job] | None = jobs
         self._remaining: Counter[Key] | None = None
         self._hosts: dict[Key, _Host] = {}
@@ -228,7 +234,10 @@ class SSHPool:
     async def _handshake(self, target: Target, spec: SSHSpec) -> asyncssh.SSHClientConnection:
         options = self._options_for(spec)
         if spec.ssh_rate:
-            await self._buckets.setdefault(spec.ssh_rate, TokenBucket(spec.ssh_rate)).take()
+            bucket = self._buckets.get(spec.ssh_rate)
+            if bucket is None:
+                bucket = self._buckets[spec.ssh_rate] = TokenBucket(spec.ssh_rate * self.rate_share)
+            await bucket.take()
         connect_limit = spec.connect_timeout or spec.timeout
         login_limit = spec.login_timeout or spec.timeout
         if spec.jump:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -117,6 +118,25 @@ class TestSharing:
         sweep = await run_jobs(pairs, concurrency=10)
         assert all(r["status"] == "ok" for r in sweep.records)
         assert sweep.seconds >= 0.4  # nine 50 ms gaps at least, however fast the machine
+
+    async def test_ssh_rate_is_shared_across_workers(self, sim_server) -> None:
+        """Under --workers 2 each process paces half the sweep's ssh_rate: 40/s becomes 20/s here."""
+        servers = [await sim_server() for _ in range(10)]
+        pairs = [(s.target(f"h{i}"), s.spec(ssh_rate=40.0)) for i, s in enumerate(servers)]
+        jobs = tuple(Job(i, t, s) for i, (t, s) in enumerate(pairs))
+        res = Resources(concurrency=10, jobs=jobs, share=0.5)
+
+        async def probe(target: Target, spec: SSHSpec) -> None:
+            async with res.ssh_pool().lease(target, spec) as lease:
+                await lease.run("true", 10)
+
+        started = time.monotonic()
+        try:
+            await asyncio.gather(*(probe(t, s) for t, s in pairs))
+        finally:
+            await res.aclose()
+        assert time.monotonic() - started >= 0.4  # nine 50 ms gaps; the full 40/s would take 0.225 s
+        assert [s.stats.logins for s in servers] == [1] * 10
 
 
 class TestFailures:
