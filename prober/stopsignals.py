@@ -4,11 +4,21 @@ end of planning until the event loop's handlers take them, so every planned prob
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
+from typing import NoReturn
 
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+EXIT_INTERRUPTED = 130
+
+
+def leave_now() -> NoReturn:
+    """A second SIGINT/SIGTERM: the user insists (e.g. the output reader is stuck and the remaining
+    records can never be written); exit at once, saying so."""
+    os.write(2, b"prober: interrupted again; exiting without writing the remaining records\n")
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _interrupt(signum: int, frame: object) -> None:

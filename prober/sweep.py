@@ -23,8 +23,8 @@ from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import new_run_id
 from prober.sinks.jsonl import BackgroundJsonlSink, JsonlSink
-from prober.sinks.summary import EXIT_FAIL, EXIT_INTERRUPTED, Summary
-from prober.stopsignals import STOP_SIGNALS, signals_held, term_interrupts
+from prober.sinks.summary import EXIT_FAIL, Summary
+from prober.stopsignals import STOP_SIGNALS, leave_now, signals_held, term_interrupts
 
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
 # Why records could not be written → exit code: the reader left (like SIGPIPE), or a write failed.
@@ -166,8 +166,7 @@ def _on_signal(engine: Engine, interrupts: list[int]) -> None:
     if len(interrupts) == 1:
         engine.stop("cancelled")
         return
-    os.write(2, b"prober: interrupted again; exiting without writing the remaining records\n")
-    os._exit(EXIT_INTERRUPTED)
+    leave_now()
 
 
 def finish(

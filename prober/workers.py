@@ -162,10 +162,13 @@ def _pump(parent: _Parent) -> list[int]:
 
     def forward(signum: int, frame: object) -> None:
         forwarded.append(time.monotonic())
+        if len(forwarded) > 1:  # as in one process: a second signal leaves at once
+            parent.signal_children(signal.SIGKILL)
+            leave_now()
         parent.reasons.append("cancelled")
         parent.signal_children(signal.SIGTERM)
 
-    from prober.sweep import STOP_SIGNALS
+    from prober.stopsignals import STOP_SIGNALS, leave_now
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     buffers = {rfd: bytearray() for rfd in parent.children}

@@ -103,12 +103,17 @@ class TestInterrupt:
         assert sorted(r["host"] for r in probes(lines)) == sorted(hung)
         assert lines[-1]["event"] == "sweep" and lines[-1]["exit_code"] == 130
 
-    def test_second_signal_leaves_when_the_reader_is_stuck(self, lab: Lab, tmp_path: Path) -> None:
-        """With a reader that never reads, the first SIGINT cannot finish writing; a second one exits 130."""
+    @pytest.mark.parametrize("workers", ["1", "2"])
+    def test_second_signal_leaves_when_the_reader_is_stuck(
+        self, lab: Lab, tmp_path: Path, workers: str
+    ) -> None:
+        """With a reader that never reads, the first SIGINT cannot finish writing; a second one exits 130,
+        in one process and with worker processes (whose parent does the writing)."""
         lab.add("web", "http_ok", 700)  # ~280 KB of records: more than the pipe holds
         log = tmp_path / "stderr.txt"
         with open(log, "wb") as err:
-            proc = popen_cli("sweep", str(lab.inventory(concurrency=100)), stderr=err)
+            inventory = str(lab.inventory(concurrency=100))
+            proc = popen_cli("sweep", inventory, "--workers", workers, stderr=err)
             try:
                 wait_for(lambda: b"sweep starting" in log.read_bytes())
                 time.sleep(1.5)  # probes done; the writer is blocked on the full pipe
