@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--workers",
         type=_typed(_positive),
-        help="processes sharing the plan (default: usable CPUs for 250+ probes per extra worker, else 1)",
+        help="processes sharing the plan (default: usable CPUs for 500+ probes per extra worker, else 1)",
     )
     sweep.add_argument("-q", "--quiet", action="store_true", help="no human summary on stderr")
 

@@ -26,9 +26,11 @@ from prober.model import ErrorInfo, Job, Result, Status
 from prober.sinks.summary import Summary
 from prober.workerchild import FRAME, run_child, write_all
 
-# Below this many probes per extra worker, forking gains nothing measurable. Measured on 2 cores
-# (HTTP, median of 10): 200 probes 285 → 269 ms with 2 workers, 400: 339 → 306, 800: 463 → 370.
-MIN_PLAN_PER_EXTRA_WORKER = 250
+# Probes per extra worker before one pays off. Measured on 2 cores, wall, median of 10: HTTP 200
+# probes 285 → 269 ms with 2 workers, 400: 339 → 306, 800: 463 → 370; but SSH 300 (sshd on the
+# same cores) 3.76 → 3.87 s for 18% more CPU: each process sets up its own SSH options and loop,
+# and the copy-on-write pages of the forked plan cost the children page faults.
+MIN_PLAN_PER_EXTRA_WORKER = 500
 MAX_WORKERS = 64
 KILL_GRACE_S = 10.0
 # Which stop reason wins when children disagree: a user's Ctrl-C beats a deadline beats a crash.

@@ -50,10 +50,10 @@ def _wait_children(pid: int, count: int) -> list[int]:
 
 class TestDefaults:
     def test_small_plans_use_one_process(self) -> None:
-        """A plan under 250 probes per extra worker runs in one process: forking would gain nothing."""
+        """A plan under 500 probes per extra worker runs in one process: forking would gain nothing."""
         assert default_workers(10) == 1
-        assert default_workers(249) == 1
-        assert default_workers(500) == min(usable_cpus(), 2)
+        assert default_workers(999) == 1
+        assert default_workers(1000) == min(usable_cpus(), 2)
 
     def test_large_plans_use_every_usable_cpu(self) -> None:
         """A big plan gets one worker per usable CPU, never more."""
