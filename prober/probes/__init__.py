@@ -25,6 +25,10 @@ def probe_for(kind: str) -> ProbeFn:
             from prober.probes import aiohttpload
 
             aiohttpload.load()  # aiohttp without its unused import-time CA stores
+        elif kind == "ssh":
+            from prober.probes import asyncsshload
+
+            asyncsshload.load()  # asyncssh without running gcc and ld to look for liboqs
         fn = _LOADED[kind] = importlib.import_module(_MODULES[kind]).probe
     return fn
 
