@@ -106,10 +106,14 @@ class Bench:
         self.env = child_env()
         self.is_root = os.geteuid() == 0
 
-    def run(self, scenario: str, tasks: list[Task], total: int, reference: int | None = 0) -> list[Row]:
-        """Run the tasks interleaved `repeat` times; rows with ratios against tasks[reference]."""
+    def run(
+        self, scenario: str, tasks: list[Task], total: int, reference: int | None = 0, extra_rounds: int = 0
+    ) -> list[Row]:
+        """Run the tasks interleaved `repeat` (+ extra_rounds when repeating) times; rows with ratios
+        against tasks[reference]."""
         live = [t for t in tasks if not t.skipped]
-        for _ in range(max(1, self.repeat)):
+        rounds = self.repeat + extra_rounds if self.repeat > 1 else max(1, self.repeat)
+        for _ in range(rounds):
             for task in live:
                 if task.before:
                     task.before()
