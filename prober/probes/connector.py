@@ -31,7 +31,7 @@ class DirectConnector(TCPConnector):
     aiohttp hands every connection to aiohappyeyeballs, which builds a Python socket, awaits
     sock_connect and wraps the socket again: ~20% of a plain HTTP probe's CPU. With one address
     there is nothing to race, so uvloop (or asyncio) can do the whole connect natively. Several
-    addresses (happy eyeballs), a local address to bind or TLS keep aiohttp's own path.
+    addresses (happy eyeballs), a local address to bind, TLS or an IPv6 zone keep aiohttp's path.
     """
 
     async def _wrap_create_connection(  # type: ignore[override]
@@ -43,7 +43,7 @@ class DirectConnector(TCPConnector):
         client_error: type[Exception] = aiohttp.ClientConnectorError,
         **kwargs: Any,
     ) -> tuple[asyncio.Transport, Any]:
-        if len(addr_infos) != 1 or self._local_addr_infos or kwargs.get("ssl"):
+        if len(addr_infos) != 1 or self._local_addr_infos or kwargs.get("ssl") or _scoped(addr_infos[0]):
             return await super()._wrap_create_connection(
                 *args, addr_infos=addr_infos, req=req, timeout=timeout, client_error=client_error, **kwargs
             )
@@ -56,6 +56,12 @@ class DirectConnector(TCPConnector):
             if exc.errno is None and isinstance(exc, asyncio.TimeoutError):
                 raise
             raise client_error(req.connection_key, exc) from exc
+
+
+def _scoped(addr_info: Any) -> bool:
+    """An IPv6 link-local address with a zone (fe80::1%eth0): host and port alone would lose it."""
+    sockaddr = addr_info[4]
+    return len(sockaddr) > 3 and bool(sockaddr[3])
 
 
 def make_connector(**options: Any) -> TCPConnector:

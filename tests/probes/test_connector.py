@@ -60,3 +60,37 @@ async def test_bound_local_address_keeps_aiohttp_path(eyeballs_calls: Counter[st
         async with aiohttp.ClientSession(connector=conn) as session, session.get(url) as response:
             assert response.status == 200
     assert eyeballs_calls["start_connection"] == 1
+
+
+def test_ipv6_zone_keeps_aiohttp_path() -> None:
+    """A link-local address's zone lives in the sockaddr only, so such a connect is left to aiohttp."""
+    zoned = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("fe80::1", 80, 0, 2))
+    plain = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 80, 0, 0))
+    v4 = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80))
+    assert connector._scoped(zoned)
+    assert not connector._scoped(plain) and not connector._scoped(v4)
+
+
+async def test_ipv6_loopback_connects_directly(resources: Resources, eyeballs_calls: Counter[str]) -> None:
+    """An IPv6 literal without a zone takes the native connect too."""
+    from aiohttp import web
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 in this interpreter")
+    app = web.Application()
+    app.router.add_get("/", lambda request: web.Response(text="ok"))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "::1", 0)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        pytest.skip(f"no ::1 here: {exc}")
+    try:
+        port = runner.addresses[0][1]
+        _, record = await run_probe(spec(f"http://[::1]:{port}/"), resources, address="::1")
+    finally:
+        await runner.cleanup()
+    assert record["status"] == "ok" and record["http"]["status_code"] == 200
+    assert eyeballs_calls["start_connection"] == 0
