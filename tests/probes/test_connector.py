@@ -77,8 +77,11 @@ async def test_ipv6_loopback_connects_directly(resources: Resources, eyeballs_ca
 
     if not socket.has_ipv6:
         pytest.skip("no IPv6 in this interpreter")
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
     app = web.Application()
-    app.router.add_get("/", lambda request: web.Response(text="ok"))
+    app.router.add_get("/", ok)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "::1", 0)
