@@ -23,7 +23,6 @@ ADDRS_PER_OCTET = 250
 PER_SERVER = 5000  # listeners per Python server process: 2 fds budgets stay far under ulimit -n
 SSHD_LISTEN_MAX = 16  # OpenSSH's MAX_LISTEN_SOCKS
 READY_TIMEOUT = 60.0
-BENCH_USER = "proberbench"
 
 
 def addresses(block: int, count: int, start: int = 0) -> list[str]:

@@ -29,31 +29,43 @@ def available() -> str | None:
     return None
 
 
+USER_PREFIX = "proberbench-"
+
+
 def _user(fleet: Fleet) -> str:
+    """The login for this bench run: a throwaway system user named after this process, so two runs
+    (`make bench` and the test suite's smoke run) never delete each other's user."""
     if os.geteuid() != 0:
         return getpass.getuser()
-    try:
-        pwd.getpwnam(fleet_user := "proberbench")
-    except KeyError:
-        subprocess.run(
-            [
-                "useradd",
-                "--system",
-                "--no-create-home",
-                "--home-dir",
-                "/",
-                "--shell",
-                "/bin/sh",
-                "--password",
-                "*",
-                fleet_user,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        fleet.stack.callback(subprocess.run, ["userdel", fleet_user], capture_output=True, timeout=30)
+    _remove_stale_users()
+    fleet_user = f"{USER_PREFIX}{os.getpid()}"
+    options = ["--system", "--no-create-home", "--home-dir", "/", "--shell", "/bin/sh", "--password", "*"]
+    subprocess.run(
+        ["useradd", *options, fleet_user],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    fleet.stack.callback(subprocess.run, ["userdel", fleet_user], capture_output=True, timeout=30)
     return fleet_user
+
+
+def _remove_stale_users() -> None:
+    """Users left by bench runs that were killed before their teardown (their process is gone)."""
+    for entry in pwd.getpwall():
+        pid = entry.pw_name.removeprefix(USER_PREFIX)
+        if entry.pw_name.startswith(USER_PREFIX) and pid.isdigit() and not _alive(int(pid)):
+            subprocess.run(["userdel", entry.pw_name], capture_output=True, timeout=30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _keygen(path: str) -> None:
