@@ -153,21 +153,19 @@ def ssh(b: Bench) -> list[Row]:
         f"known_hosts: {json.dumps(info['known_hosts'])}, agent: false, command: uptime, "
         'stdout_regex: "load average"}'
     )
-    inv = inventories.prober_inventory(
-        b.work / "ssh.yaml",
-        {"uptime": spec},
-        inventories.patterns(b.block + 2, n),
-        timeout="60s",
-        concurrency=b.ssh_concurrency,
-    )
+
+    def inventory(name: str, count: int) -> Path:
+        return inventories.prober_inventory(
+            b.work / name,
+            {"uptime": spec},
+            inventories.patterns(b.block + 2, count),
+            timeout="60s",
+            concurrency=b.ssh_concurrency,
+        )
+
+    inv = inventory("ssh.yaml", n)
     few = max(1, n // 10)  # the same sweep on a tenth of the hosts: start-up vs per-probe CPU
-    inv_few = inventories.prober_inventory(
-        b.work / "ssh-few.yaml",
-        {"uptime": spec},
-        inventories.patterns(b.block + 2, few),
-        timeout="60s",
-        concurrency=b.ssh_concurrency,
-    )
+    inv_few = inventory("ssh-few.yaml", few)
     ssh_cmd = (
         f"ssh -F /dev/null -o BatchMode=yes -o UserKnownHostsFile={info['known_hosts']} "
         f"-o StrictHostKeyChecking=yes -o ControlMaster=no -i {info['key']} -p {SSH_PORT} -l {info['user']}"

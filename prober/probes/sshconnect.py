@@ -9,7 +9,9 @@ from typing import Any
 import asyncssh
 
 from prober.errors import ProbeFailed
+from prober.model import SSHSpec
 from prober.probes import sshfast
+from prober.probes.sshopts import user_config_paths
 
 sshfast.install()
 
@@ -28,6 +30,37 @@ class TokenBucket:
         self._next = at + self.interval
         if at > now:
             await asyncio.sleep(at - now)
+
+
+class Pacer:
+    """One TokenBucket per ssh_rate value for the sweep; `share` is this process's part of it
+    (ssh_rate is for the whole sweep: with --workers N each process paces 1/N of it)."""
+
+    def __init__(self, share: float = 1.0) -> None:
+        self.share = share
+        self._buckets: dict[float, TokenBucket] = {}
+
+    async def take(self, rate: float) -> None:
+        bucket = self._buckets.get(rate)
+        if bucket is None:
+            bucket = self._buckets[rate] = TokenBucket(rate * self.share)
+        await bucket.take()
+
+
+async def connect_direct(address: str, spec: SSHSpec, options: Any) -> asyncssh.SSHClientConnection:
+    """TCP connect, then log in, each under its own timeout; with ssh_config, asyncssh does both
+    (the config may rewrite the route: HostName, ProxyJump)."""
+    connect_limit = spec.connect_timeout or spec.timeout
+    login_limit = spec.login_timeout or spec.timeout
+    if spec.ssh_config:
+        config = user_config_paths()
+        return await login(address, spec.port, connect_limit + login_limit, options=options, config=config)
+    sock = await tcp_connect(address, spec.port, connect_limit)
+    try:
+        return await login(address, spec.port, login_limit, options=options, sock=sock)
+    except BaseException:
+        sock.close()
+        raise
 
 
 async def login(

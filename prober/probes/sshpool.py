@@ -22,7 +22,7 @@ import asyncssh
 
 from prober.model import Job, SSHSpec, Target
 from prober.probes import sshopts
-from prober.probes.sshconnect import TokenBucket, login, parse_jump, tcp_connect
+from prober.probes.sshconnect import Pacer, connect_direct, login, parse_jump
 from prober.probes.sshsession import Ran, Request, fail_all, run_batch, run_single
 
 MAX_CHANNELS = 10  # OpenSSH's default MaxSessions: more sessions on one connection are refused
@@ -119,12 +119,10 @@ class SSHPool:
         self._idle: OrderedDict[_Conn, Key] = OrderedDict()
         self._runners: set[asyncio.Task[None]] = set()
         self.max_idle = max_idle
-        # ssh_rate is for the whole sweep: with --workers N each process paces 1/N of it.
-        self.rate_share = rate_share
         self._jobs: Iterable[Job] | None = jobs
         self._remaining: Counter[Key] | None = None
         self._hosts: dict[Key, _Host] = {}
-        self._buckets: dict[float, TokenBucket] = {}
+        self._pacer = Pacer(rate_share)
         self._bastions: dict[Key, _Conn] = {}
         self.handshakes = 0  # connections started, for tests and benchmarks
 
@@ -234,26 +232,12 @@ class SSHPool:
     async def _handshake(self, target: Target, spec: SSHSpec) -> asyncssh.SSHClientConnection:
         options = self._options_for(spec)
         if spec.ssh_rate:
-            bucket = self._buckets.get(spec.ssh_rate)
-            if bucket is None:
-                bucket = self._buckets[spec.ssh_rate] = TokenBucket(spec.ssh_rate * self.rate_share)
-            await bucket.take()
-        connect_limit = spec.connect_timeout or spec.timeout
-        login_limit = spec.login_timeout or spec.timeout
+            await self._pacer.take(spec.ssh_rate)
         if spec.jump:
             tunnel = await self._bastion(spec, options)
+            login_limit = spec.login_timeout or spec.timeout
             return await login(target.address, spec.port, login_limit, options=options, tunnel=tunnel)
-        if spec.ssh_config:  # the config may rewrite the route (HostName, ProxyJump): let asyncssh connect
-            config = sshopts.user_config_paths()
-            return await login(
-                target.address, spec.port, connect_limit + login_limit, options=options, config=config
-            )
-        sock = await tcp_connect(target.address, spec.port, connect_limit)
-        try:
-            return await login(target.address, spec.port, login_limit, options=options, sock=sock)
-        except BaseException:
-            sock.close()
-            raise
+        return await connect_direct(target.address, spec, options)
 
     async def _bastion(self, spec: SSHSpec, options: Any) -> asyncssh.SSHClientConnection:
         """The jump host's connection, one per (bastion, credentials) for the whole sweep."""
