@@ -74,11 +74,16 @@ class Mask:
         """An already masked text cut to `limit` characters (+ "…" when cut), a secret's start left
         at the cut masked; `edge`: check the end even when this cut is a no-op (an earlier cut)."""
         cut = len(value) > limit
-        head = value[:limit]
         if not (cut or edge):
-            return head
+            return value
+        head = value[:limit]
         start = _tail_start(head, self._texts)
-        if start is not None:
+        if cut:  # a mask cut in two is put back whole, within the limit
+            split = _split_marker(value, _MASK, limit)
+            start = split if start is None or (split is not None and split < start) else start
+        if start is not None and limit < len(_MASK):
+            head = head[:start]  # no room for the mask: the fragment is simply dropped
+        elif start is not None:
             # Room for the mask within the limit; what that removes may end in a secret's start too.
             head = value[: min(start, limit - len(_MASK))]
             again = _tail_start(head, self._texts)
@@ -97,11 +102,19 @@ class Mask:
         """Bytes read up to `read_limit` (a cap plus `margin`) → masked, then cut to `cap`, edge masked."""
         masked = self.data(data)
         if len(masked) > cap or len(data) >= read_limit:
-            masked = self.tail_data(masked[:cap])
+            split = _split_marker(masked, _MASK_BYTES, cap)
+            # A mask the cap cuts in two is kept whole (a few bytes over the cap, none of them remote).
+            masked = masked[: split + len(_MASK_BYTES)] if split is not None else self.tail_data(masked[:cap])
         return masked
 
 
 NO_SECRETS = Mask()
+
+
+def _split_marker(value: Any, marker: Any, limit: int) -> int | None:
+    """Where a mask that position `limit` cuts in two begins, or None."""
+    found = value.find(marker, max(0, limit - len(marker) + 1))
+    return found if 0 <= found < limit else None
 
 
 def _tail_start(value: Any, secrets: tuple[Any, ...]) -> int | None:
