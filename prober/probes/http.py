@@ -52,9 +52,11 @@ async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
     # an https:// Location. aiohttp ignores the context for plain http.
     ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if spec.may_use_tls else False
     details: dict[str, Any] = {"url": req.shown, "status_code": None}
-    async with redirects.final_response(session, spec, req, ssl_arg, details) as response:
+    response = await redirects.final_response(session, spec, req, ssl_arg, details)
+    try:
         der = _peer_cert(response) if use_tls and spec.cert_min_days is not None else None
         body = await _read_capped(response, spec.body_max_bytes) if spec.body_regex else b""
+    finally:
         response.close()  # never drain the rest of a large or endless body
     if not _status_ok(response.status, spec.expect_status):
         raise ProbeFailed("http_status", f"HTTP {response.status} not in expected {_ranges(spec)}", **details)

@@ -62,11 +62,11 @@ def judge(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
     return Outcome(details)
 
 
-def judge_check(spec: SSHSpec, session: Ran, details: dict[str, Any], mask: Mask = NO_SECRETS) -> Outcome:
+def judge_check(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
     """A built-in check: its reading decides ok/warn/fail and becomes the record's `check`.
 
-    Its texts come from masked output but may be cut (a plugin's first 200 characters): the end of
-    each is masked again for a secret's start (the engine does the same for messages)."""
+    It reads output scrub() masked whole, so its cuts (a plugin's first 200 characters) cannot
+    leave a piece of a secret."""
     name = spec.check or ""
     ended_properly(session, details)
     assert session.exit_status is not None
@@ -78,14 +78,10 @@ def judge_check(spec: SSHSpec, session: Ran, details: dict[str, Any], mask: Mask
         raise ProbeFailed(
             "assertion", f"{name} check cannot be evaluated: {exc}", check=check, **details
         ) from None
-    details["check"] = _tails(reading.check, mask) if mask else reading.check
+    details["check"] = reading.check
     if reading.status is Status.FAIL:
         raise ProbeFailed("assertion", reading.message or f"{name} check failed", **details)
     return Outcome(details, reading.message if reading.status is Status.WARN else None)
-
-
-def _tails(check: dict[str, Any], mask: Mask) -> dict[str, Any]:
-    return {key: mask.tail(value) if isinstance(value, str) else value for key, value in check.items()}
 
 
 def command_for(spec: SSHSpec) -> str:
@@ -110,4 +106,4 @@ async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
     details = base_details(spec, session, mask)
     if spec.check is None:
         return judge(spec, session, details)
-    return judge_check(spec, session, details, mask)
+    return judge_check(spec, session, details)

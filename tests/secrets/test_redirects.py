@@ -97,6 +97,24 @@ class TestCrossOrigin:
         assert_only_non_secret(away.received("/bounce")[0].headers, secret_headers)
         assert_only_non_secret(home.received("/back")[0].headers, secret_headers)
 
+    async def test_location_cannot_add_credentials_and_safe_headers_stay(
+        self, recorder: Start, resources: Resources
+    ) -> None:
+        """A Location with user:password@ is followed without them; a header marked safe_headers is
+        shown, but still not sent to another origin."""
+        start, landing = await recorder(), await recorder()
+        start.answers["/start"] = redirect(302, landing.url("/land").replace("://", "://evil:pw@"))
+        headers = (("X-Region", "eu-1"), ("Accept", "text/plain"))
+        probe_spec = spec(
+            start.url("/start"), headers=headers, safe_headers=("x-region",), follow_redirects=True
+        )
+        _, record = await run_probe(probe_spec, resources)
+        assert record["status"] == "ok"
+        assert start.received("/start")[0].headers["x-region"] == "eu-1"
+        (landed,) = landing.received("/land")
+        assert "authorization" not in landed.headers and "x-region" not in landed.headers
+        assert landed.headers["accept"] == "text/plain"
+
     def test_scheme_alone_changes_the_origin(self) -> None:
         """http and https on the same host and port are two origins; default ports count as written."""
         origin = redirects._origin
