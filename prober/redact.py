@@ -68,7 +68,7 @@ def query_items(query: str) -> list[tuple[str, str | None]]:
 
 
 def query_name_safe(name: str, safe: Collection[str]) -> bool:
-    key = unquote_plus(name).lower()
+    key = (unquote_plus(name) if "%" in name or "+" in name else name).lower()
     return key in SHOWN_QUERY or key in safe
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from prober import redact
 from prober.errors import SetupError
@@ -13,10 +13,10 @@ from prober.model import HTTPSpec
 _NO_HEADERS: dict[str, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """What every attempt of one spec sends. URL credentials travel as an Authorization header, so
-    that they are dropped with the other secret headers on a redirect to another origin."""
+    that they are dropped with the other secret headers on a redirect to another origin.
+    A NamedTuple: built once per probe of a templated URL, ~4x cheaper than a frozen dataclass."""
 
     url: str  # without user:password@
     headers: dict[str, str]  # what the inventory set (headers, headers_env, URL credentials)

@@ -5,7 +5,8 @@ follows https → http without a word. Here, each hop is one request with allow_
 - another origin (scheme, host or port) gets only the headers in redact.CROSS_ORIGIN_HEADERS: every
   other header the inventory set, and the URL's credentials, are dropped for the rest of the chain;
 - https → http fails (kind tls) unless the probe sets allow_insecure_redirects;
-- 303 (not HEAD) and 301/302 turn the method into GET, as requests and browsers do; 307/308 keep it;
+- 303 (not after HEAD), and 301/302 after POST, turn the method into GET, as browsers do (the fetch
+  standard); 307/308 keep it;
 - a Location that is not http(s) (file:, ftp:) or not a URL fails with kind protocol, as does one
   hop more than max_redirects (a loop ends there too).
 All hops run inside the probe's deadline (the engine's timeout wraps the whole probe).

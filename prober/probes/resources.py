@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from prober.errors import SetupError
 from prober.masking import Redactor
+from prober.probes import httpreq
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from prober.model import HTTPSpec, Job, SSHSpec
-    from prober.probes.httpreq import Prepared
     from prober.probes.sshpool import SSHPool
 
 
@@ -36,7 +36,7 @@ class Resources:
         self._session: aiohttp.ClientSession | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._ssh: dict[tuple[Any, ...], Any] = {}
-        self._http: dict[int, tuple[HTTPSpec, Prepared]] = {}
+        self._http: dict[int, tuple[HTTPSpec, httpreq.Prepared]] = {}
         # The sweep's masks (the engine holds the same one): probes mask remote text with it.
         self.redactor = redactor if redactor is not None else Redactor()
 
@@ -52,10 +52,8 @@ class Resources:
             self._session = _make_session(self.concurrency)
         return self._session
 
-    def http_request(self, spec: HTTPSpec) -> Prepared:
+    def http_request(self, spec: HTTPSpec) -> httpreq.Prepared:
         """The spec's prepared request; kept when it has headers or credentials to assemble."""
-        from prober.probes import httpreq
-
         entry = self._http.get(id(spec))
         if entry is not None:
             return entry[1]
