@@ -186,9 +186,9 @@ def _http(spec: HTTPSpec) -> list[str]:
         if not redact.header_safe(name, spec.safe_headers):
             values += words(value)
     for name, variable in spec.headers_env:
-        value = os.environ.get(variable)
-        if value is not None and not redact.header_safe(name, spec.safe_headers):
-            values += words(value)
+        from_env = os.environ.get(variable)
+        if from_env is not None and not redact.header_safe(name, spec.safe_headers):
+            values += words(from_env)
     return values
 
 
