@@ -70,6 +70,19 @@ class TestHeaders:
         }
         assert redact.headers((("X-Region", "eu"),), ("x-region",)) == {"X-Region": "eu"}
 
+    def test_env_header_replaces_a_literal_one(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """When overrides bring a header both literally and from the environment, the variable's
+        value is sent, once; URL credentials never replace an Authorization header."""
+        monkeypatch.setenv("T_KEY", "from-env")
+        spec = HTTPSpec(
+            name="h",
+            url="http://u:p@h/",
+            headers=(("X-Api-Key", "literal"), ("Authorization", "Bearer t0k")),
+            headers_env=(("x-api-key", "T_KEY"),),
+        )
+        assert prepare(spec).headers == {"Authorization": "Bearer t0k", "x-api-key": "from-env"}
+        assert prepare(spec).url == "http://h/"
+
     def test_host_is_shown_but_never_crosses_origins(self) -> None:
         """Host names the first origin: shown, but not among the headers a redirect elsewhere keeps."""
         req = prepare(HTTPSpec(name="h", url="http://h/", headers=(("Host", "v"), ("Accept", "*/*"))))
