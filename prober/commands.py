@@ -37,8 +37,9 @@ def plan_record(job: Job) -> dict[str, Any]:
         f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "name"
     }
     if isinstance(spec, HTTPSpec):
-        params["url"] = redact.url(spec.url)
-        params["headers"] = redact.headers(spec.headers)
+        params["url"] = redact.url(spec.url, spec.safe_query)
+        params["headers"] = redact.headers(spec.headers, spec.safe_headers)
+        params["headers_env"] = dict(spec.headers_env)  # variable names, never their values
         params["expect_status"] = [f"{lo}-{hi}" if lo != hi else lo for lo, hi in spec.expect_status]
     return {
         "event": "plan",

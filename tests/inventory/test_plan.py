@@ -149,7 +149,7 @@ class TestVarPrecedence:
         path = inventory_file(
             """
             probes:
-              h: {type: http, url: "http://{address}/x?h={host}&g={group}"}
+              h: {type: http, url: "http://{address}/x?h={host}&g={group}", safe_query: [h, G]}
               s: {type: ssh, command: "hostname {host}"}
               t: {type: tcp, port: 1, send: "HELLO {host}\\r\\n"}
             groups:
@@ -322,7 +322,7 @@ class TestRedaction:
         outcome = cli("plan", path)
         assert outcome.code == 0
         params = json.loads(outcome.out)["params"]
-        assert params["url"] == "http://admin:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
+        assert params["url"] == "http://<redacted>:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
         assert params["headers"] == {
             "Authorization": "<redacted>",
             "X-Api-Key": "<redacted>",
@@ -341,7 +341,7 @@ class TestRedaction:
         )
         outcome = cli("validate", path)
         assert outcome.code == 3
-        assert "gopher://u:<redacted>@h.invalid/" in outcome.err
+        assert "gopher://<redacted>:<redacted>@h.invalid/" in outcome.err
         assert "hunter2pw" not in outcome.err
 
 
