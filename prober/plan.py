@@ -54,6 +54,12 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
 _Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]]]
 
 
+def _layer_key(probe: ProbeDef, group: GroupDef, host: HostDecl) -> tuple[str, str, int]:
+    """Hosts without an override of this probe share the group's layers (and, when nothing is
+    templated, one frozen spec): an explicit list of 100k hosts is 100k declarations, not 100k specs."""
+    return (probe.name, group.name, id(host) if probe.name in host.overrides else 0)
+
+
 @dataclass
 class _Failure:
     """One template problem and the hosts it hit; reported once, not once per host."""
@@ -81,7 +87,7 @@ class _Planner:
     ) -> ProbeSpec | None:
         static, templated = self.layered(probe, group, host)
         if not templated:  # the same frozen spec serves every host of this declaration
-            key = (probe.name, group.name, id(host))
+            key = _layer_key(probe, group, host)
             if key not in self.static_specs:
                 self.static_specs[key] = self._built(probe, static)
             return self.static_specs[key]
@@ -105,7 +111,7 @@ class _Planner:
     def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
         a declaration expands to, so it is computed once per (probe, group, declaration)."""
-        key = (probe.name, group.name, id(host))
+        key = _layer_key(probe, group, host)
         merged = self.merged.get(key)
         if merged is None:
             layers = [self.base, probe.layer]
