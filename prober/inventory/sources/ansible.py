@@ -1,0 +1,132 @@
+"""Read an Ansible inventory as Ansible does: INI, YAML, directories, dynamic scripts; select by patterns.
+
+    inventory = load_ansible("inventories/prod/")    # InventoryError (file:line: key: message) on bad input
+    inventory.hosts["web01"].address, .port, .user, .key_file, .vars
+    select_hosts(inventory, "web:&prod:!web03")      # Ansible's host patterns (--limit)
+
+The result equals `ansible-inventory -i SOURCE --list` (ansible-core 2.19, default configuration); the
+tests compare the two. Where prober is stricter, it says so with an error instead of skipping: a source that
+no reader accepts, vault-encrypted data, and connection settings that are Jinja2 templates."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+
+from prober.errors import InventoryError, Problem
+from prober.inventory.sources._ansible.build import build
+from prober.inventory.sources._ansible.data import Builder
+from prober.inventory.sources._ansible.errors import SourceError, Where, fail
+from prober.inventory.sources._ansible.ini import parse_ini
+from prober.inventory.sources._ansible.loadfile import load_data, read_text
+from prober.inventory.sources._ansible.model import (
+    AnsibleGroup,
+    AnsibleHost,
+    AnsibleInventory,
+    FrozenDict,
+    UnsafeText,
+)
+from prober.inventory.sources._ansible.patterns import PatternError, select_hosts, split_patterns
+from prober.inventory.sources._ansible.script import run_script
+from prober.inventory.sources._ansible.yamlinv import parse_yaml
+
+__all__ = [
+    "AnsibleGroup",
+    "AnsibleHost",
+    "AnsibleInventory",
+    "FrozenDict",
+    "PatternError",
+    "UnsafeText",
+    "load_ansible",
+    "select_hosts",
+    "split_patterns",
+]
+
+DEFAULT_TIMEOUT = 30.0  # seconds a dynamic inventory script may run (all its calls together)
+# Names Ansible skips in an inventory directory (IGNORED_ALWAYS and the default INVENTORY_IGNORE_EXTS).
+_IGNORED = re.compile(
+    r"^\.|^host_vars$|^group_vars$|^vars_plugins$"
+    r"|(?:\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.cfg|\.retry)$"
+)
+_YAML_EXTENSIONS = ("", ".yml", ".yaml", ".json")
+
+
+def load_ansible(source: str | Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> AnsibleInventory:
+    """Read one or more sources (as `-i A -i B`) into one inventory.
+
+    A source is an INI or YAML file, an executable dynamic inventory script, or a directory of those (with
+    group_vars/ and host_vars/ beside a file or inside a directory). InventoryError lists every problem."""
+    sources = [source] if isinstance(source, str) else list(source)
+    builder = Builder()
+    try:
+        for path in sources:
+            _source(builder, path, timeout, top=True)
+        return build(builder, sources)
+    except SourceError as exc:
+        raise InventoryError(exc.problems) from None
+
+
+def _source(builder: Builder, path: str, timeout: float, top: bool = False) -> None:
+    if os.path.isdir(path):
+        _directory(builder, path, timeout, top)
+    elif not os.path.exists(path):
+        raise fail(Where(path), "no such file or directory")
+    else:
+        _file(builder, path, timeout)
+
+
+def _directory(builder: Builder, path: str, timeout: float, top: bool) -> None:
+    """Every entry is a source of its own, in name order, except what Ansible ignores."""
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as exc:
+        raise fail(Where(path), f"cannot list: {exc.strerror or exc}") from None
+    entries = [name for name in names if not _IGNORED.search(name)]
+    if top and not entries:
+        raise fail(
+            Where(path), "the directory has no inventory file (only group_vars/, host_vars/ or ignored files)"
+        )
+    for name in entries:
+        _source(builder, os.path.join(path, name), timeout)
+
+
+def _file(builder: Builder, path: str, timeout: float) -> None:
+    """Try each reader Ansible tries, in its order: script (if executable), YAML, INI; the first that reads
+    the file wins. If none does, every reader's complaint is reported, the likeliest first."""
+    failures: list[tuple[str, SourceError]] = []
+    warned = len(builder.warnings)
+    ext = os.path.splitext(path)[1]
+    if os.access(path, os.X_OK):
+        try:
+            return run_script(builder, path, timeout)
+        except SourceError as exc:
+            failures.append(("as a dynamic inventory script", exc))
+    if ext == ".toml":
+        failures.append(("as TOML", fail(Where(path), "TOML inventories are not supported: use INI or YAML")))
+    readers = [("as YAML", _yaml), ("as INI", _ini)]
+    if ext in _YAML_EXTENSIONS[1:] or ext == ".toml":
+        readers = readers[:1] if ext == ".toml" else readers
+    else:
+        readers.reverse()  # no extension or another one: most such files are INI
+    for label, reader in readers:
+        if label == "as YAML" and ext not in _YAML_EXTENSIONS:
+            continue
+        try:
+            return reader(builder, path)
+        except SourceError as exc:
+            del builder.warnings[warned:]  # a reading that failed warns about nothing
+            failures.append((label, exc))
+    raise SourceError([_labelled(label, p) for label, exc in failures for p in exc.problems])
+
+
+def _yaml(builder: Builder, path: str) -> None:
+    parse_yaml(builder, path, load_data(path, read_text(path), builder.warnings))
+
+
+def _ini(builder: Builder, path: str) -> None:
+    parse_ini(builder, path)
+
+
+def _labelled(label: str, problem: Problem) -> Problem:
+    return Problem(problem.file, problem.line, problem.key, f"read {label}: {problem.message}")
