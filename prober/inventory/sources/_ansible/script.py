@@ -14,6 +14,7 @@ from prober import redact
 from prober.inventory.sources._ansible.data import Builder
 from prober.inventory.sources._ansible.errors import SourceError, Where, fail
 from prober.inventory.sources._ansible.loadfile import MAX_BYTES, json_hook
+from prober.inventory.sources._ansible.model import UnsafeText
 
 _STDERR_SHOWN = 200  # characters of the script's last stderr line shown in an error
 
@@ -55,7 +56,8 @@ def _group(builder: Builder, path: str, group: str, body: Any, seen: dict[str, N
     if not isinstance(body, dict):
         body = {"hosts": body}  # a bare list of hosts
     elif not any(key in body for key in ("hosts", "vars", "children")):
-        body = {"hosts": [group], "vars": body}  # Ansible's reading of a group with neither: a host
+        # Ansible's reading of a group with none of them: a host of that name, whose vars it never templates
+        body = {"hosts": [group], "vars": _untrusted(body)}
     if "hosts" in body:
         if not isinstance(body["hosts"], list):
             raise fail(where, f"{group}.hosts must be a list of host names", f"{group}.hosts")
@@ -67,11 +69,22 @@ def _group(builder: Builder, path: str, group: str, body: Any, seen: dict[str, N
             raise fail(where, f"{group}.vars must be an object", f"{group}.vars")
         for key, value in body["vars"].items():
             builder.set_var(group, key, value, Where(path, None, f"{group}.vars.{key}"))
-    children = body.get("children", ())
+    children = body.get("children", [])
     if not isinstance(children, list | dict | str):
         raise fail(where, f"{group}.children must be a list of group names", f"{group}.children")
     for child in children:
         builder.add_child(group, builder.add_group(child, where), where)
+
+
+def _untrusted(value: Any) -> Any:
+    """Every string in value made UnsafeText (keys stay as they are)."""
+    if isinstance(value, str):
+        return UnsafeText(value)
+    if isinstance(value, dict):
+        return {key: _untrusted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_untrusted(item) for item in value]
+    return value
 
 
 def _json(path: str, args: list[str], deadline: float, timeout: float) -> Any:
