@@ -32,7 +32,7 @@ class GroupData:
 class HostData:
     """A host while sources are being read."""
 
-    __slots__ = ("groups", "name", "origins", "vars", "where")
+    __slots__ = ("dropped", "groups", "name", "origins", "vars", "where")
 
     def __init__(self, name: str, where: Where) -> None:
         self.name = name
@@ -40,6 +40,7 @@ class HostData:
         self.groups: dict[str, None] = {}  # direct groups, ordered
         self.vars: dict[str, Any] = {}
         self.origins: dict[str, Where] = {}
+        self.dropped: set[str] = set()  # groups Ansible forgets it is in (see Builder.reconcile)
 
 
 class Builder:
@@ -145,8 +146,20 @@ class Builder:
                 if mine - {ALL, UNGROUPED} and host.name in ungrouped.hosts:
                     del ungrouped.hosts[host.name]
                     del host.groups[UNGROUPED]
+                    self._forget(host, mine, UNGROUPED)
             elif not mine - {ALL}:
-                self._join(ungrouped, host)
+                # As Ansible, by name: a group of the same name, if there is one, is what joins.
+                self.add_child(UNGROUPED, host.name, host.where)
+
+    def _forget(self, host: HostData, mine: set[str], name: str) -> None:
+        """Ansible's Host.remove_group: the group leaves the host's groups, and so do its ancestors that no
+        remaining group descends from, even when the host still reaches it through another group (if
+        `ungrouped` has children, their hosts lose `ungrouped` and its vars)."""
+        mine.discard(name)
+        host.dropped.add(name)
+        for old in self.ancestors(name):
+            if old != ALL and old in mine and not any(old in self.ancestors(g) for g in mine):
+                self._forget(host, mine, old)
 
     def host_groups(self, host: HostData, closure: dict[str, set[str]]) -> set[str]:
         """The host's groups and all their ancestors (closure caches each group's ancestors)."""
@@ -156,7 +169,7 @@ class Builder:
                 closure[name] = self.ancestors(name)
             out.add(name)
             out |= closure[name]
-        return out
+        return out - host.dropped if host.dropped else out
 
 
 def _priority(value: Any, where: Where) -> int:

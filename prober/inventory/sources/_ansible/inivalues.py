@@ -8,7 +8,7 @@ import re
 import warnings
 from typing import Any
 
-from prober.inventory.sources._ansible.model import freeze
+from prober.inventory.sources._ansible.model import UnsafeText, freeze
 
 # Most values are plain words or integers; deciding those without ast is 20x faster (10k-host files).
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -39,7 +39,7 @@ def ini_value(text: str) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """As Ansible: tuples and sets become lists, bytes text, complex numbers and `...` strings."""
+    """As Ansible: tuples and sets become lists, bytes unsafe text, complex numbers and `...` strings."""
     if isinstance(value, list | tuple | set):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
@@ -48,6 +48,6 @@ def _plain(value: Any) -> Any:
         return "..."
     if isinstance(value, complex):
         return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
+    if isinstance(value, bytes):  # text Ansible does not trust: it never templates it
+        return UnsafeText(value.decode("utf-8", "surrogateescape"))
     return value

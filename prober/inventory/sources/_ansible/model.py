@@ -118,12 +118,17 @@ class AnsibleInventory:
     warnings: tuple[Problem, ...]  # what Ansible warns about and skips (unknown YAML keys, duplicate keys...)
 
     def as_list(self, export: bool = False) -> dict[str, Any]:
-        """The JSON `ansible-inventory --list` (`--export`) prints for the same sources."""
+        """The JSON `ansible-inventory --list` (`--export`) prints for the same sources.
+
+        With --export Ansible prints each host's own vars; here hostvars are always the merged ones."""
+        # ansible-inventory lists the hosts the pattern `all` selects: a host named "all" is all it selects.
+        shown = {"all"} if "all" in self.hosts else self.hosts
         out: dict[str, Any] = {}
         for group in self.groups.values():
             entry: dict[str, Any] = {}
-            if group.name != "all" and group.hosts:
-                entry["hosts"] = list(group.hosts)
+            hosts = [name for name in group.hosts if name in shown]
+            if group.name != "all" and hosts:
+                entry["hosts"] = hosts
             if group.children:
                 entry["children"] = list(group.children)
             if export:
@@ -136,7 +141,7 @@ class AnsibleInventory:
                 out[group.name] = entry
         hostvars: dict[str, Any] = {}
         for host in self.hosts.values():
-            if host.vars:
+            if host.vars and host.name in shown:
                 hostvars[host.name] = jsonable(host.vars)
         out["_meta"] = {"hostvars": hostvars}
         return out
