@@ -10,6 +10,7 @@ no reader accepts, vault-encrypted data, and connection settings that are Jinja2
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections.abc import Sequence
@@ -59,12 +60,19 @@ def load_ansible(source: str | Sequence[str], *, timeout: float = DEFAULT_TIMEOU
     group_vars/ and host_vars/ beside a file or inside a directory). InventoryError lists every problem."""
     sources = [source] if isinstance(source, str) else list(source)
     builder = Builder()
+    # Reading makes ~10 objects per host and no garbage cycles: the cyclic collector's passes over them
+    # are wasted (10,000-host INI file: 163 ms of CPU with it, 127 ms without).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for path in sources:
             _source(builder, path, timeout, top=True)
         return build(builder, sources)
     except SourceError as exc:
         raise InventoryError(exc.problems) from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _source(builder: Builder, path: str, timeout: float, top: bool = False) -> None:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.inventory.ansible.oracle import HAVE_ANSIBLE, Oracle
+from tests.inventory.ansible.oracle import HAVE_ANSIBLE, SKIP_REASON, Oracle
 
 
 @pytest.fixture(scope="session")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> Oracle:
     if not HAVE_ANSIBLE:
-        pytest.skip("ansible-core cannot be imported (install the test extra: pip install -e '.[test]')")
+        pytest.skip(SKIP_REASON)
     return Oracle(tmp_path_factory.mktemp("ansible-home"))
 
 

@@ -10,18 +10,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 GROUPS = ["web", "db", "app", "lb", "g1", "g_2", "prod", "stage", "eu", "us", "cache", "all", "ungrouped"]
-HOSTS = ["h1", "h2", "web01", "db-1", "10.0.0.5", "host.example.com", "app", "x_y", "h[1:3]", "n[a:c]", "w[01:10:3]"]
-VARS = ["x", "y", "z", "port_no", "ansible_host", "ansible_port", "ansible_user", "ansible_group_priority", "deep"]
+HOSTS = [
+    "h1",
+    "h2",
+    "web01",
+    "db-1",
+    "10.0.0.5",
+    "host.example.com",
+    "app",
+    "x_y",
+    "h[1:3]",
+    "n[a:c]",
+    "w[01:10:3]",
+]
+VARS = [
+    "x",
+    "y",
+    "z",
+    "port_no",
+    "ansible_host",
+    "ansible_port",
+    "ansible_user",
+    "ansible_group_priority",
+    "deep",
+]
 # Raw INI value texts: Ansible literal_evals them (host lines after shlex, vars lines as they are).
 INI_VALUES = [
-    "1", "0", "-5", "+5", "007", "0x10", "1.5", "1e3", "True", "False", "None", "yes", "no", "abc", "a.b", "a-b",
-    "'1'", '"two words"', "'[1, 2]'", "[1, 2]", "(1, 2)", "{1, 2}", "{'a': 1}", "b'by'", "1+2j", "...", "é",
-    "'a#b'", "x=y", '"\'q\'"', "''", "a,b", "[1, [2, {'k': None}]]", "{'k': 'v'}", "1_000", "0o17", "0b101",
+    "1", "0", "-5", "+5", "007", "0x10", "1.5", "1e3", "True", "False", "None", "yes", "no", "abc",
+    "a.b", "a-b", "'1'", '"two words"', "'[1, 2]'", "[1, 2]", "(1, 2)", "{1, 2}", "{'a': 1}", "b'by'",
+    "1+2j", "...", "é", "'a#b'", "x=y", '"\'q\'"', "''", "a,b", "[1, [2, {'k': None}]]", "{'k': 'v'}",
+    "1_000", "0o17", "0b101",
 ]  # fmt: skip
 YAML_VALUES = [
-    "1", '"1"', "yes", "no", "~", "1.5", "1e3", "0x1F", "0o17", "012", "1:30", "2024-01-01", "[1, 2]", "{a: 1}",
-    "!unsafe '{{ x }}'", '"a b"', "'it''s'", ".inf", "null", "true", "True", "ON", "-7", "[a, {b: [c]}]", "''",
-    '"{{ templated }}"', "123456789012345678901234567890", "{a: {b: 1}, c: [1, 2]}",
+    "1", '"1"', "yes", "no", "~", "1.5", "1e3", "0x1F", "0o17", "012", "1:30", "2024-01-01", "[1, 2]",
+    "{a: 1}", "!unsafe '{{ x }}'", '"a b"', "'it''s'", ".inf", "null", "true", "True", "ON", "-7",
+    "[a, {b: [c]}]", "''", '"{{ templated }}"', "123456789012345678901234567890", "{a: {b: 1}, c: [1, 2]}",
 ]  # fmt: skip
 PRIORITIES = ["1", "2", "5", "10"]
 # prober refuses connection settings it cannot use (ports that are no port, hosts that are no string), so
@@ -73,12 +96,18 @@ def to_ini(spec: Spec, rng: random.Random) -> str:
     for name, body in spec.groups.items():
         lines = [f"[{name}]"]
         for host, host_vars in body["hosts"]:
-            lines.append(" ".join([host, *(f"{k}={_ini_token(v)}" for k, v in host_vars if k != "ansible_group_priority")]))
+            lines.append(
+                " ".join(
+                    [host, *(f"{k}={_ini_token(v)}" for k, v in host_vars if k != "ansible_group_priority")]
+                )
+            )
         blocks.append(lines)
         if body["children"]:
             blocks.append([f"[{name}:children]", *body["children"]])
         if body["vars"]:
-            blocks.append([f"[{name}:vars]", *(f"{k}={v}" for k, v in (_var(k, v, rng) for k, v in body["vars"]))])
+            blocks.append(
+                [f"[{name}:vars]", *(f"{k}={v}" for k, v in (_var(k, v, rng) for k, v in body["vars"]))]
+            )
     first, rest = blocks[:1], blocks[1:]
     rng.shuffle(rest)
     return "\n".join(line for block in first + rest for line in block) + "\n"
@@ -101,7 +130,9 @@ def to_yaml(spec: Spec, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _yaml_group(spec: Spec, name: str, depth: int, lines: list[str], written: set[str], rng: random.Random) -> None:
+def _yaml_group(
+    spec: Spec, name: str, depth: int, lines: list[str], written: set[str], rng: random.Random
+) -> None:
     pad = "  " * depth
     lines.append(f"{pad}{json.dumps(name)}:")
     if name in written:
@@ -125,13 +156,21 @@ def _yaml_group(spec: Spec, name: str, depth: int, lines: list[str], written: se
 def var_files(spec: Spec, rng: random.Random) -> dict[str, str]:
     """Random group_vars/ and host_vars/ files (every extension Ansible reads, and directories)."""
     files: dict[str, str] = {}
-    hosts = list(dict.fromkeys(h.split(":")[0] for body in spec.groups.values() for h, _ in body["hosts"] if "[" not in h))
+    hosts = list(
+        dict.fromkeys(
+            h.split(":")[0] for body in spec.groups.values() for h, _ in body["hosts"] if "[" not in h
+        )
+    )
     for kind, names in (("group_vars", [*spec.groups, "all"]), ("host_vars", hosts)):
         for name in rng.sample(names, min(len(names), rng.randint(0, 3))):
-            content = "\n".join(f"{k}: {rng.choice(CONNECTION_VALUES.get(k, YAML_VALUES))}" for k in rng.sample(VARS, 2))
+            content = "\n".join(
+                f"{k}: {rng.choice(CONNECTION_VALUES.get(k, YAML_VALUES))}" for k in rng.sample(VARS, 2)
+            )
             shape = rng.choice(["", ".yml", ".yaml", ".json", "/"])
             if shape == ".json":
-                files[f"{kind}/{name}.json"] = json.dumps({rng.choice(VARS[:4]): rng.randint(0, 9), "deep": [1]})
+                files[f"{kind}/{name}.json"] = json.dumps(
+                    {rng.choice(VARS[:4]): rng.randint(0, 9), "deep": [1]}
+                )
             elif shape == "/":
                 files[f"{kind}/{name}/10.yml"] = content
                 files[f"{kind}/{name}/20.yaml"] = f"{rng.choice(VARS[:4])}: from-dir"
@@ -165,11 +204,12 @@ def write_case(seed: int, root: Path) -> Path:
 
 
 INI_LINES = [
-    "[web]", "[db]", "[web:vars]", "[db:children]", "[prod:children]", "[all:vars]", "[ungrouped]", "[web:oops]",
-    "[bad name]", "[g-1]", "web", "db", "prod", "h1", "h2 a=1", "h3:2222", "h4: x=1", "[::1]:22", "2001:db8::2",
-    "h[1:3]", "h[a:c]", "h[01:3]", "h[3:1]", "h[1:2:0]", "h[x:9]", "h[:2]", "h]1[", "h1 a = 1", "h1 'a=b c'",
-    "h1 a='x y' b=\"[1, 2]\"", "h1 a=\"unclosed", "x=1", "x = 2 # c", "x", "---", "h1 # comment", "; comment",
-    "h1 ansible_port=22 ansible_host=10.0.0.1", "all", "ungrouped", "h1 k={'a':1}", "h1 k=[[[[1]]]]", "h1 k={[1]: 2}",
+    "[web]", "[db]", "[web:vars]", "[db:children]", "[prod:children]", "[all:vars]", "[ungrouped]",
+    "[web:oops]", "[bad name]", "[g-1]", "web", "db", "prod", "h1", "h2 a=1", "h3:2222", "h4: x=1",
+    "[::1]:22", "2001:db8::2", "h[1:3]", "h[a:c]", "h[01:3]", "h[3:1]", "h[1:2:0]", "h[x:9]", "h[:2]",
+    "h]1[", "h1 a = 1", "h1 'a=b c'", "h1 a='x y' b=\"[1, 2]\"", "h1 a=\"unclosed", "x=1", "x = 2 # c",
+    "x", "---", "h1 # comment", "; comment", "h1 ansible_port=22 ansible_host=10.0.0.1", "all",
+    "ungrouped", "h1 k={'a':1}", "h1 k=[[[[1]]]]", "h1 k={[1]: 2}",
 ]  # fmt: skip
 
 

@@ -10,15 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"
 BIN = Path(sys.executable).parent
 HAVE_ANSIBLE = importlib.util.find_spec("ansible") is not None
-needs_ansible = pytest.mark.skipif(
-    not HAVE_ANSIBLE, reason="ansible-core cannot be imported (install the test extra: pip install -e '.[test]')"
-)
+SKIP_REASON = "ansible-core cannot be imported (install the test extra: pip install -e '.[test]')"
 
 
 def ansible_env(home: Path) -> dict[str, str]:
@@ -68,7 +64,9 @@ class Oracle:
 
     def list_hosts(self, source: str, pattern: str, limit: str | None = None) -> list[str]:
         """`ansible PATTERN -i SRC [--limit L] --list-hosts`; [] where it says nothing matched."""
-        done = self.run("ansible", pattern, "-i", source, "--list-hosts", *(["--limit", limit] if limit else []))
+        done = self.run(
+            "ansible", pattern, "-i", source, "--list-hosts", *(["--limit", limit] if limit else [])
+        )
         if done.returncode != 0:
             assert "no hosts" in done.stderr.lower() or "No hosts matched" in done.stderr, done.stderr
             return []

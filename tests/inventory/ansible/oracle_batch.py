@@ -13,11 +13,11 @@ import sys
 from typing import Any
 
 from ansible.cli.inventory import InventoryCLI
-from ansible.utils.context_objects import GlobalCLIArgs
 from ansible.errors import AnsibleError
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.parsing.vault import VaultSecretsContext
+from ansible.utils.context_objects import GlobalCLIArgs
 
 
 def listing(sources: list[str], export: bool) -> Any:
