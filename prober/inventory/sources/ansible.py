@@ -29,7 +29,7 @@ from prober.inventory.sources._ansible.model import (
     UnsafeText,
 )
 from prober.inventory.sources._ansible.patterns import PatternError, select_hosts, split_patterns
-from prober.inventory.sources._ansible.script import run_script
+from prober.inventory.sources._ansible.script import NotAProgram, run_script
 from prober.inventory.sources._ansible.yamlinv import parse_yaml
 
 __all__ = [
@@ -50,7 +50,8 @@ _IGNORED = re.compile(
     r"^\.|^host_vars$|^group_vars$|^vars_plugins$"
     r"|(?:\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.cfg|\.retry)$"
 )
-_YAML_EXTENSIONS = ("", ".yml", ".yaml", ".json")
+_YAML_EXTENSIONS = ("", ".yml", ".yaml", ".json")  # Ansible's yaml plugin tries these
+_SCRIPT = "as a dynamic inventory script"
 
 
 def load_ansible(source: str | Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> AnsibleInventory:
@@ -100,40 +101,64 @@ def _directory(builder: Builder, path: str, timeout: float, top: bool) -> None:
 
 
 def _file(builder: Builder, path: str, timeout: float) -> None:
-    """Try each reader Ansible tries, in its order: script (if executable), YAML, INI; the first that reads
-    the file wins. If none does, every reader's complaint is reported, the likeliest first."""
-    failures: list[tuple[str, SourceError]] = []
+    """Try each reader Ansible tries, in its order: script (if executable), YAML (by extension), INI; the
+    first that reads the file wins. If none does, the complaints of the readers the file was meant for."""
+    failures: dict[str, SourceError] = {}
     warned = len(builder.warnings)
     ext = os.path.splitext(path)[1]
+    ran = False
     if os.access(path, os.X_OK):
         try:
             return run_script(builder, path, timeout)
+        except NotAProgram as exc:
+            failures[_SCRIPT] = exc
         except SourceError as exc:
-            failures.append(("as a dynamic inventory script", exc))
+            failures[_SCRIPT], ran = exc, True
     if ext == ".toml":
-        failures.append(("as TOML", fail(Where(path), "TOML inventories are not supported: use INI or YAML")))
-    readers = [("as YAML", _yaml), ("as INI", _ini)]
-    if ext in _YAML_EXTENSIONS[1:] or ext == ".toml":
-        readers = readers[:1] if ext == ".toml" else readers
-    else:
-        readers.reverse()  # no extension or another one: most such files are INI
-    for label, reader in readers:
-        if label == "as YAML" and ext not in _YAML_EXTENSIONS:
-            continue
+        raise _report(
+            failures, "as TOML", fail(Where(path), "TOML inventories are not supported: use INI or YAML")
+        )
+    yaml_like = False
+    if ext in _YAML_EXTENSIONS:
         try:
-            return reader(builder, path)
-        except SourceError as exc:
+            return _yaml(builder, path)
+        except _NotYamlInventory as exc:
+            failures["as YAML"], yaml_like = exc.error, exc.mapping or ext != ""
             del builder.warnings[warned:]  # a reading that failed warns about nothing
-            failures.append((label, exc))
-    raise SourceError([_labelled(label, p) for label, exc in failures for p in exc.problems])
+    try:
+        return parse_ini(builder, path)
+    except SourceError as exc:
+        del builder.warnings[warned:]
+        ini = exc
+    if ran:  # a program that ran and failed: what YAML or INI make of its code is noise
+        raise failures[_SCRIPT]
+    yaml_error = failures.pop("as YAML", None)
+    # A .yml file, or one whose YAML was a mapping, was meant as YAML: INI's complaints about it are noise.
+    if yaml_like and yaml_error:
+        raise _report(failures, "as YAML", yaml_error)
+    raise _report(failures, "as INI", ini)
+
+
+class _NotYamlInventory(Exception):
+    def __init__(self, error: SourceError, mapping: bool) -> None:
+        self.error, self.mapping = error, mapping
+
+
+def _report(failures: dict[str, SourceError], label: str, last: SourceError) -> SourceError:
+    """One error with every reading's problems, each labelled with its reading when there are several."""
+    failures[label] = last
+    if len(failures) == 1:
+        return last
+    return SourceError([_labelled(name, p) for name, exc in failures.items() for p in exc.problems])
 
 
 def _yaml(builder: Builder, path: str) -> None:
-    parse_yaml(builder, path, load_data(path, read_text(path), builder.warnings))
-
-
-def _ini(builder: Builder, path: str) -> None:
-    parse_ini(builder, path)
+    data: object = None
+    try:
+        data = load_data(path, read_text(path), builder.warnings)
+        parse_yaml(builder, path, data)
+    except SourceError as exc:
+        raise _NotYamlInventory(exc, isinstance(data, dict)) from None
 
 
 def _labelled(label: str, problem: Problem) -> Problem:

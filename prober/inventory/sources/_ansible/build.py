@@ -181,7 +181,6 @@ def _setting(field: str, names: tuple[str, ...], merged: dict[str, Any]) -> Any:
     if not isinstance(value, str) or not value:
         raise _BadSetting(var, f"must be a non-empty string, got {type(value).__name__}")
     if "{{" in value or "{%" in value:
-        raise _BadSetting(
-            var, f"is a Jinja2 template ({value!r}); prober does not evaluate Ansible templates"
-        )
+        # The template itself is not shown: a lookup in it may carry credentials.
+        raise _BadSetting(var, "is a Jinja2 template; prober does not evaluate Ansible templates")
     return value

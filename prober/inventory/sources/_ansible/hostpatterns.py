@@ -118,4 +118,8 @@ def _values(start: str, end: str, step: int) -> range | str:
         if low > high:
             raise ValueError("the start comes after the end")
         return letters[low : high + 1 : step]
-    return range(int(start), int(end) + 1, step)
+    try:
+        low, high = int(start), int(end)
+    except ValueError:
+        raise ValueError("the ends must be both numbers or both letters (a-z, A-Z)") from None
+    return range(low, high + 1, step)

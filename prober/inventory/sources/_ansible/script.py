@@ -19,6 +19,10 @@ from prober.inventory.sources._ansible.model import UnsafeText
 _STDERR_SHOWN = 200  # characters of the script's last stderr line shown in an error
 
 
+class NotAProgram(SourceError):
+    """The file is executable but no program (an INI file with the x bit): other readers decide."""
+
+
 def run_script(builder: Builder, path: str, timeout: float) -> None:
     """Run path --list (and --host NAME for each host when there is no _meta) within timeout seconds."""
     deadline = time.monotonic() + timeout
@@ -100,7 +104,7 @@ def _json(path: str, args: list[str], deadline: float, timeout: float) -> Any:
         return json.loads(text, object_hook=json_hook(path))
     except ValueError as exc:
         if isinstance(exc, json.JSONDecodeError):
-            detail = f"{exc.msg} at line {exc.lineno} column {exc.colno} of its output"
+            detail = f"{exc.msg} (line {exc.lineno}, column {exc.colno} of its output)"
         else:
             detail = str(exc)
         raise fail(Where(path), f"`{command}` did not print valid JSON: {detail}") from None
@@ -122,7 +126,9 @@ def _run(path: str, args: list[str], deadline: float, timeout: float) -> bytes:
                 start_new_session=True,  # its own process group: a timeout kills its children too
             )
         except OSError as exc:
-            raise fail(Where(path), f"cannot run `{command}`: {exc.strerror or exc}") from None
+            raise NotAProgram(
+                [Where(path).problem(f"cannot run `{command}`: {exc.strerror or exc}")]
+            ) from None
         try:
             code = process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
