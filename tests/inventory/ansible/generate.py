@@ -121,24 +121,29 @@ def _ini_token(value: str) -> str:
 
 
 def to_yaml(spec: Spec, rng: random.Random) -> str:
-    """Nested under all: children, each group written once where first reached."""
-    written: set[str] = set()
-    lines = ["all:", "  children:"]
-    for name in spec.groups:
-        if name not in written:
-            _yaml_group(spec, name, 2, lines, written, rng)
+    """Nested under `all:` (whose own vars and hosts are the `all` group's), each group written in full
+    where it is first reached."""
+    written = {"all"}
+    top = spec.groups.get("all", {"hosts": [], "children": [], "vars": []})
+    others = [name for name in spec.groups if name != "all"]
+    lines = ["all:"]
+    _yaml_body(spec, {**top, "children": others}, 0, lines, written, rng)
     return "\n".join(lines) + "\n"
 
 
 def _yaml_group(
     spec: Spec, name: str, depth: int, lines: list[str], written: set[str], rng: random.Random
 ) -> None:
+    lines.append(f"{'  ' * depth}{json.dumps(name)}:")
+    if name not in written:
+        written.add(name)
+        _yaml_body(spec, spec.groups[name], depth, lines, written, rng)
+
+
+def _yaml_body(
+    spec: Spec, body: dict[str, list], depth: int, lines: list[str], written: set[str], rng: random.Random
+) -> None:
     pad = "  " * depth
-    lines.append(f"{pad}{json.dumps(name)}:")
-    if name in written:
-        return
-    written.add(name)
-    body = spec.groups[name]
     if body["vars"]:
         lines.append(f"{pad}  vars:")
         lines += [f"{pad}    {k}: {v}" for k, v in (_var(k, v, rng) for k, v in body["vars"])]
@@ -147,9 +152,10 @@ def _yaml_group(
         for host, host_vars in body["hosts"]:
             lines.append(f"{pad}    {json.dumps(host)}:")
             lines += [f"{pad}      {k}: {v}" for k, v in host_vars if k != "ansible_group_priority"]
-    if body["children"]:
+    children = [child for child in body["children"] if child not in written or depth > 0]
+    if children:
         lines.append(f"{pad}  children:")
-        for child in body["children"]:
+        for child in children:
             _yaml_group(spec, child, depth + 2, lines, written, rng)
 
 
@@ -203,16 +209,25 @@ def write_case(seed: int, root: Path) -> Path:
     return source
 
 
-INI_LINES = [
-    "[web]", "[db]", "[web:vars]", "[db:children]", "[prod:children]", "[all:vars]", "[ungrouped]",
-    "[web:oops]", "[bad name]", "[g-1]", "web", "db", "prod", "h1", "h2 a=1", "h3:2222", "h4: x=1",
-    "[::1]:22", "2001:db8::2", "h[1:3]", "h[a:c]", "h[01:3]", "h[3:1]", "h[1:2:0]", "h[x:9]", "h[:2]",
-    "h]1[", "h1 a = 1", "h1 'a=b c'", "h1 a='x y' b=\"[1, 2]\"", "h1 a=\"unclosed", "x=1", "x = 2 # c",
-    "x", "---", "h1 # comment", "; comment", "h1 ansible_port=22 ansible_host=10.0.0.1", "all",
-    "ungrouped", "h1 k={'a':1}", "h1 k=[[[[1]]]]", "h1 k={[1]: 2}",
+# Lines that are fine in most places, then lines that are wrong in most places.
+COMMON_LINES = [
+    "[web]", "[db]", "[web:vars]", "[db:children]", "[prod:children]", "[all:vars]", "[ungrouped]", "[g-1]",
+    "web", "db", "prod", "h1", "h2 a=1", "h3:2222", "[::1]:22", "2001:db8::2", "h[1:3]", "h[a:c]", "h[3:1]",
+    "h[:2]", "h1 'a=b c'", "h1 a='x y' b=\"[1, 2]\"", "x=1", "x = 2 # c", "h1 # comment", "; comment",
+    "h1 ansible_port=22 ansible_host=10.0.0.1", "all", "ungrouped", "h1 k={'a':1}", "h1 k=[[[[1]]]]",
 ]  # fmt: skip
+ODD_LINES = [
+    "[web:oops]", "[bad name]", "h4: x=1", "h[01:3]", "h[1:2:0]", "h[x:9]", "h]1[", "h1 a = 1",
+    "h1 a=\"unclosed", "x", "---", "h1 k={[1]: 2}",
+]  # fmt: skip
+INI_LINES = COMMON_LINES + ODD_LINES
 
 
 def random_ini_text(rng: random.Random) -> str:
-    """Arbitrary INI-ish lines: valid or not, ansible decides."""
-    return "\n".join(rng.choice(INI_LINES) for _ in range(rng.randint(1, 12))) + "\n"
+    """Arbitrary INI-ish lines, an odd one now and then: valid or not, ansible decides."""
+    odd = rng.random() < 0.5
+    pick = [
+        rng.choice(ODD_LINES if odd and rng.random() < 0.2 else COMMON_LINES)
+        for _ in range(rng.randint(1, 12))
+    ]
+    return "\n".join(pick) + "\n"

@@ -100,6 +100,8 @@ class _Selector:
     def match_one(self, pattern: str) -> list[str]:
         if pattern[0] in "!&":
             pattern = pattern[1:]
+            if not pattern:
+                raise PatternError("'!' and '&' must be followed by a pattern")
         if pattern not in self.cache:
             expr, subscript = _split_subscript(pattern)
             hosts = self._enumerate(expr)
