@@ -167,7 +167,7 @@ def var_files(spec: Spec, rng: random.Random) -> dict[str, str]:
             h.split(":")[0] for body in spec.groups.values() for h, _ in body["hosts"] if "[" not in h
         )
     )
-    for kind, names in (("group_vars", [*spec.groups, "all"]), ("host_vars", hosts)):
+    for kind, names in (("group_vars", list(dict.fromkeys([*spec.groups, "all"]))), ("host_vars", hosts)):
         for name in rng.sample(names, min(len(names), rng.randint(0, 3))):
             content = "\n".join(
                 f"{k}: {rng.choice(CONNECTION_VALUES.get(k, YAML_VALUES))}" for k in rng.sample(VARS, 2)
