@@ -76,17 +76,22 @@ def load_ansible(source: str | Sequence[str], *, timeout: float = DEFAULT_TIMEOU
             gc.enable()
 
 
-def _source(builder: Builder, path: str, timeout: float, top: bool = False) -> None:
+def _source(
+    builder: Builder, path: str, timeout: float, top: bool = False, above: tuple[str, ...] = ()
+) -> None:
     if os.path.isdir(path):
-        _directory(builder, path, timeout, top)
+        _directory(builder, path, timeout, top, above)
     elif not os.path.exists(path):
         raise fail(Where(path), "no such file or directory")
     else:
         _file(builder, path, timeout)
 
 
-def _directory(builder: Builder, path: str, timeout: float, top: bool) -> None:
+def _directory(builder: Builder, path: str, timeout: float, top: bool, above: tuple[str, ...]) -> None:
     """Every entry is a source of its own, in name order, except what Ansible ignores."""
+    real = os.path.realpath(path)
+    if real in above:  # a symlink back up the tree: Ansible would recurse until it crashes
+        raise fail(Where(path), f"a symlink loop: this is {real} again, which contains it")
     try:
         names = sorted(os.listdir(path))
     except OSError as exc:
@@ -97,7 +102,7 @@ def _directory(builder: Builder, path: str, timeout: float, top: bool) -> None:
             Where(path), "the directory has no inventory file (only group_vars/, host_vars/ or ignored files)"
         )
     for name in entries:
-        _source(builder, os.path.join(path, name), timeout)
+        _source(builder, os.path.join(path, name), timeout, above=(*above, real))
 
 
 def _file(builder: Builder, path: str, timeout: float) -> None:

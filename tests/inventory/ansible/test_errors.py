@@ -87,6 +87,19 @@ class TestBadFiles:
         problem = one(tmp_path / "inv")
         assert (problem.file, problem.line) == (str(tmp_path / "inv/b.ini"), 2)
 
+    def test_a_symlink_loop_in_a_directory(self, tmp_path: Path) -> None:
+        write(tmp_path, {"inv/hosts.ini": "[web]\nh1\n"})
+        (tmp_path / "inv/again").symlink_to(tmp_path / "inv")
+        problem = one(tmp_path / "inv")
+        assert problem.file == str(tmp_path / "inv/again") and "symlink loop" in problem.message
+
+    def test_a_directory_linked_twice_is_read_twice(self, tmp_path: Path) -> None:
+        """Not a loop: as Ansible, both links are read (the same hosts twice change nothing)."""
+        write(tmp_path, {"shared/hosts.ini": "[web]\nh1\n", "inv/local.ini": "[db]\nh2\n"})
+        (tmp_path / "inv/a").symlink_to(tmp_path / "shared")
+        (tmp_path / "inv/b").symlink_to(tmp_path / "shared")
+        assert list(load_ansible(str(tmp_path / "inv")).hosts) == ["h1", "h2"]
+
     def test_a_file_that_is_not_utf8(self, tmp_path: Path) -> None:
         path = tmp_path / "hosts.ini"
         path.write_bytes(b"# caf\xe9 is fine in a comment\n[web]\nh\xe91\n")

@@ -85,7 +85,7 @@ def count(pattern: str) -> int:
     return len(values) * count(head + values[0] + tail) if values else 0
 
 
-def _first_range(pattern: str) -> tuple[str, list[str] | range | str, str]:
+def _first_range(pattern: str) -> tuple[str, list[str], str]:
     """Ansible's reading: the first '[' and the first ']' cut the pattern in three."""
     parts = pattern.replace("[", "|", 1).replace("]", "|", 1).split("|")
     if len(parts) != 3:
