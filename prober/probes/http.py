@@ -11,22 +11,9 @@ import aiohttp
 from prober import redact
 from prober.errors import ProbeFailed
 from prober.model import HTTPSpec, Outcome, Target
-from prober.probes import tlscert
+from prober.probes import httpbody, tlscert
 from prober.probes.resources import Resources
 from prober.probes.textcap import decode
-
-
-async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """Up to `limit` bytes of the body: content.read(n) returns *up to* n, so loop."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = await response.content.read(limit - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 def _peer_cert(response: aiohttp.ClientResponse) -> bytes | None:
@@ -69,7 +56,7 @@ async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
         details["status_code"] = response.status
         if len(response.history):
             details["redirects"] = len(response.history)
-        body = await _read_capped(response, spec.body_max_bytes) if spec.body_regex else b""
+        body = await httpbody.read(response, spec.body_max_bytes, details)
         response.close()  # never drain the rest of a large or endless body
     if not _status_ok(response.status, spec.expect_status):
         raise ProbeFailed("http_status", f"HTTP {response.status} not in expected {_ranges(spec)}", **details)
