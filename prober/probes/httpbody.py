@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 # or zstd: they need libraries prober does not install (aiohttp would advertise them if present).
 ACCEPT_ENCODING = "gzip, deflate"
 _GZIP = ("gzip", "x-gzip")  # RFC 9110 8.4.1.3: x-gzip is gzip
+_CODINGS = (*_GZIP, "deflate")
 _NO_BODY = (204, 304)
 # Compressed bytes read beyond body_max_bytes before giving up on reaching it. deflate stores an
 # incompressible block with 5 bytes of overhead per 64 KiB, and a gzip header may carry a file name:
@@ -78,17 +79,19 @@ async def read(response: aiohttp.ClientResponse, limit: int, details: dict[str, 
     Other codings (br, zstd: never asked for) are passed through as they came, as Go's net/http and
     browsers do with codings they do not know.
     """
+    content = response.content
+    coding = response.headers.get("Content-Encoding")
     if response.method == "HEAD" or response.status in _NO_BODY:
         body = b""
+    elif coding and (coding := coding.strip().lower()) in _CODINGS:
+        try:
+            body = await _read_decoded(content, _Inflater(coding), limit)
+        except ProbeFailed as exc:
+            raise ProbeFailed(exc.kind, exc.message, **details) from None
+    elif content.is_eof():  # the whole body came with the headers (a small page): read it without awaiting
+        body = content.read_nowait(limit)
     else:
-        coding = response.headers.get("Content-Encoding", "").strip().lower()
-        if coding in _GZIP or coding == "deflate":
-            try:
-                body = await _read_decoded(response.content, _Inflater(coding), limit)
-            except ProbeFailed as exc:
-                raise ProbeFailed(exc.kind, exc.message, **details) from None
-        else:
-            body = await _read_plain(response.content, limit)
+        body = await _read_plain(content, limit)
     details["body_bytes"] = len(body)
     return body
 
@@ -103,7 +106,7 @@ async def _read_plain(content: aiohttp.StreamReader, limit: int) -> bytes:
             break
         chunks.append(chunk)
         size += len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return b"".join(chunks)
 
 
 async def _read_decoded(content: aiohttp.StreamReader, inflater: _Inflater, limit: int) -> bytes:

@@ -30,6 +30,9 @@ MAX_INTERIM = 10
 MAX_INTERIM_BYTES = 65536
 
 
+_feed_data = ResponseHandler.feed_data  # called directly: this runs for every response
+
+
 class InterimGuard(ResponseHandler):
     """aiohttp's response protocol, failing the response past MAX_INTERIM or MAX_INTERIM_BYTES."""
 
@@ -37,25 +40,27 @@ class InterimGuard(ResponseHandler):
     _interim_bytes = 0
     _refused = False
 
-    def data_received(self, data: bytes) -> None:
-        if not self._refused:  # bytes already in flight after the refusal are not parsed
-            super().data_received(data)
-
     def feed_data(self, data: Any, *args: Any) -> None:
         message = data[0]
         code = message.code
-        if code >= 200 or code == 101:  # a final answer (or an upgrade): the next request starts anew
+        if 100 <= code < 200 and code != 101:  # what aiohttp skips as interim (ClientResponse.start)
+            self._count(message)
+        elif self._interim:  # a final answer: a next request on this connection starts anew
             self._interim = self._interim_bytes = 0
-        elif not self._refused:
-            self._interim += 1
-            self._interim_bytes += _size(message)
-            if self._interim > MAX_INTERIM or self._interim_bytes > MAX_INTERIM_BYTES:
-                self._refuse()
-        if not self._refused:
-            super().feed_data(data, *args)
+        if not self._refused:  # after the refusal the rest of the chunk read is dropped
+            _feed_data(self, data, *args)
+
+    def _count(self, message: Any) -> None:
+        if self._refused:
+            return
+        self._interim += 1
+        self._interim_bytes += _size(message)
+        if self._interim > MAX_INTERIM or self._interim_bytes > MAX_INTERIM_BYTES:
+            self._refuse()
 
     def _refuse(self) -> None:
-        """Stop reading and fail the response the way aiohttp fails a malformed one."""
+        """Stop reading (the transport reads no more once closed) and fail the response the way
+        aiohttp fails a malformed one."""
         self._refused = True
         if self.transport is not None:
             self.transport.close()
