@@ -11,7 +11,7 @@ from prober.model import Job, Result, Target
 from prober.probes import interim, probe_for
 from prober.probes.resources import Resources
 from prober.record import to_record
-from tests.probes.conftest import Handler, RawServer, run_probe
+from tests.probes.conftest import CertFactory, Handler, RawServer, run_probe
 from tests.probes.httpapp import MARGIN, TIMEOUT, spec
 from tests.probes.records import check_record
 
@@ -102,6 +102,16 @@ class TestInterim:
         assert record["error"]["kind"] == "protocol"
         assert elapsed < 1.0, elapsed
         assert peak < 8_000_000, f"peak {peak} bytes"  # one 256 KB read parsed at most, plus the server
+
+    async def test_flood_over_tls(self, certs: CertFactory, resources: Resources) -> None:
+        """The same flood over TLS: protocol, fast (closing a TLS transport also stops its reads)."""
+        leaf = certs.leaf()
+        async with RawServer(interim_forever(PROCESSING), leaf.server_context()) as srv:
+            probe_spec = spec(f"https://127.0.0.1:{srv.port}/", ca_file=str(certs.ca_file), timeout=2.0)
+            started = time.perf_counter()
+            _, record = await run_probe(probe_spec, resources)
+        assert record["error"]["kind"] == "protocol"
+        assert time.perf_counter() - started < 1.0
 
     async def test_huge_interim_headers_are_protocol(self, resources: Resources) -> None:
         """103s of 20 Link headers of 4 KB each, forever: over 64 KiB of interim headers → protocol."""
