@@ -77,7 +77,7 @@ async def read(response: aiohttp.ClientResponse, limit: int, details: dict[str, 
     with `details`, for a compressed body that cannot be decoded.
 
     Other codings (br, zstd: never asked for) are passed through as they came, as Go's net/http and
-    browsers do with codings they do not know.
+    Chrome do with codings they do not know.
     """
     content = response.content
     coding = response.headers.get("Content-Encoding")
