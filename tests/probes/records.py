@@ -64,6 +64,8 @@ def check_record(record: dict[str, Any]) -> None:
     if kind == "http":
         assert per_type["status_code"] is None or isinstance(per_type["status_code"], int)
         assert isinstance(per_type["url"], str)
+        body_bytes = per_type.get("body_bytes", 0)
+        assert isinstance(body_bytes, int) and body_bytes >= 0
     if kind == "tcp":
         assert isinstance(per_type["port"], int)
     line = dumps(record)
