@@ -392,19 +392,22 @@ class TestHostDeclarations:
 
 class TestOnlyTemplatedFieldsAreTemplated:
     def test_regex_braces_untouched(
-        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path], tmp_path: Path
     ) -> None:
-        """Braces in body_regex, expect and key are literal: only url, port, command, send, user template."""
+        """Braces in body_regex, expect and key are literal: only url, port, command, send, user template
+        (the key file, named with literal braces, exists: validate checks that it can be read)."""
+        key = tmp_path / "{host}.key"
+        key.write_text("")
         path = inventory_file(
             r"""
             probes:
               h: {type: http, url: "http://{address}/", body_regex: '^\{\{"ok": \d{1,3}\}\}$'}
               t: {type: tcp, port: 1, expect: '^{{x}}'}
-              s: {type: ssh, command: uptime, key: "/keys/{host}.key"}
+              s: {type: ssh, command: uptime, key: "KEY"}
             groups: {g: {hosts: [a.invalid], probes: [h, t, s]}}
-            """
+            """.replace("KEY", str(key))
         )
         plan = plan_of(cli, path)
         assert plan[("a.invalid", "h")]["params"]["body_regex"] == r'^\{\{"ok": \d{1,3}\}\}$'
         assert plan[("a.invalid", "t")]["params"]["expect"] == "^{{x}}"
-        assert plan[("a.invalid", "s")]["params"]["key"] == "/keys/{host}.key"
+        assert plan[("a.invalid", "s")]["params"]["key"] == str(key)
