@@ -51,7 +51,8 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
     return SweepSettings(**values)
 
 
-_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]]]
+# Literal parameters, templated ones (with the layer that set them), and every parameter's layer.
+_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]], dict[str, Layer]]
 
 
 @dataclass
@@ -75,15 +76,19 @@ class _Planner:
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
         self.merged: dict[tuple[str, str, int], _Merged] = {}
         self.static_specs: dict[tuple[str, str, int], ProbeSpec | None] = {}
+        self.static_problems: dict[tuple[str, str, int], list[tuple[str, str]]] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any], target: Target
     ) -> ProbeSpec | None:
-        static, templated = self.layered(probe, group, host)
+        static, templated, origin = self.layered(probe, group, host)
         if not templated:  # the same frozen spec serves every host of this declaration
             key = (probe.name, group.name, id(host))
             if key not in self.static_specs:
-                self.static_specs[key] = self._built(probe, static)
+                self.static_problems[key] = tables.combination_problems(probe.kind, static)
+                self.static_specs[key] = None if self.static_problems[key] else self._built(probe, static)
+            if self.static_problems[key]:
+                self._fail_all(self.static_problems[key], origin, target.name)
             return self.static_specs[key]
         if not variables:
             variables.update(target.vars, host=target.name, address=target.address, group=target.group)
@@ -95,7 +100,14 @@ class _Planner:
             except ValueError as exc:
                 self.fail(layer.where(name), str(exc), variables["host"])
                 ok = False
+        if ok and (problems := tables.combination_problems(probe.kind, params)):
+            self._fail_all(problems, origin, target.name)
+            ok = False
         return self._built(probe, params) if ok else None
+
+    def _fail_all(self, problems: list[tuple[str, str]], origin: dict[str, Layer], host: str) -> None:
+        for name, message in problems:
+            self.fail(origin[name].where(name), message, host)
 
     def _built(self, probe: ProbeDef, params: dict[str, Any]) -> ProbeSpec | None:
         if self.check_only:
@@ -117,7 +129,7 @@ class _Planner:
                 if n not in tables.TEMPLATED or not fields.is_template(layer.params[n])
             }
             templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
-            merged = self.merged[key] = (static, templated)
+            merged = self.merged[key] = (static, templated, origin)
         return merged
 
     def fail(self, where: tuple[str, int], message: str, host: str) -> None:
