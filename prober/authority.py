@@ -4,7 +4,7 @@ path, query), so no var can move a probe to another host, port or scheme.
 Where each {field} lands is decided once per template, from the template alone. Then, per host, a value
 in the path, query or user part is percent-encoded (its '@', '/', '?', '#' can no longer end that part);
 a value in the host may only hold a host name's characters (or be a whole IPv6 address); one in the port
-only digits; one in the scheme only letters. Anything else is refused (validate names the var and the
+only digits; the scheme is never a var's. Anything else is refused (validate names the var and the
 host). One shape is allowed on purpose: a field ending the authority right after another piece
 (`http://{address}:{port}{path}`) whose value starts with '/', '?' or '#' begins the path there.
 Last, the URL is parsed as aiohttp will parse it (yarl), and its host and port must be the ones the
@@ -25,12 +25,12 @@ from prober.inventory import fields
 _URI = re.compile(r"^(?:(?P<scheme>[^:/?#]*):)?(?://(?P<authority>[^/?#]*))?(?P<rest>.*)$", re.S)
 _HOST_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
 _USER_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
-_SCHEME_VALUE = re.compile(r"^[A-Za-z]+$")
 _PLAIN = re.compile(r"^[A-Za-z0-9._~-]*$")
 _PATH_PLAIN = re.compile(r"^[A-Za-z0-9/@:._~!$&'()*+,;=-]*$")
-# What stays as is in each part: RFC 3986 pchar (path), plus '/' and '?' in a query or fragment;
-# userinfo keeps ':' (user:password). Everything else, '%' included, is percent-encoded.
-_SAFE = {"path": "/:@!$&'()*+,;=", "query": "/?:@!$&'()*+,;=", "user": ":!$&'()*+,;="}
+# What stays as is in each part: RFC 3986 pchar (path), plus '/' and '?' in a query or fragment but
+# not '+' (servers read it as a space there); userinfo keeps ':' (user:password). Everything else,
+# '%' included, is percent-encoded.
+_SAFE = {"path": "/:@!$&'()*+,;=", "query": "/?:@!$&'()*,;=", "user": ":!$&'()*+,;="}
 _CHECKED_HOSTS = ("address", "host")  # validated as host names when the inventory was loaded
 Piece = str | int  # a literal text, or the index of a field
 
@@ -139,7 +139,8 @@ def _host_value(name: str, value: str, whole: str) -> str:
 
 def _value(place: str, name: str, value: str, whole: str) -> str:
     if place == "path" or place == "query":
-        return value if _PATH_PLAIN.match(value) else quote(value, safe=_SAFE[place])
+        plain = _PATH_PLAIN.match(value) and (place == "path" or "+" not in value)
+        return value if plain else quote(value, safe=_SAFE[place])
     if place == "host":
         return _host_value(name, value, whole)
     if place == "user":
@@ -148,10 +149,8 @@ def _value(place: str, name: str, value: str, whole: str) -> str:
         if value.isascii() and value.isdigit():
             return value
         raise ValueError(f"var {{{name}}} = {fields.shown(value)} would change the port: it is not a number")
-    if _SCHEME_VALUE.match(value):
-        return value
     raise ValueError(
-        f"var {{{name}}} = {fields.shown(value)} would change the scheme: it is not http or https"
+        f"var {{{name}}} = {fields.shown(value)} would set the scheme: write http:// or https://"
     )
 
 
@@ -228,7 +227,10 @@ def _ipv6(text: str) -> object:
 
 
 def render_jump(template: str, literals: tuple[str, ...], names: tuple[str, ...], raw: list[str]) -> str:
-    """A jump host ([user@]host[:port]) for one host, each value kept in its part."""
+    """A jump host ([user@]host[:port]) for one host, each value kept in its part; a var that is the
+    whole jump host (`jump: "{bastion}"`) places nothing, so it may hold all three."""
+    if literals == ("", ""):
+        return fields.jump_host(raw[0])
     shape = form(template, literals, names, "ssh://")
     for place, name, value in zip(shape.places, names, raw, strict=True):
         if place == "user" and not _USER_VALUE.match(value):
