@@ -6,9 +6,11 @@ Parameter precedence, later wins:
   < the host's `overrides: {probe: {...}}`.
 Template vars, later wins: `defaults.vars` < group `vars` < host `vars` < {host, address, group}.
 
-Templates: `{name}` in url, port, command, send and user is replaced per host; `{{` and `}}` are literal
-braces. Values are quoted for where they land: shell-quoted (shlex) in an SSH command, so a var such as
-`x; rm -rf /` stays one word, and percent-encoded in a URL. A port must be a number after templating.
+Templates: `{name}` in url, port, command, send, user, jump, path, name and unit is replaced per host;
+`{{` and `}}` are literal braces. Values are quoted for where they land: shell-quoted (shlex) in an SSH
+command, so a var such as `x; rm -rf /` stays one word; in a URL or jump host each value stays in the
+part it was placed in (prober/authority.py). A port must be a number after templating. Parameters that
+can never work together are refused once every layer and template is applied (tables.py).
 
 A host listed in several groups (or several times) gets each probe once: the first group that lists it,
 in file order, plans it with that group's vars and overrides.
