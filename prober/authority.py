@@ -158,14 +158,14 @@ def _filled(shape: Form, names: tuple[str, ...], raw: list[str]) -> tuple[list[s
     """Each value made safe for its place (ValueError for one that would move the authority), and the
     form as this host's values shape it (a tail value starting with '/', '?' or '#' begins the path)."""
     if shape.tail is not None and raw[shape.tail][:1] in ("/", "?", "#"):
-        places = list(shape.places)
-        places[shape.tail] = "query"  # its own '?' may start a query; '#' is encoded
+        moved = list(shape.places)
+        moved[shape.tail] = "query"  # its own '?' may start a query; '#' is encoded
         host, port = shape.host, shape.port
         if port is None:
             host = host[:-2]  # (..., text, tail, "") → (..., text)
         else:
             port = port[:-2]
-        shape = replace(shape, places=tuple(places), host=host, port=port, whole=_whole_host(host))
+        shape = replace(shape, places=tuple(moved), host=host, port=port, whole=_whole_host(host))
     whole_index, whole = shape.whole
     places = shape.places
     return [

@@ -53,8 +53,9 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
     return SweepSettings(**values)
 
 
-# Literal parameters, templated ones (with the layer that set them), and every parameter's layer.
-_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]], dict[str, Layer]]
+# Literal parameters, templated ones (with the layer that set them), every parameter's layer, and the
+# parameters that cannot work together.
+_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]], dict[str, Layer], list[tuple[str, str]]]
 
 
 @dataclass
@@ -78,19 +79,19 @@ class _Planner:
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
         self.merged: dict[tuple[str, str, int], _Merged] = {}
         self.static_specs: dict[tuple[str, str, int], ProbeSpec | None] = {}
-        self.static_problems: dict[tuple[str, str, int], list[tuple[str, str]]] = {}
+        self.combinations: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any], target: Target
     ) -> ProbeSpec | None:
-        static, templated, origin = self.layered(probe, group, host)
+        static, templated, origin, problems = self.layered(probe, group, host)
+        if problems:
+            self._fail_all(problems, origin, target.name)
+            return None
         if not templated:  # the same frozen spec serves every host of this declaration
             key = (probe.name, group.name, id(host))
             if key not in self.static_specs:
-                self.static_problems[key] = tables.combination_problems(probe.kind, static)
-                self.static_specs[key] = None if self.static_problems[key] else self._built(probe, static)
-            if self.static_problems[key]:
-                self._fail_all(self.static_problems[key], origin, target.name)
+                self.static_specs[key] = self._built(probe, static)
             return self.static_specs[key]
         if not variables:
             variables.update(target.vars, host=target.name, address=target.address, group=target.group)
@@ -102,9 +103,6 @@ class _Planner:
             except ValueError as exc:
                 self.fail(layer.where(name), str(exc), variables["host"])
                 ok = False
-        if ok and (problems := tables.combination_problems(probe.kind, params)):
-            self._fail_all(problems, origin, target.name)
-            ok = False
         return self._built(probe, params) if ok else None
 
     def _fail_all(self, problems: list[tuple[str, str]], origin: dict[str, Layer], host: str) -> None:
@@ -122,8 +120,8 @@ class _Planner:
         key = (probe.name, group.name, id(host))
         merged = self.merged.get(key)
         if merged is None:
-            layers = [self.base, probe.layer]
-            layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+            overrides = [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+            layers = [self.base, probe.layer, *overrides]
             origin = {name: layer for layer in layers for name in layer.params}
             static = {
                 n: layer.params[n]
@@ -131,8 +129,18 @@ class _Planner:
                 if n not in tables.TEMPLATED or not fields.is_template(layer.params[n])
             }
             templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
-            merged = self.merged[key] = (static, templated, origin)
+            merged = self.merged[key] = (static, templated, origin, self._combinations(probe, overrides))
         return merged
+
+    def _combinations(self, probe: ProbeDef, overrides: list[Layer]) -> list[tuple[str, str]]:
+        """Parameters that can never work together, once per distinct stack of layers (not per host
+        line). Templates are judged as written: a value can never add credentials to a URL or change
+        its scheme (authority.py), and the other rules only look at which keys are given."""
+        key = (probe.name, *map(id, overrides))
+        if key not in self.combinations:
+            params = {n: v for layer in (self.base, probe.layer, *overrides) for n, v in layer.params.items()}
+            self.combinations[key] = tables.combination_problems(probe.kind, params)
+        return self.combinations[key]
 
     def fail(self, where: tuple[str, int], message: str, host: str) -> None:
         key, line = where

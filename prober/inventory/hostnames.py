@@ -17,25 +17,29 @@ HOST_CHARS = re.compile(r"^[A-Za-z0-9_:][A-Za-z0-9_.:%-]*$")
 _HOST_RULE = "letters, digits, '.', '_' and '-' (not first), or be an IPv6 address"
 # A label the resolver would take for a number: decimal (octal with a leading 0) or 0x hex.
 NUMBER = re.compile(r"^(?:[0-9]+|0[xX][0-9A-Fa-f]*)$")
-_OCTET = re.compile(r"^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$")
+_OCTET_TEXT = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_OCTET = re.compile(f"^{_OCTET_TEXT}$")
+_CANONICAL = re.compile(rf"^(?:{_OCTET_TEXT}\.){{3}}{_OCTET_TEXT}\Z")
+# One regex each, not a loop over labels: validate checks every host of 100k-line host lists.
+_NUMERIC_TAIL = re.compile(r"(?:^|\.)(?:[0-9]+|0[xX][0-9A-Fa-f]*)\.?\Z")
+_NUMBER_END = frozenset("0123456789abcdefABCDEFxX.")
 _LABEL_MAX = 63  # RFC 1035; Python's idna codec raises UnicodeError past it (an `internal` record)
 _NAME_MAX = 253
+_LABELS = re.compile(rf"^(?:[^.]{{1,{_LABEL_MAX}}}\.)*[^.]{{1,{_LABEL_MAX}}}\.?\Z")
 
 
 def looks_like_ipv4(name: str) -> bool:
     """True when the resolver would try `name` as an IPv4 number: its last label is a number."""
-    bare = name[:-1] if name.endswith(".") else name
-    return bool(NUMBER.match(bare.rpartition(".")[2]))
+    return _NUMERIC_TAIL.search(name) is not None
 
 
 def canonical_ipv4(name: str) -> bool:
-    labels = name.split(".")
-    return len(labels) == 4 and all(_OCTET.match(label) for label in labels)
+    return _CANONICAL.match(name) is not None
 
 
 def ipv4_problem(name: str) -> str | None:
     """Why `name` cannot be used as an IPv4 address, or None (a DNS-style name, or canonical IPv4)."""
-    if not looks_like_ipv4(name) or canonical_ipv4(name):
+    if canonical_ipv4(name) or not looks_like_ipv4(name):
         return None
     intended = _decimal_reading(name)
     system = _system_reading(name)
@@ -75,12 +79,10 @@ def _system_reading(name: str) -> str | None:
 
 def dns_problem(name: str) -> str | None:
     """Empty or over-long labels: the resolver cannot even encode them (UnicodeError, not a DNS error)."""
-    bare = name[:-1] if name.endswith(".") else name
-    if not bare or len(bare) > _NAME_MAX:
-        return f"host name {name!r} must be 1 to {_NAME_MAX} characters"
-    for label in bare.split("."):
-        if not label or len(label) > _LABEL_MAX:
-            return f"host name {name!r} has an empty label or one over {_LABEL_MAX} characters"
+    if len(name) - name.endswith(".") > _NAME_MAX:
+        return f"host name {name!r} is over {_NAME_MAX} characters"
+    if not _LABELS.match(name):
+        return f"host name {name!r} has an empty label or one over {_LABEL_MAX} characters"
     return None
 
 
@@ -96,6 +98,10 @@ def check_host(name: str) -> None:
         except ValueError:
             raise ValueError(f"{name!r} has ':' or '%' but is not an IPv6 address") from None
         return
-    problem = ipv4_problem(name) or dns_problem(name)
+    # Cheap tests first (a 100k-line host list is checked name by name): only a name ending in a digit,
+    # a hex letter, x or a dot can read as a number; only a long one or one with '..' has a bad label.
+    problem = ipv4_problem(name) if name[-1] in _NUMBER_END else None
+    if problem is None and (len(name) > _LABEL_MAX or ".." in name):
+        problem = dns_problem(name)
     if problem:
         raise ValueError(problem)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from prober.inventory.fields import (
     Converter,
@@ -83,11 +82,8 @@ def _ssh_combinations(params: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _http_combinations(params: dict[str, Any]) -> list[tuple[str, str]]:
     url, out = params.get("url", ""), []
-    try:
-        parts = urlsplit(url)
-        credentials = parts.username is not None or parts.password is not None
-    except ValueError:
-        credentials = False
+    # Checked per templated job: look for user:password@ in the authority without a full URL parse.
+    credentials = "@" in url and "@" in url.partition("//")[2].split("/", 1)[0].split("?", 1)[0]
     if credentials and any(name.lower() == "authorization" for name, _ in params.get("headers", ())):
         message = "a URL with user:password@ and an Authorization header cannot both be sent: keep one"
         out.append(("headers", message))

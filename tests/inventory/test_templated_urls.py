@@ -211,10 +211,11 @@ class TestProperties:
         parsed = yarl.URL(url)
         assert (parsed.scheme, parsed.host) == (template.split(":")[0], "127.0.0.1")
         assert parsed.explicit_port == (8080 if ":8080" in template else None)
+        userinfo = unquote(parsed.raw_authority.rpartition("@")[0])  # as sent, percent-decoded
         if ":{v}@" in template:
-            assert parsed.password == value
+            assert userinfo == "user:" + value
         elif "{v}@" in template:
-            assert parsed.user == (value or None)
+            assert userinfo == value  # its own ':' (if any) separates a user from a password
         elif "?q=" in template:
             assert unquote(parsed.raw_query_string) == "q=" + value, url  # as sent: percent-decoded only
         elif template.endswith("{v}") and ":8080{v}" in template:
