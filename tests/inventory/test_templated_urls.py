@@ -130,6 +130,37 @@ class TestRefused:
         assert "probes.t.port: after templating: expected a port number from 1 to 65535" in outcome.err
 
 
+class TestOtherFields:
+    def test_values_in_user_command_and_check_fields_never_pick_the_target(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """user, command, send, path and unit are data for the chosen host, never a route to another: the
+        user is passed as the SSH user name as is (never parsed as user@host), the others shell-quoted
+        (or sent as bytes), and the plan's address stays the host's own."""
+        path = inventory_file(
+            """
+            probes:
+              s: {type: ssh, user: "{v}", command: "echo {v}", known_hosts: /dev/null}
+              d: {type: ssh, check: disk, path: "{v}", known_hosts: /dev/null}
+              u: {type: ssh, check: systemd, unit: "{v}", known_hosts: /dev/null}
+              t: {type: tcp, port: 25, send: "HELO {v}"}
+            groups:
+              g:
+                vars: {v: "root@10.9.9.9:22 -oProxyCommand=x"}
+                hosts: {h1: {address: 127.0.0.1}}
+                probes: [s, d, u, t]
+            """
+        )
+        outcome = cli("plan", path)
+        assert outcome.code == 0, outcome.err
+        records = [json.loads(line) for line in outcome.out.splitlines()]
+        assert {r["address"] for r in records} == {"127.0.0.1"}
+        s, d, u, t = (r["params"] for r in records)
+        value = "root@10.9.9.9:22 -oProxyCommand=x"
+        assert s["user"] == value and s["command"] == f"echo '{value}'"
+        assert d["path"] == value and u["unit"] == value and t["send"] == f"HELO {value}"
+
+
 class TestEncoded:
     def test_path_query_and_user_values_are_percent_encoded(
         self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
