@@ -42,6 +42,7 @@ def check_record(record: dict[str, Any]) -> None:
     latency = record["latency_ms"]
     assert latency is None or (isinstance(latency, int | float) and latency >= 0)
     assert isinstance(record["attempts"], int) and record["attempts"] >= 0
+    assert (latency is None) == (record["attempts"] == 0), "latency_ms is null exactly when nothing ran"
     error = record["error"]
     if record["status"] == "fail":
         assert isinstance(error, dict) and set(error) == {"kind", "message"}
