@@ -1,0 +1,33 @@
+"""Remote text made safe to embed: no control characters (invalid XML 1.0, terminal escapes), bounded."""
+
+from __future__ import annotations
+
+import re
+
+# Everything XML 1.0 forbids (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF), plus DEL and
+# the C1 controls: XML allows those, but HTML parsers flag them and 0x9B is a terminal's CSI.
+_UNSAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BREAKS = re.compile("[\t\n\r]+")
+REPLACEMENT = "\ufffd"
+
+
+def clean(text: str) -> str:
+    """`text` with every unsafe character replaced by U+FFFD; line breaks and tabs kept."""
+    return _UNSAFE.sub(REPLACEMENT, text)
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """`text` cleaned, its line breaks and tabs turned into single spaces, cut to `limit` characters."""
+    text = _BREAKS.sub(" ", clean(text))
+    if limit is not None and len(text) > limit:
+        return text[: limit - 1] + "…"
+    return text
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` cleaned and cut to `limit` characters (line breaks kept)."""
+    text = clean(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = ["REPLACEMENT", "clean", "cut", "one_line"]
