@@ -44,9 +44,16 @@ class Baseline:
         self.outcomes: dict[Key, Outcome] = {}
         self.run_ids: list[str] = []
         self.sweep: dict[str, Any] | None = None
+        self._ok: dict[str, Outcome] = {}  # one shared Outcome per group for the common case
 
     def add(self, record: dict[str, Any]) -> None:
-        self.outcomes[record["host"], sys.intern(record["probe"])] = outcome_of(record)
+        if record["status"] == "ok" and not record.get("warning"):
+            outcome = self._ok.get(record["group"])
+            if outcome is None:
+                outcome = self._ok[record["group"]] = outcome_of(record)
+        else:
+            outcome = outcome_of(record)
+        self.outcomes[record["host"], sys.intern(record["probe"])] = outcome
 
     def is_new_failure(self, host: str, probe: str) -> bool:
         """True unless this probe already failed in the baseline (ok, warn or absent there)."""
