@@ -135,8 +135,8 @@ def table(changes: list[Change], width: int | None = None) -> str:
     for row in [header, *rows]:
         left = "  ".join(cell.ljust(size) for cell, size in zip(row, sizes, strict=False))
         room = max(width - len(left) - 2, 20)
-        message = row[-1] if len(row[-1]) <= room else row[-1][: room - 1] + "…"
-        lines.append(f"{left}  {message}".rstrip())
+        last = row[-1] if len(row[-1]) <= room else row[-1][: room - 1] + "…"
+        lines.append(f"{left}  {last}".rstrip())
     return "\n".join(lines)
 
 
