@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 # Everything XML 1.0 forbids (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF), plus DEL and
-# the C1 controls: XML allows those, but HTML parsers flag them and 0x9B is a terminal's CSI.
-_UNSAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# the C1 controls: XML allows those, but HTML parsers flag them and 0x9B is a terminal's CSI. Also the
+# bidirectional overrides and isolates: in remote text they reorder what follows on the line (a
+# right-to-left override turned a report caption's "p95 12 ms" into "sm 21 59p").
+_UNSAFE = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    "|[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _BREAKS = re.compile("[\t\n\r]+")
 REPLACEMENT = "\ufffd"
 

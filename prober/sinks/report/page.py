@@ -42,7 +42,7 @@ th,td{border-bottom:1px solid var(--line);padding:3px 6px;text-align:left;vertic
 td{overflow-wrap:anywhere}
 th{cursor:pointer;user-select:none;background:#f6f6f6}
 th[data-sort=asc]::after{content:" \\25B2"}th[data-sort=desc]::after{content:" \\25BC"}
-.kind{font-family:ui-monospace,monospace;color:var(--fail)}
+.kind{font-family:ui-monospace,monospace;color:var(--fail);white-space:nowrap}
 input[type=search]{width:min(480px,100%);padding:4px 6px}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:12px}
 figure{margin:0}figcaption{font-size:12px;overflow-wrap:anywhere}
