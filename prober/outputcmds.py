@@ -14,6 +14,7 @@ from prober import diff as diffs
 from prober.errors import InputError, Problem
 from prober.resultsfile import ResultsFile
 from prober.sinks.atomic import check_output
+from prober.sinks.safetext import no_workflow_commands, no_workflow_commands_json
 
 
 class RecordSink(Protocol):
@@ -99,12 +100,13 @@ def diff(old_path: str, new_path: str, *, fmt: str | None = None) -> int:
     try:
         if fmt == "table":
             if changes:
-                sys.stdout.write(diffs.table(changes) + "\n")
+                sys.stdout.write(no_workflow_commands(diffs.table(changes)) + "\n")
             sys.stdout.write(diffs.footer(changes) + "\n")
         else:
             out = sys.stdout.buffer
             for change in changes:
-                out.write(orjson.dumps(diffs.change_record(change), option=orjson.OPT_APPEND_NEWLINE))
+                line = orjson.dumps(diffs.change_record(change), option=orjson.OPT_APPEND_NEWLINE)
+                out.write(no_workflow_commands_json(line))
             out.write(orjson.dumps(diffs.diff_record(old, new, changes), option=orjson.OPT_APPEND_NEWLINE))
         sys.stdout.flush()
     except BrokenPipeError:

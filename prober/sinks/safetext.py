@@ -21,6 +21,22 @@ def clean(text: str) -> str:
     return _UNSAFE.sub(REPLACEMENT, text)
 
 
+# The GitHub Actions runner acts on a legacy workflow command ("##[name]data") found *anywhere* in a
+# line a step prints, on stdout or stderr (actions/runner ActionCommand.TryParse): remote text must
+# never carry one into a CI log. JSON can escape the bracket losslessly; text gets a zero-width space.
+LEGACY_COMMAND = "##["
+
+
+def no_workflow_commands(text: str) -> str:
+    """`text` for a CI log: '##[' broken by a zero-width space (the text looks the same)."""
+    return text.replace(LEGACY_COMMAND, "#\u200b#[") if LEGACY_COMMAND in text else text
+
+
+def no_workflow_commands_json(line: bytes) -> bytes:
+    """A JSON line with '##[' written as '##\\u005b': the same JSON value, inert in a CI log."""
+    return line.replace(b"##[", b"##\\u005b") if b"##[" in line else line
+
+
 def one_line(text: str, limit: int | None = None) -> str:
     """`text` cleaned, its line breaks and tabs turned into single spaces, cut to `limit` characters."""
     text = _BREAKS.sub(" ", clean(text))
@@ -35,4 +51,4 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["REPLACEMENT", "clean", "cut", "one_line"]
+__all__ = ["REPLACEMENT", "clean", "cut", "no_workflow_commands", "no_workflow_commands_json", "one_line"]

@@ -192,6 +192,22 @@ class TestDiffCommand:
         assert len(rows) == 1 + len(HOSTILE) + 1
         assert not any(ch in done.stdout for ch in "\x00\x1b\x07\x7f\x9b\r")
 
+    @pytest.mark.parametrize("fmt", ["jsonl", "table"])
+    def test_no_workflow_command_reaches_a_ci_log(self, tmp_path: Path, fmt: str) -> None:
+        """A message carrying '##[stop-commands]' (which the Actions runner obeys anywhere in a line)
+        comes out inert, and JSON still decodes to the message as recorded."""
+        old = results(tmp_path, "old.jsonl", {"a": ("ok", None)})
+        text = "##[stop-commands]tok ##[error]fake"
+        new = write_results(
+            tmp_path / "new.jsonl", [probe("a", status="fail", kind="assertion", message=text)]
+        )
+        done = run_cli("diff", str(old), str(new), "--format", fmt)
+        assert done.returncode == 2 and "##[" not in done.stdout
+        if fmt == "jsonl":
+            assert json.loads(done.stdout.splitlines()[0])["after"]["message"] == text
+        else:
+            assert text.replace("##[", "#\u200b#[") in done.stdout
+
 
 class TestBadInput:
     def test_missing_and_non_prober_files_exit_3_naming_them(
