@@ -9,6 +9,7 @@ prints every console message (CSP violations included) as `…:CONSOLE…] "mess
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from prober.sinks.report import HtmlReport, page
 from tests.conftest import ROOT, run_cli
+from tests.outputs.cdp import Browser
 from tests.outputs.conftest import Swept
 from tests.outputs.records import HOSTILE, mixed, probe, sweep_line
 
@@ -36,6 +38,7 @@ FLAGS = (
     "--disable-quic",
 )
 CONSOLE = re.compile(r":CONSOLE[^\]]*\] (.*)")
+CONSOLE_EVENTS = {"Runtime.consoleAPICalled", "Runtime.exceptionThrown", "Log.entryAdded"}
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
 
@@ -141,6 +144,47 @@ class TestHostile:
         assert '<script>console.error("xss")</script>' in cells
         assert dom.count("<script>") == 1  # only the page's own
         screenshot(html, tmp_path, "report-hostile")
+
+
+class TestInteraction:
+    def test_filter_and_sort(self, tmp_path: Path) -> None:
+        """Driven over the DevTools protocol: typing in the filter hides the other failures, clicking a
+        header sorts by it (latency by number, both ways), and nothing reaches the console."""
+        records = [
+            probe("slow-one", status="fail", kind="timeout", message="no answer", latency=2000.0),
+            probe("fast-one", status="fail", kind="refused", message="refused", latency=3.0),
+            probe("mid-one", status="fail", kind="timeout", message="no answer", latency=20.0),
+        ]
+        html = tmp_path / "r.html"
+        sink = HtmlReport(str(html))
+        for record in records:
+            sink.record(record)
+        sink.close()
+        assert CHROMIUM is not None
+        browser = Browser(CHROMIUM, FLAGS, tmp_path / "profile-cdp")
+        try:
+            browser.open(html.as_uri())
+            visible = "[...document.querySelectorAll('#failtable tbody tr')].filter(r => !r.hidden).length"
+            assert browser.evaluate(visible) == 3
+            browser.evaluate(
+                "const f = document.getElementById('filter'); f.value = 'REFUSED';"
+                "f.dispatchEvent(new Event('input'))"
+            )
+            assert browser.evaluate(visible) == 1
+            hosts = "[...document.querySelectorAll('#failtable tbody tr')].map(r => r.cells[1].textContent)"
+            latency_header = "document.querySelectorAll('#failtable th')[5].click()"
+            browser.evaluate(latency_header)
+            assert browser.evaluate(hosts) == ["fast-one", "mid-one", "slow-one"]  # 3 ms < 20 ms < 2 s
+            browser.evaluate(latency_header)
+            assert browser.evaluate(hosts) == ["slow-one", "mid-one", "fast-one"]
+            logged = [e for e in browser.events if e.get("method") in CONSOLE_EVENTS]
+            assert logged == []
+            browser.evaluate("console.error('the capture works')")  # … as this shows
+            browser.evaluate("1")
+            logged = [e for e in browser.events if e.get("method") in CONSOLE_EVENTS]
+            assert "the capture works" in json.dumps(logged)
+        finally:
+            browser.close()
 
 
 class TestTheCheckCanFail:
