@@ -4,7 +4,8 @@ under test-artifacts/ (ignored by git).
 
 Chromium runs as the machine's note says (no sandbox as root, no background networking, a fresh
 profile). `--dump-dom` prints the DOM after the page's scripts ran; `--enable-logging=stderr --v=0`
-prints every console message (CSP violations included) as `…:CONSOLE…] "message", source: …`.
+prints every console message (CSP violations included) as `…:CONSOLE…] "message", source: …`. The
+page's filter and sort are driven over the DevTools protocol on a pipe (tests/outputs/cdp.py).
 """
 
 from __future__ import annotations
