@@ -38,6 +38,13 @@ def replay(path: str, sinks: Sequence[RecordSink]) -> ResultsFile:
     return results
 
 
+def _not_an_input(path: str, flag: str, inputs: Sequence[str | None]) -> None:
+    """Refuse to write over a file being read: `-o results.jsonl` would replace the results."""
+    for source in inputs:
+        if source and os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
+            raise InputError([Problem(path, None, flag, f"is the input {source}; choose another file")])
+
+
 def github_mode(choice: str) -> bool:
     """--annotations: github, none, or auto (github when running in GitHub Actions)."""
     return choice == "github" or (choice == "auto" and os.environ.get("GITHUB_ACTIONS") == "true")
@@ -63,6 +70,7 @@ def report(
     for path, flag in ((output, "-o"), (junit, "--junit"), (summary, "GITHUB_STEP_SUMMARY")):
         if path:
             check_output(path, flag)
+            _not_an_input(path, flag, [results, baseline])
     old = baselines.load(baseline) if baseline else None
     sinks: list[RecordSink] = []
     if output:

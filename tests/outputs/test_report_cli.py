@@ -94,6 +94,11 @@ class TestBadInput:
             (["-o", str(out), "--baseline", str(tmp_path)], f"{tmp_path}: cannot read: Is a directory"),
             (["-o", str(out), "--baseline", str(not_json)], "notjson.jsonl:1: not JSON"),
             (["-o", str(out), "--annotations", "gitlab"], "invalid choice: 'gitlab'"),
+            (["-o", str(swept.new)], f"{swept.new}: -o: is the input {swept.new}; choose another file"),
+            (
+                ["-o", str(out), "--junit", str(swept.old), "--baseline", str(swept.old)],
+                "--junit: is the input",
+            ),
         ]
         for args, expected in cases:
             done = run_cli("report", str(swept.new), *args, env=NO_GITHUB)
