@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from typing import Any
@@ -85,12 +86,13 @@ def command_for(spec: SSHSpec) -> str:
 
 async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
     """Borrow the host's shared connection (host key checked) and run the command on a new channel."""
+    deadline = asyncio.get_running_loop().time() + spec.timeout  # the engine's clock started just now
     command = command_for(spec)
     cap = spec.stdout_max_bytes if spec.check is None else max(spec.stdout_max_bytes, 65536)
     async with res.ssh_pool().lease(target, spec) as lease:
         # Built-in checks (short, read-only commands) may share one remote shell; user commands and
         # plugins keep a channel each, so a slow one never delays the others.
-        session = await lease.run(command, cap, batch=spec.check not in (None, "nagios"))
+        session = await lease.run(command, cap, spec.check not in (None, "nagios"), deadline)
     if res.secrets:
         session = scrub(session, tuple(res.secrets))
     details = base_details(spec, session)
