@@ -28,7 +28,7 @@ _FUNCTIONS = (
     "L=${LC_ALL-}; l=${LC_ALL+1}; LC_ALL=C; M=$$",
     """f() { printf '@@%s %s %s\\n%s@@%s\\n' "$N" "$1" "$2" "$3" "$N" | dd obs=4096 2>/dev/null; }""",
     """c() { C=$2; [ ${#C} -le $1 ] || { C=$(printf %s "$2" | head -c $1; echo .); C=${C%.}; }; }""",
-    "j() { r=$( { o=$( ( if [ -n \"$l\" ]; then LC_ALL=$L; else unset LC_ALL; fi; eval \"$2\" )"
+    'j() { r=$( { o=$( ( if [ -n "$l" ]; then LC_ALL=$L; else unset LC_ALL; fi; eval "$2" )'
     " </dev/null 2>&3 3>&-; s=$?; echo .; exit $s ); s=$?;"
     """ printf '@@%s s %s\\n%s' "$N" "$s" "$o"; } 3>&1 );"""
     f""" c {STDERR_MAX_BYTES} "${{r%%"@@$N s "*}}"; e=$C; c $(($3 + 8)) "${{r#*"@@$N s "}}";"""
@@ -119,4 +119,5 @@ def split_result(payload: bytes, nonce: str, cap: int) -> tuple[bytes, bytes, in
         return b"", stderr[:STDERR_MAX_BYTES], None
     # The script ends stdout with "." (so the shell keeps its trailing newlines); a cut one lost it,
     # but then it still has more than `cap` bytes.
-    return stdout[:-1][:cap] if stdout.endswith(b".") else stdout[:cap], stderr[:STDERR_MAX_BYTES], int(status)
+    stdout = stdout[:-1] if stdout.endswith(b".") else stdout
+    return stdout[:cap], stderr[:STDERR_MAX_BYTES], int(status)

@@ -9,6 +9,7 @@ result as soon as its frames arrive.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ class Combined(asyncssh.SSHClientSession[bytes]):
 
     def _timed_out(self, index: int) -> ProbeFailed:
         budget = self.jobs[index].budget
-        return ProbeFailed("timeout", f"still running on the host after {budget:.2f} s: stopped there (killed)")
+        return ProbeFailed("timeout", f"still running on the host after {budget:.2f} s: killed there")
 
     def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
         self.exit_signal = (signal, core_dumped, msg)
@@ -149,7 +150,7 @@ class Combined(asyncssh.SSHClientSession[bytes]):
         """The remote shell ended before this check's result: the check was not evaluated."""
         said = bytes(self.stderr).decode("utf-8", "replace").strip()
         detail = f": {said.splitlines()[0][:200]}" if said else ""
-        message = f"not evaluated: the remote shell ended (exit {self.script_exit}) before this check reported"
+        message = f"not evaluated: the remote shell ended (exit {self.script_exit}) before this check ran"
         return ProbeFailed("assertion", message + detail)
 
 
@@ -169,7 +170,8 @@ async def run_batch(conn: asyncssh.SSHClientConnection, requests: Sequence[Reque
         nonce = secrets.token_hex(8)
         jobs = _jobs(requests)
         command = sshscript.command_line(jobs, nonce)
-        channel, _ = await conn.create_session(lambda: Combined(requests, jobs, nonce), command, encoding=None)
+        session = functools.partial(Combined, requests, jobs, nonce)
+        channel, _ = await conn.create_session(session, command, encoding=None)
         try:
             channel.write_eof()
             # Until every probe has its answer or has given up (its deadline passed). asyncio.wait
