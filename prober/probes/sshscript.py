@@ -2,9 +2,10 @@
 
 Each check runs as a background job of the script; its stdout, stderr and exit status come back
 together as frames on the script's stdout (`@@<nonce> <index> <kind>\\n<data>@@<nonce>\\n`). A frame
-is written by one `dd` write of at most 4096 bytes (PIPE_BUF), so frames of checks ending at the same
-moment never interleave; bash's printf alone would split a frame at its newlines. A check whose
-output (capped first) is longer goes out in several frames. A watchdog job stops each check when its
+is written in one write of at most 4096 bytes (PIPE_BUF), so frames of checks ending at the same
+moment never interleave: dash's printf writes a frame at once, other shells' printf (bash's splits
+at newlines) goes through `dd obs=4096`. A check whose output (capped first) is longer goes out in
+several frames. A watchdog job stops each check when its
 budget passes (the process tree, depth first, SIGSTOP then SIGKILL, found with procps `pgrep -P`) and
 reports `T` for it: a hung `df` costs that check alone, and leaves no process behind.
 Only POSIX sh, coreutils (`dd`, `head`, `tail`, `sleep`) and procps run on the host.
@@ -20,13 +21,15 @@ from dataclasses import dataclass
 STDERR_MAX_BYTES = 2048  # enough for the first line of an error message
 FRAME_DATA_MAX = 3900  # + header and end marker (< 60 bytes) stays within PIPE_BUF = 4096
 
+# D: set when `sh` is dash (the ash family, which lacks ${x:o:l}): its printf writes once, no dd needed.
 # f: write one frame. c: cut $2 to $1 bytes into C (a fork only when it is longer). j: run one check
 # (the host's own locale restored for it), capture stderr, status and stdout, send them as frames.
 # k: stop and kill a process tree. z: sleep $1 s (whole $2 s where sleep takes no fractions).
 # t: kill job $1 and report check $2 timed out, if $1 is still a child of this script (never a reused pid).
 _FUNCTIONS = (
-    "L=${LC_ALL-}; l=${LC_ALL+1}; LC_ALL=C; M=$$",
-    """f() { printf '@@%s %s %s\\n%s@@%s\\n' "$N" "$1" "$2" "$3" "$N" | dd obs=4096 2>/dev/null; }""",
+    "L=${LC_ALL-}; l=${LC_ALL+1}; LC_ALL=C; M=$$; D=; (eval ': ${D:0:1}') 2>/dev/null || D=1",
+    """g() { printf '@@%s %s %s\\n%s@@%s\\n' "$N" "$1" "$2" "$3" "$N"; }""",
+    """f() { if [ -n "$D" ]; then g "$@"; else g "$@" | dd obs=4096 2>/dev/null; fi; }""",
     """c() { C=$2; [ ${#C} -le $1 ] || { C=$(printf %s "$2" | head -c $1; echo .); C=${C%.}; }; }""",
     'j() { r=$( { o=$( ( if [ -n "$l" ]; then LC_ALL=$L; else unset LC_ALL; fi; eval "$2" )'
     " </dev/null 2>&3 3>&-; s=$?; echo .; exit $s ); s=$?;"

@@ -133,6 +133,9 @@ class Combined(asyncssh.SSHClientSession[bytes]):
     def exit_status_received(self, status: int) -> None:
         self.script_exit = status
 
+    def eof_received(self) -> bool:
+        return True  # no EOF of ours in reply (two packets with asyncssh's IGNORE): the close follows
+
     def connection_lost(self, exc: Exception | None) -> None:
         # Checks whose last frame did not arrive: the connection's error, or how the script ended.
         for request in self.requests:
@@ -173,7 +176,7 @@ async def run_batch(conn: asyncssh.SSHClientConnection, requests: Sequence[Reque
         session = functools.partial(Combined, requests, jobs, nonce)
         channel, _ = await conn.create_session(session, command, encoding=None)
         try:
-            channel.write_eof()
+            # No write_eof (a packet, and the IGNORE asyncssh sends before each): no job reads stdin.
             # Until every probe has its answer or has given up (its deadline passed). asyncio.wait
             # never cancels the probes' futures, even when this task is cancelled at sweep end. A
             # check still running on the host is stopped there by the script's own watchdog.
