@@ -90,8 +90,8 @@ async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
     command = command_for(spec)
     cap = spec.stdout_max_bytes if spec.check is None else max(spec.stdout_max_bytes, 65536)
     async with res.ssh_pool().lease(target, spec) as lease:
-        # Built-in checks (short, read-only commands) may share one remote shell; user commands and
-        # plugins keep a channel each, so a slow one never delays the others.
+        # Built-in checks (short, read-only commands) may share one remote `sh`; user commands and
+        # plugins are user code, run as `ssh host command` would: in the login shell, a channel each.
         session = await lease.run(command, cap, spec.check not in (None, "nagios"), deadline)
     if res.secrets:
         session = scrub(session, tuple(res.secrets))

@@ -123,3 +123,20 @@ class TestCombinedResults:
         assert [r["status"] for r in batched.records] == ["ok"] * 4 + ["fail"]
         assert [r["check"]["name"] for r in batched.records] == [r["check"]["name"] for r in alone.records]
         assert batched.records[0]["check"]["value"] == alone.records[0]["check"]["value"]
+
+    async def test_nagios_plugins_keep_a_channel_of_their_own(self, sim_server, tmp_path) -> None:
+        """A plugin is user code run as `ssh host plugin` would: on its own channel, never in the
+        combined script. A slow one (1.5 s) delays none of the three checks queued with it."""
+        plugin = tmp_path / "check_slow"
+        plugin.write_text("#!/bin/sh\nsleep 1.5\necho 'SLOW OK | t=1.5s'\n")
+        plugin.chmod(0o755)
+        server = await sim_server()
+        specs = [{"check": "memory"}, {"check": "load"}, {"check": "nagios", "command": str(plugin)}]
+        specs.append({"check": "disk", "path": "/"})
+        pairs = [(server.target(), server.spec(name=f"c{i}", **p)) for i, p in enumerate(specs)]
+        sweep = await run_jobs(pairs, concurrency=8)
+        assert [r["status"] for r in sweep.records] == ["ok"] * 4, sweep.records
+        assert server.stats.sessions == 2  # the combined script, and the plugin's own channel
+        latency = [r["latency_ms"] for r in sweep.records]
+        assert latency[2] >= 1500
+        assert max(latency[:2] + latency[3:]) < latency[2] - 1000, latency
