@@ -24,8 +24,10 @@ FRAME_DATA_MAX = 3900  # + header and end marker (< 60 bytes) stays within PIPE_
 # D: set when `sh` is dash (the ash family, which lacks ${x:o:l}): its printf writes once, no dd needed.
 # f: write one frame. c: cut $2 to $1 bytes into C (a fork only when it is longer). j: run one check
 # (the host's own locale restored for it), capture stderr, status and stdout, send them as frames.
-# k: stop and kill a process tree. z: sleep $1 s (whole $2 s where sleep takes no fractions).
-# t: kill job $1 and report check $2 timed out, if $1 is still a child of this script (never a reused pid).
+# k: stop and kill a process tree. t: if job $1 is still a child of this script (never a reused pid),
+# freeze it, report check $2 timed out, kill it: the report is out before `wait` lets the script end.
+# z: sleep $1 s (whole $2 s where sleep takes no fractions), as the watchdog; the script's TERM
+# (its jobs are done) sets x: y kills a sleep started as it came, and is the only one to exit.
 _FUNCTIONS = (
     "L=${LC_ALL-}; l=${LC_ALL+1}; LC_ALL=C; M=$$; D=; (eval ': ${D:0:1}') 2>/dev/null || D=1",
     """g() { printf '@@%s %s %s\\n%s@@%s\\n' "$N" "$1" "$2" "$3" "$N"; }""",
@@ -40,8 +42,11 @@ _FUNCTIONS = (
     f""" p=$(printf %s "$p" | tail -c +{FRAME_DATA_MAX + 1}; echo .); p=${{p%.}}; done; f $1 '$' "$p"; }}""",
     "k() { kill -STOP $1 2>/dev/null; for q in $(pgrep -P $1 2>/dev/null); do k $q; done;"
     " kill -KILL $1 2>/dev/null; }",
-    "z() { sleep $1 2>/dev/null & s=$!; wait $s; [ $? = 1 ] && { sleep $2 & s=$!; wait $s; }; s=; }",
-    "t() { for q in $(pgrep -P $M 2>/dev/null); do [ $q = $1 ] && k $1 && f $2 T ''; done; }",
+    'y() { s=$!; if [ -n "$x" ]; then kill -9 $s; else wait $s; r=$?; [ -z "$x" ] || kill -9 $s; fi;'
+    ' s=; [ -z "$x" ] || exit 0; }',
+    "z() { sleep $1 2>/dev/null & y; [ $r = 1 ] && { sleep $2 & y; }; }",
+    "t() { for q in $(pgrep -P $M 2>/dev/null); do"
+    " [ $q = $1 ] && kill -STOP $1 && f $2 T '' && k $1; done; }",
 )
 _PRELUDE = "; ".join(_FUNCTIONS)
 
@@ -63,7 +68,7 @@ def _watchdog(jobs: Sequence[Job]) -> str:
         steps.append(f"z {wait:.2f} {math.ceil(wait)}")
         steps += [f"t $p{i} {i}" for i, job in enumerate(jobs) if round(job.budget, 2) == budget]
         slept = budget
-    return f"(trap '[ -n \"$s\" ] && kill $s; exit 0' TERM; {'; '.join(steps)}) 2>/dev/null & w=$!"
+    return f"(trap 'x=1; [ -z \"$s\" ] || kill -9 $s' TERM; {'; '.join(steps)}) 2>/dev/null & w=$!"
 
 
 def script(jobs: Sequence[Job], nonce: str) -> str:
