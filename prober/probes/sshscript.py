@@ -23,7 +23,9 @@ FRAME_DATA_MAX = 3900  # + header and end marker (< 60 bytes) stays within PIPE_
 
 # D: set when `sh` is dash (the ash family, which lacks ${x:o:l}): its printf writes once, no dd needed.
 # f: write one frame. c: cut $2 to $1 bytes into C (a fork only when it is longer). j: run one check
-# (the host's own locale restored for it), capture stderr, status and stdout, send them as frames.
+# (the host's own locale restored for it; eval'ed in the capture's own subshell, whose EXIT trap ends
+# stdout with the nonce, `exit` in the check included), capture stderr, status and stdout, send them
+# as frames.
 # k: stop and kill a process tree. t: if job $1 is still a child of this script (never a reused pid),
 # freeze it, report check $2 timed out, kill it: the report is out before `wait` lets the script end.
 # z: sleep $1 s (whole $2 s where sleep takes no fractions), as the watchdog; the script's TERM
@@ -33,10 +35,10 @@ _FUNCTIONS = (
     """g() { printf '@@%s %s %s\\n%s@@%s\\n' "$N" "$1" "$2" "$3" "$N"; }""",
     """f() { if [ -n "$D" ]; then g "$@"; else g "$@" | dd obs=4096 2>/dev/null; fi; }""",
     """c() { C=$2; [ ${#C} -le $1 ] || { C=$(printf %s "$2" | head -c $1; echo .); C=${C%.}; }; }""",
-    'j() { r=$( { o=$( ( if [ -n "$l" ]; then LC_ALL=$L; else unset LC_ALL; fi; eval "$2" )'
-    " </dev/null 2>&3 3>&-; s=$?; echo .; exit $s ); s=$?;"
-    """ printf '@@%s s %s\\n%s' "$N" "$s" "$o"; } 3>&1 );"""
-    f""" c {STDERR_MAX_BYTES} "${{r%%"@@$N s "*}}"; e=$C; c $(($3 + 8)) "${{r#*"@@$N s "}}";"""
+    'j() { r=$( { o=$( trap \'echo "$N"\' EXIT; if [ -n "$l" ]; then LC_ALL=$L; else unset LC_ALL; fi;'
+    ' eval "$2" </dev/null 2>&3 3>&- ); s=$?;'
+    """ printf '@@%s s %s\\n%s.' "$N" "$s" "$o"; } 3>&1 );"""
+    f""" c {STDERR_MAX_BYTES} "${{r%%"@@$N s "*}}"; e=$C; c $(($3 + 24)) "${{r#*"@@$N s "}}";"""
     f""" p=$e"@@$N s "$C; while [ ${{#p}} -gt {FRAME_DATA_MAX} ]; do"""
     f""" h=$(printf %s "$p" | head -c {FRAME_DATA_MAX}; echo .); f $1 + "${{h%.}}";"""
     f""" p=$(printf %s "$p" | tail -c +{FRAME_DATA_MAX + 1}; echo .); p=${{p%.}}; done; f $1 '$' "$p"; }}""",
@@ -125,7 +127,8 @@ def split_result(payload: bytes, nonce: str, cap: int) -> tuple[bytes, bytes, in
     status, newline, stdout = rest.partition(b"\n")
     if not sep or not newline or not status.isdigit():
         return b"", stderr[:STDERR_MAX_BYTES], None
-    # The script ends stdout with "." (so the shell keeps its trailing newlines); a cut one lost it,
-    # but then it still has more than `cap` bytes.
-    stdout = stdout[:-1] if stdout.endswith(b".") else stdout
+    # The script ends stdout with the nonce (so the shell keeps its trailing newlines; only a check
+    # that ran `exec` has none), then "." (the status line's newline stays). A cut one lost both,
+    # but then still has more than `cap` bytes.
+    stdout = stdout.removesuffix(b".").removesuffix(nonce.encode())
     return stdout[:cap], stderr[:STDERR_MAX_BYTES], int(status)

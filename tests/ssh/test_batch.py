@@ -39,7 +39,8 @@ class TestFrames:
 
     def test_result_is_split_into_stderr_status_and_stdout(self) -> None:
         """A check's payload gives back its stderr, exit status and stdout, the stdout cut to its cap."""
-        assert split_result(b"err\n@@n1 s 3\nout\n.", "n1", 100) == (b"out\n", b"err\n", 3)
+        assert split_result(b"err\n@@n1 s 3\nout\nn1.", "n1", 100) == (b"out\n", b"err\n", 3)
+        assert split_result(b"@@n1 s 0\nended by exit..", "n1", 100) == (b"ended by exit.", b"", 0)
         assert split_result(b"@@n1 s 0\n" + b"z" * 50, "n1", 10) == (b"z" * 10, b"", 0)
         assert split_result(b"garbled", "n1", 10) == (b"", b"garbled", None)
 
