@@ -5,10 +5,10 @@ together as frames on the script's stdout (`@@<nonce> <index> <kind>\\n<data>@@<
 is written in one write of at most 4096 bytes (PIPE_BUF), so frames of checks ending at the same
 moment never interleave: dash's printf writes a frame at once, other shells' printf (bash's splits
 at newlines) goes through `dd obs=4096`. A check whose output (capped first) is longer goes out in
-several frames. A watchdog job stops each check when its
-budget passes (the process tree, depth first, SIGSTOP then SIGKILL, found with procps `pgrep -P`) and
-reports `T` for it: a hung `df` costs that check alone, and leaves no process behind.
-Only POSIX sh, coreutils (`dd`, `head`, `tail`, `sleep`) and procps run on the host.
+several frames. A watchdog job stops each check still running when its budget passes (its process
+tree, depth first, SIGSTOP then SIGKILL, found with procps `pgrep -P`) and reports `T` for it: a
+hung `df` costs that check alone, and leaves no process behind. Only POSIX sh, coreutils (`dd`,
+`head`, `tail`, `sleep`) and procps run on the host.
 """
 
 from __future__ import annotations

@@ -162,14 +162,17 @@ def _jobs(requests: Sequence[Request]) -> list[sshscript.Job]:
     return [sshscript.Job(r.command, r.cap, sshscript.budget(r.deadline - now)) for r in requests]
 
 
+async def run_check(conn: asyncssh.SSHClientConnection, command: str, cap: int, deadline: float) -> Ran:
+    """One built-in check on a channel of its own, still under the script's budget and watchdog: a
+    hung one alone is stopped on the host too, not only given up by the client."""
+    future: asyncio.Future[Ran] = asyncio.get_running_loop().create_future()
+    await run_batch(conn, [Request(command, cap, future, deadline)])
+    return future.result()
+
+
 async def run_batch(conn: asyncssh.SSHClientConnection, requests: Sequence[Request]) -> None:
-    """Run the requests (one alone, several combined) and resolve their futures; never raises."""
+    """Run the requests in one combined script and resolve their futures; never raises."""
     try:
-        if len(requests) == 1:
-            ran = await run_single(conn, requests[0].command, requests[0].cap)
-            if not requests[0].future.done():
-                requests[0].future.set_result(ran)
-            return
         nonce = secrets.token_hex(8)
         jobs = _jobs(requests)
         command = sshscript.command_line(jobs, nonce)

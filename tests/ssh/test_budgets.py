@@ -112,3 +112,22 @@ class TestHungCheckOnOpenSSH:
         # Stopped on the host, not merely abandoned by the client: nothing of the session is left.
         assert await wait_for(lambda: not fake.running(), 3.0), fake.running()
         assert await wait_for(lambda: not in_session(sid), 3.0), in_session(sid)
+
+    async def test_a_hung_df_alone_is_stopped_on_the_host_too(self, hanging_df_sshd) -> None:
+        """One probe at a time: the memory check opens the connection, then the disk check runs
+        alone on it and hangs: it is `timeout`, and its processes are killed on the host, not left
+        behind to pile up sweep after sweep."""
+        server, fake = hanging_df_sshd
+        pairs = [
+            (server.target(), server.spec(name="mem", check="memory", warn=100, crit=100, timeout=6.0)),
+            (server.target(), server.spec(name="disk", check="disk", path="/", timeout=3.0)),
+        ]
+        sweep = asyncio.ensure_future(run_jobs(pairs, concurrency=1))
+        assert await wait_for(lambda: len(fake.running()) == 2, 10), "the fake df never started"
+        sid = session_of(fake.running()[0])
+        result = await sweep
+        mem, disk = result.records
+        assert result.handshakes == 1 and mem["status"] == "ok", result.records
+        assert disk["error"]["kind"] == "timeout" and disk["latency_ms"] <= 3000 + 500, disk
+        assert await wait_for(lambda: not fake.running(), 3.0), fake.running()
+        assert await wait_for(lambda: not in_session(sid), 3.0), in_session(sid)
