@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from typing import Any
@@ -94,13 +95,15 @@ def command_for(spec: SSHSpec) -> str:
 
 async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
     """Borrow the host's shared connection (host key checked) and run the command on a new channel."""
+    deadline = asyncio.get_running_loop().time() + spec.timeout  # the engine's clock started just now
     command = command_for(spec)
     cap = spec.stdout_max_bytes if spec.check is None else max(spec.stdout_max_bytes, 65536)
     mask = res.redactor.mask(spec)
     async with res.ssh_pool().lease(target, spec) as lease:
-        # Built-in checks (short, read-only commands) may share one remote shell; user commands and
-        # plugins keep a channel each, so a slow one never delays the others.
-        session = await lease.run(command, cap + mask.margin, batch=spec.check not in (None, "nagios"))
+        # Built-in checks (short, read-only commands) may share one remote `sh`; user commands and
+        # plugins are user code, run as `ssh host command` would: in the login shell, a channel each.
+        batch = spec.check not in (None, "nagios")
+        session = await lease.run(command, cap + mask.margin, batch, deadline)
     if mask:
         session = scrub(session, mask, cap)
     details = base_details(spec, session, mask)
