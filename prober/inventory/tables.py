@@ -8,6 +8,7 @@ from typing import Any
 from prober.inventory.fields import (
     Converter,
     boolean,
+    byte_regex,
     choice,
     command,
     duration,
@@ -73,7 +74,7 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
     "tcp": {
         "port": port,
         "send": text,
-        "expect": regex,
+        "expect": byte_regex,
         "read_max_bytes": integer(1, 1024 * 1024),
     },
     "ssh": {

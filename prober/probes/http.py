@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +13,7 @@ from prober.model import HTTPSpec, Outcome, Target
 from prober.probes import tlscert
 from prober.probes.resources import Resources
 from prober.probes.textcap import decode
+from prober.regex import utf8_text
 
 
 async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -73,7 +73,7 @@ async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
         response.close()  # never drain the rest of a large or endless body
     if not _status_ok(response.status, spec.expect_status):
         raise ProbeFailed("http_status", f"HTTP {response.status} not in expected {_ranges(spec)}", **details)
-    if spec.body_regex and not re.search(spec.body_regex, body.decode("utf-8", errors="replace")):
+    if spec.body_regex and not res.pattern(spec.body_regex).search(utf8_text(body)):
         details["body"] = decode(body, 200)
         raise ProbeFailed("assertion", f"body does not match {spec.body_regex!r}", **details)
     warning = None
