@@ -96,9 +96,12 @@ class Engine:
         prepare = getattr(self.resources, "prepare", None)
         if prepare is None or self.stop_reason is not None:
             return
+        started = time.perf_counter()
         self._preparing = asyncio.ensure_future(prepare())
         try:
             await self._preparing
+            prepare_ms = round((time.perf_counter() - started) * 1000, 1)
+            logs.get().info("probes starting", prepared_ms=prepare_ms, probes=len(self.jobs))
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
