@@ -62,11 +62,13 @@ class Engine:
     async def run(self) -> str | None:
         """Prepare the sweep, then run every job; return None, or why the sweep was cut short."""
         loop = asyncio.get_running_loop()
-        self.lag.start()
         # The sweep deadline covers preparation too; a probe's deadline starts with the probe.
         timer = loop.call_later(self.deadline, self.stop, "deadline") if self.deadline else None
         try:
             await self._prepare()
+            # Lag is watched while probes are timed: during preparation no clock runs, and its thread
+            # competes with the loop for the GIL (up to ~0.2 s late on a loaded machine, harmlessly).
+            self.lag.start()
             pending = enumerate(self.jobs)  # positions, not Job.index: the engine trusts no numbering
             # A stop requested before the run (a signal while starting up) starts no probe at all.
             count = min(self.concurrency, len(self.jobs)) if self.stop_reason is None else 0
