@@ -87,9 +87,18 @@ def _fields(line: str) -> tuple[str | None, str, str]:
     return marker, pattern, data
 
 
+_KEY_BUCKET = {None: 0, "cert-authority": 1, "revoked": 2}  # host keys, CA keys, revoked keys
+
+
 def _decode(marker: str | None, data: str) -> Entry:
-    """One line's key, certificate or X.509 subject, decoded by asyncssh and sorted as its match()
-    sorts it (a one-line file matched under a placeholder name); None if asyncssh skips the line."""
+    """One line's key, certificate or X.509 subject, sorted as asyncssh's match() sorts it; None if
+    asyncssh skips the line. A public key (nearly every line) is read as asyncssh's load() reads it
+    first (~5 us); anything else goes through asyncssh itself: a one-line file matched under a
+    placeholder name (~18 us)."""
+    try:
+        return (_KEY_BUCKET[marker], asyncssh.import_public_key(data))
+    except asyncssh.KeyImportError:
+        pass
     prefix = f"@{marker} " if marker else ""
     found = asyncssh.import_known_hosts(f"{prefix}x {data}").match("x", "", None)
     return next(((kind, items[0]) for kind, items in enumerate(found) if items), None)
