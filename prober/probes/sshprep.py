@@ -39,7 +39,7 @@ def prepare(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | Non
     groups: dict[tuple[Any, ...], list[Job]] = {}
     for job in jobs:
         groups.setdefault(sshopts.cache_key(job.spec), []).append(job)  # type: ignore[arg-type]
-    lookups: dict[str, list[Query]] = {}
+    lookups: dict[str, list[Lookup]] = {}
     for key, group in groups.items():
         spec: SSHSpec = group[0].spec  # type: ignore[assignment]
         if key not in prepared.ssh:
@@ -51,13 +51,11 @@ def prepare(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | Non
             target_options = host_options(prepared, job.spec, job.target.address)  # type: ignore[arg-type]
             if built.known_hosts is not None and not isinstance(target_options, BaseException):
                 path = _path(job.spec.known_hosts)  # type: ignore[union-attr, arg-type]
-                lookups.setdefault(path, []).extend(_queries(job, target_options))
-    for path, queries in lookups.items():
+                lookups.setdefault(path, []).extend(_lookups(job, target_options))
+    for path, planned in lookups.items():
         known = prepared.known_hosts.get(path)
         if isinstance(known, knownhosts.PreparedKnownHosts):
-            if known.has_hashed():  # an unforeseen address would cost one HMAC per hashed line
-                queries += _resolved(queries)
-            known.prepare(queries, stop)
+            known.prepare(_queries(list(dict.fromkeys(planned)), known.has_hashed()), stop)
 
 
 def options(spec: SSHSpec, prepared: Prepared) -> Any:
@@ -113,23 +111,40 @@ def host_options(prepared: Prepared, spec: SSHSpec, address: str) -> Any:
     return prepared.ssh_hosts[key]
 
 
-def _queries(job: Job, options: Any) -> list[Query]:
-    """The (host, peer address, port) lookups asyncssh makes for this job's connections."""
+Lookup = tuple[str, "str | None", int]  # (host asyncssh matches, host dialled or None, port)
+
+
+def _lookups(job: Job, options: Any) -> list[Lookup]:
+    """The connections this job makes: the name asyncssh matches in known_hosts for each, the host
+    it dials (its address is the peer address asyncssh also matches) and the port."""
     spec: SSHSpec = job.spec  # type: ignore[assignment]
     if spec.jump:
         _, bastion, bastion_port = parse_jump(spec.jump)
         # Through a tunnel asyncssh knows no peer address; the bastion is a direct connection.
-        return [(job.target.address, "", _port(spec.port)), _direct(bastion, bastion_port)]
-    if spec.ssh_config:
-        host = options.host_key_alias or options.host
-        if options.tunnel or options.proxy_command:
-            return [(host, "", _port(options.port))]
-        return [_direct(host, options.port)]
-    return [_direct(job.target.address, spec.port)]
+        return [(job.target.address, None, spec.port), (bastion, bastion, bastion_port)]
+    if spec.ssh_config:  # HostKeyAlias, HostName, ProxyJump/ProxyCommand from ~/.ssh/config
+        alias = options.host_key_alias or options.host
+        dialled = None if options.tunnel or options.proxy_command else options.host
+        return [(alias, dialled, options.port)]
+    return [(job.target.address, job.target.address, spec.port)]
 
 
-def _direct(host: str, port: int) -> Query:
-    return (host, _ip(host), _port(port))
+def _queries(lookups: list[Lookup], hashed: bool) -> list[Query]:
+    """asyncssh's (host, peer address, port) for each lookup. A dialled name's address is known
+    only from DNS: with hashed lines it is resolved now (bounded wait), as one first seen on
+    connecting would cost an HMAC per hashed line on the event loop."""
+    queries = [(host, _ip(dialled) if dialled else "", _port(port)) for host, dialled, port in lookups]
+    named = {(h, d, p) for h, d, p in lookups if d and not _ip(d)} if hashed else set()
+    if not named:
+        return queries
+    pool = concurrent.futures.ThreadPoolExecutor(RESOLVE_THREADS, thread_name_prefix="prober-resolve")
+    futures = {pool.submit(_addresses, dialled, port): (host, port) for host, dialled, port in named}
+    done, _ = concurrent.futures.wait(futures, timeout=RESOLVE_WAIT_S)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for future in done:
+        host, port = futures[future]
+        queries += [(host, addr, _port(port)) for addr in future.result()]
+    return queries
 
 
 def _ip(host: str) -> str:
@@ -142,23 +157,6 @@ def _ip(host: str) -> str:
 
 def _port(port: int) -> int | None:
     return None if port == 22 else port  # asyncssh looks up port 22 without the [host]:port form
-
-
-def _resolved(queries: list[Query]) -> list[Query]:
-    """For host names, the lookups with each address DNS gives now (bounded wait): with hashed
-    lines, an address first seen on connecting would be matched on the event loop."""
-    named = {(host, port) for host, addr, port in queries if host and not addr and not _ip(host)}
-    if not named:
-        return []
-    pool = concurrent.futures.ThreadPoolExecutor(RESOLVE_THREADS, thread_name_prefix="prober-resolve")
-    futures = {pool.submit(_addresses, host, port or 22): (host, port) for host, port in named}
-    done, _ = concurrent.futures.wait(futures, timeout=RESOLVE_WAIT_S)
-    pool.shutdown(wait=False, cancel_futures=True)
-    found = []
-    for future in done:
-        host, port = futures[future]
-        found += [(host, addr, port) for addr in future.result()]
-    return found
 
 
 def _addresses(host: str, port: int) -> list[str]:

@@ -11,9 +11,11 @@ from typing import Any
 import asyncssh
 import pytest
 
-from prober.model import Target
-from prober.probes import knownhash, knownhosts
+from prober.engine import Engine
+from prober.model import Job, Target
+from prober.probes import knownhash, knownhosts, probe_for
 from prober.probes.prepare import Prepared, prepare
+from prober.probes.resources import Resources
 from prober.sim import knownfile, sshd
 from tests.ssh.conftest import Keys, SimServer, run_jobs
 
@@ -214,7 +216,7 @@ class TestPreparation:
 
     def test_missing_known_hosts_becomes_a_stored_setup_error(self, tmp_path: Path, keys: Keys) -> None:
         """A missing file is one SetupError per spec, raised by each probe as kind host_key."""
-        from prober.model import Job, SSHSpec
+        from prober.model import SSHSpec
 
         spec = SSHSpec(
             name="s", command="true", key=str(keys.client_path), known_hosts=str(tmp_path / "none")
@@ -222,3 +224,55 @@ class TestPreparation:
         prepared = prepare([Job(0, Target("h", "127.0.0.1", "g"), spec)], Prepared())
         (error,) = prepared.ssh.values()
         assert error.kind == "host_key" and "not found" in error.message
+
+    async def test_named_host_is_matched_by_its_address_before_the_sweep(
+        self, sim_server, keys: Keys, tmp_path: Path, monkeypatch
+    ) -> None:
+        """A target named `localhost` whose only (hashed) line names its address: accepted as asyncssh
+        accepts it (it looks up the peer address too), with every HMAC computed while preparing
+        (the name is resolved then), none on the event loop."""
+        server = await sim_server()
+        entry = knownfile.line("127.0.0.1", server.port, _public(keys.host), hashed_name=True)
+        path = knownfile.write(tmp_path / "kh", [entry], 5_000, hashed_names=True)
+        threads: list[str] = []
+        real = knownhash.match
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(knownhash, "match", spy)
+        target = Target("named", "localhost", "g")
+        sweep = await run_jobs([(target, server.spec(known_hosts=str(path)))])
+        assert sweep.records[0]["status"] == "ok", sweep.records[0]["error"]
+        assert threads and set(threads) == {"prober-prepare"}, threads
+
+    async def test_ssh_config_is_evaluated_before_the_sweep(
+        self, sim_server, keys: Keys, tmp_path: Path, monkeypatch
+    ) -> None:
+        """ssh_config: true: HostName, User, IdentityFile and HostKeyAlias come from ~/.ssh/config,
+        read while preparing (the file can be gone when the probe runs), and the alias's hashed
+        known_hosts line is matched then too."""
+        server = await sim_server()
+        home = tmp_path / "home"
+        (home / ".ssh").mkdir(parents=True)
+        config = home / ".ssh" / "config"
+        config.write_text(
+            "Host web-alias\n  HostName 127.0.0.1\n  User tester\n"
+            f"  IdentityFile {keys.client_path}\n  HostKeyAlias fleet-web\n"
+        )
+        monkeypatch.setenv("HOME", str(home))
+        entry = knownfile.line("fleet-web", server.port, _public(keys.host), hashed_name=True)
+        path = knownfile.write(tmp_path / "kh", [entry], 5_000, hashed_names=True)
+        spec = server.spec(user=None, key=None, ssh_config=True, known_hosts=str(path))
+        jobs = (Job(0, Target("web", "web-alias", "g"), spec),)
+        resources = Resources(jobs=jobs)
+        await resources.prepare()
+        config.unlink()
+        threads: list[str] = []
+        monkeypatch.setattr(knownhash, "match", lambda *a, **k: threads.append("late"))
+        results: list[Any] = []
+        await Engine(jobs, results.append, concurrency=1, probe_for=probe_for, resources=resources).run()
+        await resources.aclose()
+        assert results[0].error is None, results[0].error
+        assert threads == []
