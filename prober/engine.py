@@ -8,10 +8,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from prober import logs, redact
+from prober import logs
 from prober.classify import classify
 from prober.errors import ProbeFailed
 from prober.looplag import LagWatch
+from prober.masking import Redactor
 from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status
 from prober.probes import ProbeFn
 
@@ -36,6 +37,7 @@ class Engine:
         probe_for: Callable[[str], ProbeFn],
         resources: Any,
         deadline: float | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.jobs = jobs
         self.emit = emit
@@ -43,6 +45,9 @@ class Engine:
         self.probe_for = probe_for
         self.resources = resources
         self.deadline = deadline
+        # Masks each probe's secrets out of its error message and warning (the probes' own
+        # Resources should hold the same Redactor; a separate one computes the same masks).
+        self.redactor = redactor if redactor is not None else Redactor()
         self.stop_reason: str | None = None
         self._recorded = bytearray(len(jobs))
         self._attempts: dict[int, int] = {}
@@ -158,7 +163,7 @@ class Engine:
             probe = self.probe_for(job.spec.kind)
         except Exception as exc:
             lost = ErrorInfo("internal", f"no probe for type {job.spec.kind!r}: {type(exc).__name__}: {exc}")
-            return Result(job, Status.FAIL, None, 0, time.time(), self._cap(lost))
+            return Result(job, Status.FAIL, None, 0, time.time(), self._cap(lost, job))
         attempt = 0
         while True:
             attempt += 1
@@ -202,20 +207,24 @@ class Engine:
                 kind, message = "timeout", f"no answer within the probe timeout ({job.spec.timeout:g} s)"
             elif isinstance(exc, ProbeFailed):
                 details = dict(exc.details)
-        return None, self._cap(ErrorInfo(kind, message)), details
+        return None, self._cap(ErrorInfo(kind, message), job), details
 
-    def _cap(self, error: ErrorInfo) -> ErrorInfo:
-        """Secrets scrubbed, then the message cut to MESSAGE_MAX characters."""
+    def _cap(self, error: ErrorInfo, job: Job) -> ErrorInfo:
+        """The probe's secrets masked, then the message cut to MESSAGE_MAX characters, the cut edge
+        masked again. The edge is always checked: the message may have been cut before (classify)."""
         text = error.message
-        secrets = getattr(self.resources, "secrets", None)
-        if secrets:
-            text = redact.text(text, tuple(secrets))
-        if len(text) > MESSAGE_MAX:
+        mask = self.redactor.mask(job.spec)
+        if mask:
+            text = mask.cut(mask.text(text), MESSAGE_MAX - 1, edge=True)
+        elif len(text) > MESSAGE_MAX:
             text = text[: MESSAGE_MAX - 1] + "…"
         return ErrorInfo(error.kind, text)
 
     def _success(self, job: Job, outcome: Outcome, latency_ms: float, attempts: int) -> Result:
         warning = outcome.warning
+        if warning is not None:  # a check's warning quotes remote output
+            mask = self.redactor.mask(job.spec)
+            warning = mask.cut(mask.text(warning), MESSAGE_MAX - 1, edge=True) if mask else warning
         limit = job.spec.latency_warn
         if warning is None and limit is not None and latency_ms > limit * 1000:
             warning = f"latency {latency_ms:.0f} ms over latency_warn {limit * 1000:.0f} ms"

@@ -54,6 +54,12 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
 _Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]]]
 
 
+def _layer_key(probe: ProbeDef, group: GroupDef, host: HostDecl) -> tuple[str, str, int]:
+    """Hosts without an override of this probe share the group's layers (and, when nothing is
+    templated, one frozen spec): an explicit list of 100k hosts is 100k declarations, not 100k specs."""
+    return (probe.name, group.name, id(host) if probe.name in host.overrides else 0)
+
+
 @dataclass
 class _Failure:
     """One template problem and the hosts it hit; reported once, not once per host."""
@@ -81,7 +87,7 @@ class _Planner:
     ) -> ProbeSpec | None:
         static, templated = self.layered(probe, group, host)
         if not templated:  # the same frozen spec serves every host of this declaration
-            key = (probe.name, group.name, id(host))
+            key = _layer_key(probe, group, host)
             if key not in self.static_specs:
                 self.static_specs[key] = self._built(probe, static)
             return self.static_specs[key]
@@ -105,7 +111,7 @@ class _Planner:
     def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
         a declaration expands to, so it is computed once per (probe, group, declaration)."""
-        key = (probe.name, group.name, id(host))
+        key = _layer_key(probe, group, host)
         merged = self.merged.get(key)
         if merged is None:
             layers = [self.base, probe.layer]
@@ -182,26 +188,40 @@ def template_problems(inventory: Inventory) -> list[Problem]:
     return planner.problems()
 
 
-def build_plan(
+def iter_plan(
     inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
-) -> tuple[Job, ...]:
-    """Every (host, probe) pair once, in inventory order; InventoryError on template problems."""
+) -> Iterator[Job]:
+    """Every (host, probe) pair once, in inventory order, one at a time (a 10^6-probe plan is never
+    held whole by `plan` and `validate`); InventoryError once the stream ends, on template problems.
+
+    A host listed again (another group, another declaration) gets only the probes it has not had yet:
+    the names planned per host are kept, as one shared tuple per distinct probe list, not per job.
+    """
     _check_size(inventory)
     planner = _Planner(inventory, settings)
-    seen: set[tuple[str, str]] = set()
-    jobs: list[Job] = []
+    planned: dict[str, tuple[str, ...]] = {}
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+    index = 0
     for group in inventory.groups.values():
         for host in group.hosts:
             for target, spec in planner.jobs_for(group, host):
-                key = (target.name, spec.name)
-                if key in seen or not _selected(limit, group.name, target.name):
+                done = planned.get(target.name, ())
+                if spec.name in done or not _selected(limit, group.name, target.name):
                     continue
-                seen.add(key)
-                jobs.append(Job(len(jobs), target, spec))
+                names = (*done, spec.name)
+                planned[target.name] = shared.setdefault(names, names)
+                yield Job(index, target, spec)
+                index += 1
     if planner.failures:
         raise InventoryError(planner.problems())
-    if limit is not None and not jobs:
+    if limit is not None and not index:
         names = ", ".join(sorted(inventory.groups))
         message = f"{','.join(limit)!r} matches no group or host (groups: {names})"
         raise InventoryError([Problem(inventory.path, None, "--limit", message)])
-    return tuple(jobs)
+
+
+def build_plan(
+    inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
+) -> tuple[Job, ...]:
+    """The whole plan (what the engine runs); InventoryError on template problems."""
+    return tuple(iter_plan(inventory, settings, limit))

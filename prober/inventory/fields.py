@@ -169,16 +169,42 @@ def _status_range(item: Any) -> tuple[int, int]:
 
 
 def headers(value: Any) -> tuple[tuple[str, str], ...]:
+    # Values are never quoted back in a message: any of them may be a credential.
     if not isinstance(value, dict):
         raise ValueError(f"expected a mapping of header names to values, got {type(value).__name__}")
     out = []
     for name, item in value.items():
         if not isinstance(item, str | int | float) or isinstance(item, bool):
             raise ValueError(f"header {name!r}: expected a string value, got {type(item).__name__}")
-        if any(c in str(item) or c in name for c in "\r\n\0"):
-            raise ValueError(f"header {name!r}: names and values cannot contain line breaks")
-        out.append((text(name), str(item)))
+        if any(c in str(item) for c in "\r\n\0"):
+            raise ValueError(f"header {name!r}: values cannot contain line breaks")
+        out.append((header_name(name), str(item)))
     return tuple(out)
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token: what a header name may be
+
+
+def header_name(value: Any) -> str:
+    name = text(value)
+    if not _TOKEN.match(name):
+        raise ValueError(f"header {shown(name)}: not a valid header name")
+    return name
+
+
+def headers_env(value: Any) -> tuple[tuple[str, str], ...]:
+    """{X-Api-Key: API_KEY}: each header's value is read from that environment variable when probing."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError("expected a mapping of header names to environment variable names")
+    return tuple((header_name(name), env_name(variable)) for name, variable in value.items())
+
+
+def names(value: Any) -> tuple[str, ...]:
+    """A list of header or query parameter names (compared without regard to case), sorted."""
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(item, str) and item for item in items):
+        raise ValueError(f"expected a list of names, got {shown(value)}")
+    return tuple(sorted({item.lower() for item in items}))
 
 
 def method(value: Any) -> str:

@@ -14,9 +14,11 @@ from prober.inventory.fields import (
     duration,
     env_name,
     headers,
+    headers_env,
     integer,
     jump_host,
     method,
+    names,
     number,
     port,
     rate,
@@ -47,8 +49,27 @@ def ssh_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+def http_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """A header set twice (literally and from the environment) would leave which one is sent unclear."""
+    literal = {name.lower() for name, _ in params.get("headers", ())}
+    twice = [name for name, _ in params.get("headers_env", ()) if name.lower() in literal]
+    if twice:
+        return [("headers_env", f"header {twice[0]!r} is also set in 'headers': give it once")]
+    return []
+
+
+def tcp_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
+    if "send" in params and "send_env" in params:
+        return [("send_env", "give either 'send' or 'send_env'")]
+    return []
+
+
 # Cross-field validators per kind, run by the loader on a probe definition.
-CROSS_CHECKS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {"ssh": ssh_problems}
+CROSS_CHECKS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
+    "ssh": ssh_problems,
+    "http": http_problems,
+    "tcp": tcp_problems,
+}
 
 
 COMMON_FIELDS: dict[str, Converter] = {
@@ -62,6 +83,9 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
         "url": url,
         "method": method,
         "headers": headers,
+        "headers_env": headers_env,
+        "safe_headers": names,
+        "safe_query": names,
         "expect_status": status_ranges,
         "body_regex": regex,
         "body_max_bytes": integer(0, 16 * 1024 * 1024),
@@ -69,11 +93,13 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
         "ca_file": text,
         "follow_redirects": boolean,
         "max_redirects": integer(0, 50),
+        "allow_insecure_redirects": boolean,
         "cert_min_days": number(0, 36500),
     },
     "tcp": {
         "port": port,
         "send": text,
+        "send_env": env_name,
         "expect": byte_regex,
         "read_max_bytes": integer(1, 1024 * 1024),
     },

@@ -40,7 +40,6 @@ class Prepared:
     ssh: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # sshopts.cache_key → options | error
     ssh_hosts: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # ssh_config: per (key, host, port)
     known_hosts: dict[str, Any] = field(default_factory=dict)  # path → PreparedKnownHosts | SetupError
-    secrets: set[str] = field(default_factory=set)  # passwords and passphrases read, to scrub
     seconds: float = 0.0
 
 

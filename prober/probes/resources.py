@@ -10,6 +10,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from prober.errors import SetupError
+from prober.masking import Redactor
+from prober.probes import httpreq
 from prober.probes import prepare as preparation
 from prober.regex import TEXT, Pattern
 
@@ -18,21 +20,29 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-    from prober.model import Job, SSHSpec
+    from prober.model import HTTPSpec, Job, SSHSpec
     from prober.probes.sshpool import SSHPool
 
 
 class Resources:
     """Prepared once per sweep before any probe runs (`prepare`), and closed at its end."""
 
-    def __init__(self, concurrency: int = 256, jobs: Sequence[Job] = (), share: float = 1.0) -> None:
+    def __init__(
+        self,
+        concurrency: int = 256,
+        jobs: Sequence[Job] = (),
+        share: float = 1.0,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.concurrency = concurrency
         self.jobs = jobs
         self.share = share  # this process's part of sweep-wide limits (1/N under --workers N)
         self._ssh_pool: SSHPool | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._http: dict[int, tuple[HTTPSpec, httpreq.Prepared]] = {}
         self.prepared = preparation.Prepared()
-        self.secrets: set[str] = self.prepared.secrets
+        # The sweep's masks (the engine holds the same one): probes mask remote text with it.
+        self.redactor = redactor if redactor is not None else Redactor()
 
     async def prepare(self) -> None:
         """Everything the plan's probes share, ready before the engine starts their clocks.
@@ -44,8 +54,6 @@ class Resources:
         inherited = preparation.take_inherited()
         if inherited is not None:
             self.prepared = inherited
-            inherited.secrets.update(self.secrets)
-            self.secrets = inherited.secrets
         await _in_thread(preparation.prepare, self.jobs, self.prepared)
         if any(job.spec.kind == "http" for job in self.jobs):
             self.http_session()  # builds the connector: ~1 ms better spent now than on a clock
@@ -62,6 +70,16 @@ class Resources:
         if self._session is None:
             self._session = _make_session(self.concurrency)
         return self._session
+
+    def http_request(self, spec: HTTPSpec) -> httpreq.Prepared:
+        """The spec's prepared request; kept when it has headers or credentials to assemble."""
+        entry = self._http.get(id(spec))
+        if entry is not None:
+            return entry[1]
+        prepared = httpreq.prepare(spec)
+        if prepared.headers:
+            self._http[id(spec)] = (spec, prepared)
+        return prepared
 
     def ssh_options(self, spec: SSHSpec, address: str | None = None) -> Any:
         """Prepared SSHClientConnectionOptions for a spec (for `address`, with ssh_config: true);

@@ -39,13 +39,13 @@ def cache_key(spec: SSHSpec) -> tuple[Any, ...]:
     )
 
 
-def _secret(env: str | None, what: str, secrets: set[str]) -> str | None:
+def _secret(env: str | None, what: str) -> str | None:
+    """The value of a password variable (prober.masking reads it too, to mask it in records)."""
     if env is None:
         return None
     value = os.environ.get(env)
     if value is None:
         raise SetupError("auth", f"{what} environment variable {env} is not set")
-    secrets.add(value)
     return value
 
 
@@ -75,13 +75,11 @@ def _local_user() -> str:
         return "root"
 
 
-def build(
-    spec: SSHSpec, secrets: set[str], known_hosts: Callable[[], Any]
-) -> asyncssh.SSHClientConnectionOptions:
+def build(spec: SSHSpec, known_hosts: Callable[[], Any]) -> asyncssh.SSHClientConnectionOptions:
     """Options with everything preloaded, so each connection does no file I/O; `known_hosts()`
     gives the prepared known_hosts (sshprep) or None, or raises SetupError."""
-    password = _secret(spec.password_env, "password", secrets)
-    passphrase = _secret(spec.passphrase_env, "key passphrase", secrets)
+    password = _secret(spec.password_env, "password")
+    passphrase = _secret(spec.passphrase_env, "key passphrase")
     keys = _client_keys(spec, passphrase)
     agent_path = os.environ.get("SSH_AUTH_SOCK") if spec.agent else None
     if keys is None and agent_path and spec.agent:

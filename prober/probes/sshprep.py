@@ -61,7 +61,7 @@ def prepare(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | Non
 def options(spec: SSHSpec, prepared: Prepared) -> Any:
     """The spec's client options, or the SetupError that stops them (stored: raised per probe)."""
     try:
-        return sshopts.build(spec, prepared.secrets, lambda: known_hosts(prepared, spec))
+        return sshopts.build(spec, lambda: known_hosts(prepared, spec))
     except SetupError as exc:
         return exc
 

@@ -149,7 +149,7 @@ class TestVarPrecedence:
         path = inventory_file(
             """
             probes:
-              h: {type: http, url: "http://{address}/x?h={host}&g={group}"}
+              h: {type: http, url: "http://{address}/x?h={host}&g={group}", safe_query: [h, G]}
               s: {type: ssh, command: "hostname {host}"}
               t: {type: tcp, port: 1, send: "HELLO {host}\\r\\n"}
             groups:
@@ -322,7 +322,7 @@ class TestRedaction:
         outcome = cli("plan", path)
         assert outcome.code == 0
         params = json.loads(outcome.out)["params"]
-        assert params["url"] == "http://admin:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
+        assert params["url"] == "http://<redacted>:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
         assert params["headers"] == {
             "Authorization": "<redacted>",
             "X-Api-Key": "<redacted>",
@@ -341,7 +341,7 @@ class TestRedaction:
         )
         outcome = cli("validate", path)
         assert outcome.code == 3
-        assert "gopher://u:<redacted>@h.invalid/" in outcome.err
+        assert "gopher://<redacted>:<redacted>@h.invalid/" in outcome.err
         assert "hunter2pw" not in outcome.err
 
 
@@ -408,3 +408,52 @@ class TestOnlyTemplatedFieldsAreTemplated:
         assert plan[("a.invalid", "h")]["params"]["body_regex"] == r'^\{\{"ok": \d{1,3}\}\}$'
         assert plan[("a.invalid", "t")]["params"]["expect"] == "^{{x}}"
         assert plan[("a.invalid", "s")]["params"]["key"] == "/keys/{host}.key"
+
+
+class TestStreamedPlan:
+    def test_template_problem_late_in_the_plan_prints_no_plan_line(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """The plan is streamed, but bad input found at its very end still prints nothing and exits 3."""
+        path = inventory_file(
+            """
+            probes:
+              p: {type: tcp, port: 1}
+              q: {type: tcp, port: "{qport}"}
+            groups:
+              first: {hosts: ["a[1:500].invalid"], probes: [p]}
+              last: {hosts: ["z.invalid"], probes: [q], vars: {qport: "nope"}}
+            """
+        )
+        outcome = cli("plan", path)
+        assert outcome.code == 3
+        assert outcome.out == ""
+        assert outcome.err.startswith(f"error: {path}:3: probes.q.port: after templating: expected a port")
+
+    def test_host_listed_again_gets_only_its_missing_probes(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """A host in three declarations gets each probe once, planned by the first declaration naming it."""
+        path = inventory_file(
+            """
+            probes:
+              p: {type: tcp, port: 1}
+              q: {type: tcp, port: 2}
+              r: {type: tcp, port: 3}
+            groups:
+              a: {hosts: ["h[1:3].invalid"], probes: [p]}
+              b: {hosts: ["h2.invalid", "h[2:3].invalid"], probes: [p, q]}
+              c: {hosts: ["h3.invalid"], probes: [r, q, p]}
+            """
+        )
+        plan = plan_of(cli, path)
+        assert [(host, probe, r["group"]) for (host, probe), r in plan.items()] == [
+            ("h1.invalid", "p", "a"),
+            ("h2.invalid", "p", "a"),
+            ("h3.invalid", "p", "a"),
+            ("h2.invalid", "q", "b"),
+            ("h3.invalid", "q", "b"),
+            ("h3.invalid", "r", "c"),
+        ]
+        validate = cli("validate", path)
+        assert validate.code == 0 and "3 hosts, 6 planned probes" in validate.err

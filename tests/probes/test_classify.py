@@ -76,7 +76,7 @@ class TestClassify:
         """aiohttp's InvalidURL text is the URL; its password never reaches the message."""
         kind, message = classify(aiohttp.InvalidURL("http://deploy:s3cret-pw@web01.test:8080/x", "bad host"))
         assert kind == "protocol" and "s3cret-pw" not in message
-        assert message == "invalid URL http://deploy:<redacted>@web01.test:8080/x: bad host"
+        assert message == "invalid URL http://<redacted>:<redacted>@web01.test:8080/x: bad host"
 
     def test_messages_are_capped(self) -> None:
         """A foreign exception with a 1 MB message is cut to a few hundred characters."""

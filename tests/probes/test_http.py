@@ -256,7 +256,7 @@ class TestHostile:
         assert record["error"]["kind"] == "http_status" and record["http"]["status_code"] == 401
         assert "Authorization: Basic" in seen[0]
         assert "s3cret-pw" not in json.dumps(record)
-        assert record["http"]["url"] == f"http://deploy:<redacted>@127.0.0.1:{srv.port}/"
+        assert record["http"]["url"] == f"http://<redacted>:<redacted>@127.0.0.1:{srv.port}/"
 
     async def test_refused(self, resources: Resources) -> None:
         """A closed port gives kind refused, with a short 'address:port: reason' message."""
