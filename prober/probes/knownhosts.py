@@ -88,6 +88,7 @@ def _fields(line: str) -> tuple[str | None, str, str]:
 
 
 _KEY_BUCKET = {None: 0, "cert-authority": 1, "revoked": 2}  # host keys, CA keys, revoked keys
+_TRUSTED = frozenset({0, 1, 3, 5})  # what stops asyncssh's fallback to names without the port
 
 
 def _decode(marker: str | None, data: str) -> Entry:
@@ -134,15 +135,27 @@ class PreparedKnownHosts(asyncssh.SSHKnownHosts):
         """
         queries = list(dict.fromkeys(queries))
         self._prepare_names([n for q in queries for n in lookup_names(*q)], stop)
-        fallback = [q for q in queries if q[2] and not self._trusts(self._select(*q))]
+        fallback = [
+            q for q in queries if q[2] and not self._trusted_line(q) and not self._trusts(self._select(*q))
+        ]
         self._prepare_names([n for q in fallback for n in lookup_names(q[0], q[1])], stop)
+
+    def _trusted_line(self, query: Query) -> bool:
+        """A shortcut to _select: an exact or hashed line of the [host]:port names with a host or CA
+        key or certificate (a trusted entry never leaves asyncssh's result)."""
+        for name in lookup_names(*query):
+            for number in (*self._index.names.get(name, ()), *self._hashed_for.get(name, ())):
+                entry = self._entries.get(number)
+                if entry is not None and entry[0] in _TRUSTED:
+                    return True
+        return False
 
     def has_hashed(self) -> bool:
         return bool(self._index.hashed)
 
     @staticmethod
     def _trusts(found: Buckets) -> bool:
-        return bool(found[0] or found[1] or found[3] or found[5])
+        return any(found[kind] for kind in _TRUSTED)
 
     def _prepare_names(self, names: Iterable[str], stop: threading.Event | None) -> None:
         """Match hashed lines against `names`; decode every line they or a pattern select."""
