@@ -20,6 +20,10 @@ Emit = Callable[[Result], None]
 MESSAGE_MAX = 300  # characters of an error message kept in a record (lines stay under 4 KiB)
 
 
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
 def backoff(attempt: int) -> float:
     """Jittered exponential pause before retry `attempt` (1-based): ~0.1 s, 0.2 s, … capped at 1 s."""
     return min(1.0, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
@@ -50,7 +54,9 @@ class Engine:
         self.redactor = redactor if redactor is not None else Redactor()
         self.stop_reason: str | None = None
         self._recorded = bytearray(len(jobs))
-        self._attempts: dict[int, int] = {}
+        # Per running job: attempts made, when the last one started, and its duration once it ended
+        # (so a job stopped mid-sweep still reports the time its last attempt took or has taken).
+        self._attempts: dict[int, tuple[int, float, float | None]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._preparing: asyncio.Future[Any] | None = None
         self.lag = LagWatch(min((job.spec.timeout for job in jobs), default=1.0))
@@ -130,12 +136,13 @@ class Engine:
             "cancelled": "the sweep was interrupted before this probe finished",
             "internal": "the engine lost this probe to an internal error",
         }[kind]
+        now = time.perf_counter()
         for slot, job in enumerate(self.jobs):
             if not self._recorded[slot]:
-                attempts = self._attempts.get(slot, 0)
-                self._record(
-                    slot, Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message))
-                )
+                attempts, started, spent = self._attempts.get(slot, (0, now, None))
+                latency = None if attempts == 0 else spent if spent is not None else _ms(now - started)
+                error = ErrorInfo(kind, message)
+                self._record(slot, Result(job, Status.FAIL, latency, attempts, time.time(), error))
 
     def _record(self, slot: int, result: Result) -> None:
         self._recorded[slot] = 1
@@ -167,10 +174,11 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            self._attempts[slot] = attempt
             started = time.perf_counter()
+            self._attempts[slot] = (attempt, started, None)
             outcome, error, details = await self._attempt(probe, job)
-            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            latency_ms = _ms(time.perf_counter() - started)
+            self._attempts[slot] = (attempt, started, latency_ms)  # what a stop from now on reports
             if outcome is not None:
                 return self._success(job, outcome, latency_ms, attempt)
             assert error is not None

@@ -6,9 +6,11 @@ Parameter precedence, later wins:
   < the host's `overrides: {probe: {...}}`.
 Template vars, later wins: `defaults.vars` < group `vars` < host `vars` < {host, address, group}.
 
-Templates: `{name}` in url, port, command, send and user is replaced per host; `{{` and `}}` are literal
-braces. Values are quoted for where they land: shell-quoted (shlex) in an SSH command, so a var such as
-`x; rm -rf /` stays one word, and percent-encoded in a URL. A port must be a number after templating.
+Templates: `{name}` in url, port, command, send, user, jump, path, name and unit is replaced per host;
+`{{` and `}}` are literal braces. Values are quoted for where they land: shell-quoted (shlex) in an SSH
+command, so a var such as `x; rm -rf /` stays one word; in a URL or jump host each value stays in the
+part it was placed in (prober/authority.py). A port must be a number after templating. Parameters that
+can never work together are refused once every layer and template is applied (tables.py).
 
 A host listed in several groups (or several times) gets each probe once: the first group that lists it,
 in file order, plans it with that group's vars and overrides.
@@ -51,7 +53,9 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
     return SweepSettings(**values)
 
 
-_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]]]
+# Literal parameters, templated ones (with the layer that set them), every parameter's layer, and the
+# parameters that cannot work together.
+_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]], dict[str, Layer], list[tuple[str, str]]]
 
 
 def _layer_key(probe: ProbeDef, group: GroupDef, host: HostDecl) -> tuple[str, str, int]:
@@ -81,11 +85,15 @@ class _Planner:
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
         self.merged: dict[tuple[str, str, int], _Merged] = {}
         self.static_specs: dict[tuple[str, str, int], ProbeSpec | None] = {}
+        self.combinations: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any], target: Target
     ) -> ProbeSpec | None:
-        static, templated = self.layered(probe, group, host)
+        static, templated, origin, problems = self.layered(probe, group, host)
+        if problems:
+            self._fail_all(problems, origin, target.name)
+            return None
         if not templated:  # the same frozen spec serves every host of this declaration
             key = _layer_key(probe, group, host)
             if key not in self.static_specs:
@@ -103,6 +111,10 @@ class _Planner:
                 ok = False
         return self._built(probe, params) if ok else None
 
+    def _fail_all(self, problems: list[tuple[str, str]], origin: dict[str, Layer], host: str) -> None:
+        for name, message in problems:
+            self.fail(origin[name].where(name), message, host)
+
     def _built(self, probe: ProbeDef, params: dict[str, Any]) -> ProbeSpec | None:
         if self.check_only:
             return None
@@ -114,8 +126,8 @@ class _Planner:
         key = _layer_key(probe, group, host)
         merged = self.merged.get(key)
         if merged is None:
-            layers = [self.base, probe.layer]
-            layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+            overrides = [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+            layers = [self.base, probe.layer, *overrides]
             origin = {name: layer for layer in layers for name in layer.params}
             static = {
                 n: layer.params[n]
@@ -123,8 +135,18 @@ class _Planner:
                 if n not in tables.TEMPLATED or not fields.is_template(layer.params[n])
             }
             templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
-            merged = self.merged[key] = (static, templated)
+            merged = self.merged[key] = (static, templated, origin, self._combinations(probe, overrides))
         return merged
+
+    def _combinations(self, probe: ProbeDef, overrides: list[Layer]) -> list[tuple[str, str]]:
+        """Parameters that can never work together, once per distinct stack of layers (not per host
+        line). Templates are judged as written: a value can never add credentials to a URL or change
+        its scheme (authority.py), and the other rules only look at which keys are given."""
+        key = (probe.name, *map(id, overrides))
+        if key not in self.combinations:
+            params = {n: v for layer in (self.base, probe.layer, *overrides) for n, v in layer.params.items()}
+            self.combinations[key] = tables.combination_problems(probe.kind, params)
+        return self.combinations[key]
 
     def fail(self, where: tuple[str, int], message: str, host: str) -> None:
         key, line = where

@@ -103,4 +103,6 @@ class Checker:
             if converted is not None:
                 layer.params[name] = converted
                 layer.lines[name] = data.line_of(given)
+                if given != name:
+                    layer.spelled[name] = given
         return layer

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from prober import redact
+from prober.inventory import hostnames
 from prober.regex import BYTES, TEXT, compile_pattern
 
 Converter = Callable[[Any], Any]
@@ -86,6 +89,26 @@ def text(value: Any) -> str:
     return value
 
 
+def local_file(value: Any) -> str:
+    """A file prober opens itself (key, known_hosts, ca_file): it must exist and be readable, or every
+    probe using it would fail as auth, host_key or tls, like a sick fleet. Opened, never read: its
+    contents never reach an error. `~` is expanded as the probes expand it; the value is kept as given."""
+    path = text(value)
+    full = os.path.expanduser(path)
+    shown_path = path if full == path else f"{path} ({full})"
+    try:
+        # O_NONBLOCK: a FIFO must not block validate; O_NOCTTY: a terminal must not become ours.
+        fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ValueError(f"cannot read {shown_path}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise ValueError(f"{shown_path} is a directory, not a file")
+    finally:
+        os.close(fd)
+    return path
+
+
 def regex(value: Any) -> str:
     """A pattern on decoded text (body_regex, stdout_regex), checked the way the probe compiles it."""
     pattern = text(value)
@@ -124,11 +147,20 @@ def url(value: Any) -> str:
     return raw
 
 
+def url_host_problem(host: str) -> str | None:
+    """A URL's host the resolver can take as written: an IPv6 literal, a canonical IPv4 address, or
+    a name with 1-63 character labels (a templated URL's host is checked once filled in)."""
+    if host.startswith("["):
+        return None  # IPv6: urllib and yarl check what is inside the brackets
+    return hostnames.ipv4_problem(host) or hostnames.dns_problem(host)
+
+
 def _url_problem(raw: str) -> str | None:
     if _UNSAFE_URL_CHAR.search(raw) or not raw.isprintable():
         return "URL cannot contain spaces or control characters"
     # Check the shape with each field as "1" (valid in a host, port and path); templated again per host.
-    filled = TEMPLATE_FIELD.sub(lambda m: "1" if m.group(1) else "", raw) if "{" in raw or "}" in raw else raw
+    templated = "{" in raw or "}" in raw
+    filled = TEMPLATE_FIELD.sub(lambda m: "1" if m.group(1) else "", raw) if templated else raw
     try:
         parts = urlsplit(filled)
         if parts.scheme not in ("http", "https"):
@@ -138,7 +170,12 @@ def _url_problem(raw: str) -> str | None:
         port = parts.port  # raises ValueError on a port that is not a number or out of range
     except ValueError as exc:
         return "URL has an invalid port" if str(exc).startswith("Port") else "URL has an invalid host"
-    return "URL has an invalid port" if port == 0 else None
+    if port == 0:
+        return "URL has an invalid port"
+    host = parts.netloc.rpartition("@")[2]
+    host = host if host.startswith("[") else parts.hostname
+    problem = None if templated else url_host_problem(host)
+    return f"URL host {problem}" if problem else None
 
 
 def status_ranges(value: Any) -> tuple[tuple[int, int], ...]:
@@ -283,7 +320,9 @@ def rate(value: Any) -> float:
     return per_second
 
 
-_JUMP = re.compile(r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+_JUMP = re.compile(
+    r"^(?:(?P<user>[A-Za-z0-9_.][A-Za-z0-9_.-]*)@)?(?P<host>[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$"
+)
 
 
 def jump_host(value: Any) -> str:
@@ -291,6 +330,12 @@ def jump_host(value: Any) -> str:
     raw = text(value)
     if TEMPLATE_FIELD.search(raw):
         return raw
-    if not _JUMP.match(raw) or (":" in raw.rsplit("]", 1)[-1] and int(raw.rsplit(":", 1)[1]) > 65535):
+    match = _JUMP.match(raw)
+    if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
         raise ValueError(f"expected a jump host as [user@]host[:port], got {raw!r}")
+    host = match["host"]
+    try:
+        hostnames.check_host(host[1:-1] if host.startswith("[") else host)
+    except ValueError as exc:
+        raise ValueError(f"jump host: {exc}") from None
     return raw

@@ -8,22 +8,9 @@ import aiohttp
 
 from prober.errors import ProbeFailed
 from prober.model import HTTPSpec, Outcome, Target
-from prober.probes import redirects, tlscert
+from prober.probes import httpbody, redirects, tlscert
 from prober.probes.resources import Resources
 from prober.regex import utf8_text
-
-
-async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """Up to `limit` bytes of the body: content.read(n) returns *up to* n, so loop."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = await response.content.read(limit - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 def _peer_cert(response: aiohttp.ClientResponse) -> bytes | None:
@@ -55,7 +42,7 @@ async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
     response = await redirects.final_response(session, spec, req, ssl_arg, details)
     try:
         der = _peer_cert(response) if use_tls and spec.cert_min_days is not None else None
-        body = await _read_capped(response, spec.body_max_bytes) if spec.body_regex else b""
+        body = await httpbody.read(response, spec.body_max_bytes, details)
     finally:
         response.close()  # never drain the rest of a large or endless body
     if not _status_ok(response.status, spec.expect_status):

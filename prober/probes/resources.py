@@ -168,6 +168,7 @@ def _make_session(concurrency: int) -> aiohttp.ClientSession:
     import aiohttp
 
     from prober.probes.connector import make_connector
+    from prober.probes.httpbody import ACCEPT_ENCODING
 
     # limit=0: the engine bounds concurrency; aiohttp's default pool of 100 would queue
     # requests silently and turn the queueing into timeouts. force_close: every host is new.
@@ -177,7 +178,7 @@ def _make_session(concurrency: int) -> aiohttp.ClientSession:
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
         timeout=aiohttp.ClientTimeout(total=None),  # the engine's asyncio.timeout owns the deadline
-        headers={"User-Agent": "prober/0.1"},
+        headers={"User-Agent": "prober/0.1", "Accept-Encoding": ACCEPT_ENCODING},  # what httpbody decodes
     )
     # aiohttp silently re-sends a GET once when the server drops the connection, even with
     # force_close (nothing was reused). The engine owns retries: without this a resetting host

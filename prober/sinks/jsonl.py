@@ -17,6 +17,7 @@ import orjson
 from prober import logs
 from prober.model import Result
 from prober.record import to_record
+from prober.sinks import fit
 
 # A write() of at most PIPE_BUF bytes is atomic on a pipe, so readers never see torn lines.
 LINE_MAX = 4096
@@ -24,46 +25,15 @@ LINE_MAX = 4096
 QUEUE_LINES = 8192
 # How often the writer thread empties its buffer: records reach the reader within ~10 ms.
 FLUSH_S = 0.01
-_ESSENTIAL = (
-    "event",
-    "ts",
-    "run_id",
-    "host",
-    "address",
-    "group",
-    "probe",
-    "type",
-    "status",
-    "latency_ms",
-    "attempts",
-    "error",
-)
 
 
 def dumps(obj: dict[str, Any], cap: bool = True) -> bytes:
-    """One JSON line, shrunk below LINE_MAX by cutting remote text if needed (unless `cap` is False)."""
+    """One JSON line, cut below LINE_MAX if needed (unless `cap` is False): long texts are shortened,
+    never a key dropped, so a cut record still matches the schema (prober/sinks/fit.py)."""
     line = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
     if len(line) <= LINE_MAX or not cap:
         return line
-    line = orjson.dumps(_shrunk(obj), option=orjson.OPT_APPEND_NEWLINE)
-    if len(line) <= LINE_MAX:
-        return line
-    # Still too long (huge keys or many fields): keep it valid JSON rather than cutting bytes.
-    keep = {k: obj[k] for k in _ESSENTIAL if k in obj and len(orjson.dumps(obj[k])) <= 256}
-    if isinstance(obj.get("error"), dict):  # the error kind must survive any cut
-        error = obj["error"]
-        keep["error"] = {"kind": str(error.get("kind"))[:32], "message": str(error.get("message"))[:200]}
-    return orjson.dumps({**keep, "truncated": True}, option=orjson.OPT_APPEND_NEWLINE)
-
-
-def _shrunk(obj: dict[str, Any]) -> dict[str, Any]:
-    out = dict(obj)
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            out[key] = {
-                k: (v[:96] + "…" if isinstance(v, str) and len(v) > 100 else v) for k, v in value.items()
-            }
-    return out
+    return fit.fitted(obj, LINE_MAX)
 
 
 def write_line(fd: int, line: bytes) -> None:

@@ -308,26 +308,25 @@ class TestRedaction:
     def test_url_password_and_token_redacted(
         self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
     ) -> None:
-        """A URL's password and token-like query values are redacted in plan output."""
+        """A URL's password and token-like query values are redacted in plan output (the Authorization
+        header in a probe of its own: with URL credentials it could never be sent)."""
         path = inventory_file(
             """
             probes:
               h:
                 type: http
                 url: "http://admin:hunter2pw@{address}/status?verbose=1&access_token=tok3n"
-                headers: {Authorization: "Bearer s3cr3t", X-Api-Key: k3y, Accept: text/plain}
-            groups: {g: {hosts: [h.invalid], probes: [h]}}
+                headers: {X-Api-Key: k3y, Accept: text/plain}
+              a: {type: http, url: "http://{address}/", headers: {Authorization: "Bearer s3cr3t"}}
+            groups: {g: {hosts: [h.invalid], probes: [h, a]}}
             """
         )
         outcome = cli("plan", path)
         assert outcome.code == 0
-        params = json.loads(outcome.out)["params"]
+        params, auth = (json.loads(line)["params"] for line in outcome.out.splitlines())
         assert params["url"] == "http://<redacted>:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
-        assert params["headers"] == {
-            "Authorization": "<redacted>",
-            "X-Api-Key": "<redacted>",
-            "Accept": "text/plain",
-        }
+        assert params["headers"] == {"X-Api-Key": "<redacted>", "Accept": "text/plain"}
+        assert auth["headers"] == {"Authorization": "<redacted>"}
         for secret in ("hunter2pw", "tok3n", "s3cr3t", "k3y"):
             assert secret not in outcome.out + outcome.err
 
@@ -392,22 +391,25 @@ class TestHostDeclarations:
 
 class TestOnlyTemplatedFieldsAreTemplated:
     def test_regex_braces_untouched(
-        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path], tmp_path: Path
     ) -> None:
-        """Braces in body_regex, expect and key are literal: only url, port, command, send, user template."""
+        """Braces in body_regex, expect and key are literal: only url, port, command, send, user template
+        (the key file, named with literal braces, exists: validate checks that it can be read)."""
+        key = tmp_path / "{host}.key"
+        key.write_text("")
         path = inventory_file(
             r"""
             probes:
               h: {type: http, url: "http://{address}/", body_regex: '^\{\{"ok": \d{1,3}\}\}$'}
               t: {type: tcp, port: 1, expect: '^{{x}}'}
-              s: {type: ssh, command: uptime, key: "/keys/{host}.key"}
+              s: {type: ssh, command: uptime, key: "KEY"}
             groups: {g: {hosts: [a.invalid], probes: [h, t, s]}}
-            """
+            """.replace("KEY", str(key))
         )
         plan = plan_of(cli, path)
         assert plan[("a.invalid", "h")]["params"]["body_regex"] == r'^\{\{"ok": \d{1,3}\}\}$'
         assert plan[("a.invalid", "t")]["params"]["expect"] == "^{{x}}"
-        assert plan[("a.invalid", "s")]["params"]["key"] == "/keys/{host}.key"
+        assert plan[("a.invalid", "s")]["params"]["key"] == str(key)
 
 
 class TestStreamedPlan:
