@@ -17,6 +17,7 @@ main-module re-import), killed on a stop request. Numbers for whole files are in
 from __future__ import annotations
 
 import binascii
+import contextlib
 import hashlib
 import os
 import pickle
@@ -108,7 +109,7 @@ def _in_processes(
     try:
         for share in shares:
             proc = subprocess.Popen(
-                [sys.executable, "-m", __name__],
+                [sys.executable, "-m", __name__, str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -166,13 +167,32 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _main() -> None:
-    """Worker process: (lines, names) pickled on stdin → matching pairs pickled on stdout."""
+def _main(parent: int) -> None:
+    """Worker process: (lines, names) pickled on stdin → matching pairs pickled on stdout. It dies with
+    prober: a sweep stopped by a signal leaves with os._exit, before its thread could kill it."""
+    _die_with_parent()
     lines, names = pickle.load(sys.stdin.buffer)
-    pickle.dump(match_chunk(lines, names), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    rows = max(1, CHUNK_PAIRS // max(1, len(names)))
+    found: list[tuple[int, int]] = []
+    for start in range(0, len(lines), rows):
+        if os.getppid() != parent:  # prober is gone (where no parent-death signal exists)
+            os._exit(1)
+        found += match_chunk(lines[start : start + rows], names)
+    pickle.dump(found, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _die_with_parent() -> None:
+    """SIGKILL when prober exits (Linux PR_SET_PDEATHSIG); best effort elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
 if __name__ == "__main__":
-    _main()
+    _main(int(sys.argv[1]))
 
 __all__ = ["Hashed", "Stopped", "match", "match_chunk", "parse"]
