@@ -161,10 +161,9 @@ def _in_thread(
 
 
 def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    from prober.workers import usable_cpus
+
+    return usable_cpus()
 
 
 def _main(parent: int) -> None:

@@ -6,15 +6,13 @@ import asyncio
 import time
 from pathlib import Path
 
-import asyncssh
-
 from prober.engine import Engine
 from prober.model import HTTPSpec, Job, Result, SSHSpec, Target, TCPSpec
 from prober.probes import probe_for
 from prober.probes.prepare import PREPARERS, prepare
 from prober.probes.resources import Resources
 from prober.regex import BYTES, TEXT
-from prober.sim import sshd
+from tests.probes.conftest import loopback_sshd
 
 TARGET = Target("h", "127.0.0.1", "g")
 
@@ -52,16 +50,8 @@ class TestSetupFailures:
     async def test_one_record_per_affected_probe_with_its_kind(self, tmp_path: Path) -> None:
         """A missing key (auth), an unreadable known_hosts (host_key) and a missing CA file (tls) fail
         exactly the probes that use them, once each, while a healthy SSH probe on the same host is ok."""
-        host, client = (
-            asyncssh.generate_private_key("ssh-ed25519"),
-            asyncssh.generate_private_key("ssh-ed25519"),
-        )
-        key = tmp_path / "id"
-        client.write_private_key(str(key))
-        server = await sshd.start_sshd("127.0.0.1", 0, host, client.export_public_key().decode())
-        port = server.sockets[0].getsockname()[1]
-        known = tmp_path / "known_hosts"
-        known.write_text(f"[127.0.0.1]:{port} {host.export_public_key().decode()}")
+        ssh = await loopback_sshd(tmp_path)
+        server, port, key, known = ssh.server, ssh.port, ssh.key, ssh.known_hosts
         broken = tmp_path / "broken_known_hosts"
         broken.write_text("@bogus-marker host ssh-ed25519 AAAA\n")
         base = {"port": port, "user": "t", "agent": False, "command": "true", "timeout": 5.0, "retries": 0}

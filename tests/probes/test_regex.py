@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
-import asyncssh
 import pytest
 from aiohttp import web
 
@@ -15,9 +15,8 @@ from prober.model import HTTPSpec, Job, Result, SSHSpec, Target, TCPSpec
 from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.regex import BYTES, TEXT, compile_pattern
-from prober.sim import sshd
 from tests.conftest import run_cli
-from tests.probes.conftest import AppServer, RawServer
+from tests.probes.conftest import AppServer, RawServer, loopback_sshd
 
 EVIL = "(a+)+$"  # Python's re: 2 s for 22 a's and a b here, doubling with each a
 HOSTILE = b"a" * 40 + b"b\n"
@@ -103,21 +102,15 @@ class TestValidateRefuses:
         assert done.returncode == 3 and ":7: " in done.stderr and "expect" in done.stderr, done.stderr
 
 
-async def _ssh_server(tmp_path: Path, stdout: bytes) -> tuple[asyncssh.SSHAcceptor, SSHSpec]:
-    host, client = asyncssh.generate_private_key("ssh-ed25519"), asyncssh.generate_private_key("ssh-ed25519")
-    key = tmp_path / "id"
-    client.write_private_key(str(key))
-    server = await sshd.start_sshd("127.0.0.1", 0, host, client.export_public_key().decode())
-    port = server.sockets[0].getsockname()[1]
-    known = tmp_path / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {host.export_public_key().decode()}")
+async def _ssh_server(tmp_path: Path, stdout: bytes) -> tuple[Any, SSHSpec]:
+    ssh = await loopback_sshd(tmp_path)
     payload = tmp_path / "stdout"
     payload.write_bytes(stdout)
     spec = SSHSpec(
-        name="ssh", port=port, user="t", key=str(key), known_hosts=str(known), agent=False,
-        command=f"cat {payload}", stdout_regex=EVIL, timeout=5.0, retries=0,
+        name="ssh", port=ssh.port, user="t", key=str(ssh.key), known_hosts=str(ssh.known_hosts),
+        agent=False, command=f"cat {payload}", stdout_regex=EVIL, timeout=5.0, retries=0,
     )  # fmt: skip
-    return server, spec
+    return ssh.server, spec
 
 
 class TestHostileInputDoesNotStallTheLoop:
