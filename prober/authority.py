@@ -23,10 +23,10 @@ from prober.inventory import fields
 
 # RFC 3986 appendix B: scheme, authority, then the rest (path, query, fragment).
 _URI = re.compile(r"^(?:(?P<scheme>[^:/?#]*):)?(?://(?P<authority>[^/?#]*))?(?P<rest>.*)$", re.S)
-_HOST_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
-_USER_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
-_PLAIN = re.compile(r"^[A-Za-z0-9._~-]*$")
-_PATH_PLAIN = re.compile(r"^[A-Za-z0-9/@:._~!$&'()*+,;=-]*$")
+_HOST_VALUE = re.compile(r"^[A-Za-z0-9._-]+\Z")
+_USER_VALUE = re.compile(r"^[A-Za-z0-9._-]+\Z")
+_PLAIN = re.compile(r"^[A-Za-z0-9._~-]*\Z")
+_PATH_PLAIN = re.compile(r"^[A-Za-z0-9/@:._~!$&'()*+,;=-]*\Z")
 # What stays as is in each part: RFC 3986 pchar (path), plus '/' and '?' in a query or fragment but
 # not '+' (servers read it as a space there); userinfo keeps ':' (user:password). Everything else,
 # '%' included, is percent-encoded.

@@ -7,6 +7,7 @@ report files later issues add): collect the streams as {name: text}, then `asser
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets as random_source
 import string
 import sys
@@ -73,7 +74,8 @@ async def run_cli(*args: str, env: Mapping[str, str] | None = None) -> tuple[int
 
 
 async def every_stream(inventory: Path, env: Mapping[str, str], out_dir: Path) -> dict[str, str]:
-    """Every output of validate, plan and sweep (stdout, stderr with -v, -o FILE, --workers 2)."""
+    """Every output of validate, plan and sweep (stdout, stderr with -v, -o FILE, --workers 2), and
+    of what reads results back: report (HTML, JUnit, GitHub annotations and step summary) and diff."""
     streams: dict[str, str] = {}
     for command in ("validate", "plan"):
         code, out, err = await run_cli(command, str(inventory), env=env)
@@ -86,4 +88,30 @@ async def every_stream(inventory: Path, env: Mapping[str, str], out_dir: Path) -
     assert code_o == code, (code, code_o, err)
     streams["sweep -o file"], streams["sweep -o stderr"] = output.read_text(), err
     streams["sweep -o stdout"] = out or "(empty)"
+    streams.update(await _result_streams(output, streams["sweep stdout"], env, out_dir))
+    return streams
+
+
+async def _result_streams(results: Path, first: str, env: Mapping[str, str], out_dir: Path) -> dict[str, str]:
+    """report and diff over the sweeps' results: they show only what records show."""
+    baseline = out_dir / "first.jsonl"
+    baseline.write_text(first)
+    html, junit, summary = out_dir / "report.html", out_dir / "junit.xml", out_dir / "summary.md"
+    github = {**env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    args = ("report", str(results), "--baseline", str(baseline), "-o", str(html), "--junit", str(junit))
+    code, out, err = await run_cli(*args, env=github)
+    assert code == 0, err
+    streams = {"report stdout": out or "(empty)", "report stderr (annotations)": err}
+    streams |= {
+        "report html": html.read_text(),
+        "junit xml": junit.read_text(),
+        "step summary": summary.read_text(),
+    }
+    host = json.loads(first.splitlines()[0])["host"]  # the outputs do carry the records (not vacuous)
+    assert all(
+        f">{host}<" in streams[name] or f"{host}/" in streams[name] for name in ("report html", "junit xml")
+    )
+    code, out, err = await run_cli("diff", str(baseline), str(results), "--format", "table", env=env)
+    assert code in (0, 2), err
+    streams["diff table"], streams["diff stderr"] = out, err or "(empty)"
     return streams

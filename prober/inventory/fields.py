@@ -15,7 +15,7 @@ from prober.regex import BYTES, TEXT, compile_pattern
 
 Converter = Callable[[Any], Any]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*\Z")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 # {name} is a template field; {{ and }} stand for literal braces (so a command can say ${{HOME}}).
 TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -219,7 +219,7 @@ def headers(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token: what a header name may be
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # RFC 9110 token: what a header name may be
 
 
 def header_name(value: Any) -> str:
@@ -304,7 +304,7 @@ def choice(*allowed: str) -> Converter:
     return convert
 
 
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|m|h))?\s*$")
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|m|h))?\s*\Z")
 
 
 def rate(value: Any) -> float:

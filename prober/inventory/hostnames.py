@@ -13,12 +13,12 @@ import ipaddress
 import re
 import socket
 
-HOST_CHARS = re.compile(r"^[A-Za-z0-9_:][A-Za-z0-9_.:%-]*$")
+HOST_CHARS = re.compile(r"^[A-Za-z0-9_:][A-Za-z0-9_.:%-]*\Z")
 _HOST_RULE = "letters, digits, '.', '_' and '-' (not first), or be an IPv6 address"
 # A label the resolver would take for a number: decimal (octal with a leading 0) or 0x hex.
-NUMBER = re.compile(r"^(?:[0-9]+|0[xX][0-9A-Fa-f]*)$")
+NUMBER = re.compile(r"^(?:[0-9]+|0[xX][0-9A-Fa-f]*)\Z")
 _OCTET_TEXT = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_OCTET = re.compile(f"^{_OCTET_TEXT}$")
+_OCTET = re.compile(rf"^{_OCTET_TEXT}\Z")
 _CANONICAL = re.compile(rf"^(?:{_OCTET_TEXT}\.){{3}}{_OCTET_TEXT}\Z")
 # One regex each, not a loop over labels: validate checks every host of 100k-line host lists.
 _NUMERIC_TAIL = re.compile(r"(?:^|\.)(?:[0-9]+|0[xX][0-9A-Fa-f]*)\.?\Z")

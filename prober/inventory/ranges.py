@@ -11,9 +11,9 @@ from prober.inventory.hostnames import HOST_CHARS, check_host, ipv4_problem, loo
 
 MAX_HOSTS_PER_PATTERN = 1_000_000
 _RANGE = re.compile(r"\[([^\[\]]*)\]")
-_DIGITS = re.compile(r"^[0-9]+$")
+_DIGITS = re.compile(r"^[0-9]+\Z")
 # Literal text a label that reads as a number can hold (decimal, or 0x hex); anything else: a DNS name.
-_NUMERIC_TEXT = re.compile(r"^[0-9A-Fa-fxX]*$")
+_NUMERIC_TEXT = re.compile(r"^[0-9A-Fa-fxX]*\Z")
 Label = list[str | Sequence[str]]
 
 __all__ = ["HOST_CHARS", "check_host", "count", "expand", "validate"]

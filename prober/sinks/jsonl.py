@@ -18,6 +18,7 @@ from prober import logs
 from prober.model import Result
 from prober.record import to_record
 from prober.sinks import fit
+from prober.sinks.safetext import no_workflow_commands_json as inert
 
 # A write() of at most PIPE_BUF bytes is atomic on a pipe, so readers never see torn lines.
 LINE_MAX = 4096
@@ -29,11 +30,19 @@ FLUSH_S = 0.01
 
 def dumps(obj: dict[str, Any], cap: bool = True) -> bytes:
     """One JSON line, cut below LINE_MAX if needed (unless `cap` is False): long texts are shortened,
-    never a key dropped, so a cut record still matches the schema (prober/sinks/fit.py)."""
-    line = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+    never a key dropped, so a cut record still matches the schema (prober/sinks/fit.py).
+
+    Remote text is written with '##[' escaped as '##\\u005b' (the same JSON value): a GitHub Actions
+    runner obeys legacy '##[command]' anywhere in a line of a CI log, and stdout is often that log."""
+    line = inert(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
     if len(line) <= LINE_MAX or not cap:
         return line
-    return fit.fitted(obj, LINE_MAX)
+    budget = LINE_MAX
+    while len(line := inert(fit.fitted(obj, budget))) > LINE_MAX:
+        # Each '##[' escaped is 8 bytes where the cut counted 3: cutting 3/8 of the excess is enough
+        # when the text cut is all '##[', less than enough (so another round) when it is not.
+        budget -= (len(line) - LINE_MAX) * 3 // 8 + 1
+    return line
 
 
 def write_line(fd: int, line: bytes) -> None:

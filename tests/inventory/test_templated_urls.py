@@ -259,3 +259,12 @@ class TestProperties:
         else:
             assert parsed.path == "/" + value, (url, parsed.path)
             assert parsed.fragment == ("top" if template.endswith("#top") else "")
+
+
+class TestTrailingNewline:
+    @pytest.mark.parametrize("value", ["\n", "x\n", "web01\n"])
+    def test_a_value_ending_in_newline_is_encoded(self, value: str) -> None:
+        """`$` also matches before a final newline: the plain-value checks use \\Z, so a value ending
+        in a newline is percent-encoded like any other character that cannot stand in a URL."""
+        url = resolve_one("url", "http://{address}:8080/{p}?q={q}", {"address": "h", "p": value, "q": value})
+        assert "\n" not in url and url.count("%0A") == 2, url
