@@ -210,7 +210,9 @@ def template_problems(inventory: Inventory) -> list[Problem]:
     return planner.problems()
 
 
-def iter_plan(inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None) -> Iterator[Job]:
+def iter_plan(
+    inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
+) -> Iterator[Job]:
     """Every (host, probe) pair once, in inventory order, one at a time (a 10^6-probe plan is never
     held whole by `plan` and `validate`); InventoryError once the stream ends, on template problems.
 

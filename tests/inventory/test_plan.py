@@ -324,9 +324,7 @@ class TestRedaction:
         outcome = cli("plan", path)
         assert outcome.code == 0
         params, auth = (json.loads(line)["params"] for line in outcome.out.splitlines())
-        assert (
-            params["url"] == "http://<redacted>:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
-        )
+        assert params["url"] == "http://<redacted>:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
         assert params["headers"] == {"X-Api-Key": "<redacted>", "Accept": "text/plain"}
         assert auth["headers"] == {"Authorization": "<redacted>"}
         for secret in ("hunter2pw", "tok3n", "s3cr3t", "k3y"):

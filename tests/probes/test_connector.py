@@ -77,7 +77,6 @@ async def test_ipv6_loopback_connects_directly(resources: Resources, eyeballs_ca
 
     if not socket.has_ipv6:
         pytest.skip("no IPv6 in this interpreter")
-
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
