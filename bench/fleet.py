@@ -66,6 +66,7 @@ class Fleet:
         self.use_nginx = use_nginx
         self.stack = contextlib.ExitStack()
         self.nft_table: str | None = None
+        self._sshd: dict[tuple[tuple[str, ...], int], dict[str, str]] = {}
 
     def __enter__(self) -> Fleet:
         return self
@@ -160,10 +161,14 @@ class Fleet:
 
     # --- OpenSSH -----------------------------------------------------------------------------
     def sshd(self, addrs: list[str], port: int) -> dict[str, str]:
-        """sshd on every address (16 per daemon); returns user, key and known_hosts paths."""
+        """sshd on every address (16 per daemon); returns user, key and known_hosts paths. Started
+        once per (addresses, port): the ssh and knownhosts scenarios share it."""
         from bench import sshfleet
 
-        return sshfleet.start(self, addrs, port)
+        key = (tuple(addrs), port)
+        if key not in self._sshd:
+            self._sshd[key] = sshfleet.start(self, addrs, port)
+        return self._sshd[key]
 
 
 def _readline(proc: subprocess.Popen[bytes], timeout: float) -> bytes:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bench import inventories, measure, sshfleet
 from bench.fleet import addresses
+from bench.knownhosts import knownhosts
 from bench.table import Row
 from bench.tasks import Bench, Task, peer_task, prober_task, skipped
 
@@ -27,13 +28,21 @@ class Sizes:
     ssh: int
     memory: int
     failfast: int
+    known_hosts: int  # lines of the knownhosts scenario's file
 
     @classmethod
     def scaled(cls, scale: float) -> Sizes:
         def size(full: int, least: int) -> int:
             return max(least, math.ceil(full * scale))
 
-        return cls(size(10_000, 20), size(10_000, 20), size(300, 4), size(100_000, 40), size(1_000, 20))
+        return cls(
+            size(10_000, 20),
+            size(10_000, 20),
+            size(300, 4),
+            size(100_000, 40),
+            size(1_000, 20),
+            size(50_000, 1_000),
+        )
 
 
 def _lines_with(text: str) -> object:
@@ -312,4 +321,12 @@ def startup(b: Bench) -> list[Row]:
     return [row]
 
 
-SCENARIOS = {"startup": startup, "http": http, "tcp": tcp, "ssh": ssh, "failfast": failfast, "memory": memory}
+SCENARIOS = {
+    "startup": startup,
+    "http": http,
+    "tcp": tcp,
+    "ssh": ssh,
+    "knownhosts": knownhosts,
+    "failfast": failfast,
+    "memory": memory,
+}

@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from prober import logs
 from prober.classify import classify
 from prober.errors import ProbeFailed
+from prober.looplag import LagWatch
 from prober.masking import Redactor
 from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status
 from prober.probes import ProbeFn
@@ -56,32 +58,43 @@ class Engine:
         # (so a job stopped mid-sweep still reports the time its last attempt took or has taken).
         self._attempts: dict[int, tuple[int, float, float | None]] = {}
         self._workers: list[asyncio.Task[None]] = []
+        self._preparing: asyncio.Future[Any] | None = None
+        self.lag = LagWatch(min((job.spec.timeout for job in jobs), default=1.0))
 
     def stop(self, reason: str = "cancelled") -> None:
         """Stop starting probes and cancel those in flight; unfinished jobs get `reason` records."""
         if self.stop_reason is None:
             self.stop_reason = reason
+            if self._preparing is not None:
+                self._preparing.cancel()
             for worker in self._workers:
                 worker.cancel()
 
     async def run(self) -> str | None:
-        """Run every job; return None, or why the sweep was cut short."""
+        """Prepare the sweep, then run every job; return None, or why the sweep was cut short."""
         loop = asyncio.get_running_loop()
-        pending = enumerate(self.jobs)  # positions, not Job.index: the engine trusts no numbering
-        # A stop requested before the run (a signal while starting up) starts no probe at all.
-        count = min(self.concurrency, len(self.jobs)) if self.stop_reason is None else 0
-        self._workers = [loop.create_task(self._worker(pending)) for _ in range(count)]
+        # The sweep deadline covers preparation too; a probe's deadline starts with the probe.
         timer = loop.call_later(self.deadline, self.stop, "deadline") if self.deadline else None
         try:
+            await self._prepare()
+            # Lag is watched while probes are timed: during preparation no clock runs, and its thread
+            # competes with the loop for the GIL (up to ~0.2 s late on a loaded machine, harmlessly).
+            self.lag.start()
+            pending = enumerate(self.jobs)  # positions, not Job.index: the engine trusts no numbering
+            # A stop requested before the run (a signal while starting up) starts no probe at all.
+            count = min(self.concurrency, len(self.jobs)) if self.stop_reason is None else 0
+            self._workers = [loop.create_task(self._worker(pending)) for _ in range(count)]
             # return_exceptions: one broken worker must not cancel its siblings.
             outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
         except asyncio.CancelledError:
             # run() itself was cancelled (the caller's task): still one record per job, then obey.
             self.stop("cancelled")
-            await asyncio.wait(self._workers)
+            if self._workers:
+                await asyncio.wait(self._workers)
             self._record_unfinished()
             raise
         finally:
+            self.lag.stop()
             if timer is not None:
                 timer.cancel()
         for outcome in outcomes:
@@ -89,6 +102,30 @@ class Engine:
                 self.stop_reason = self.stop_reason or "internal"
         self._record_unfinished()
         return self.stop_reason
+
+    async def _prepare(self) -> None:
+        """The resources' preparation (imports, TLS contexts, keys, known_hosts, regexes) before any
+        probe's clock starts. stop() ends it; if it fails, probes build what they need themselves."""
+        prepare = getattr(self.resources, "prepare", None)
+        if prepare is None or self.stop_reason is not None:
+            return
+        started = time.perf_counter()
+        self._preparing = asyncio.ensure_future(prepare())
+        try:
+            await self._preparing
+            prepare_ms = round((time.perf_counter() - started) * 1000, 1)
+            logs.get().info("probes starting", prepared_ms=prepare_ms, probes=len(self.jobs))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # run() itself is being cancelled
+        except Exception as exc:
+            logs.get().error(
+                "preparing the sweep failed; probes prepare what they need as they run",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        finally:
+            self._preparing = None
 
     def _record_unfinished(self) -> None:
         kind = self.stop_reason if self.stop_reason in ("deadline", "cancelled") else "cancelled"

@@ -33,7 +33,6 @@ OUTPUT_LOST = {"output_closed": EXIT_OUTPUT_CLOSED, "output_error": EXIT_FAIL}
 FDS_PER_PROBE = 2
 FD_RESERVE = 64
 STDOUT = 1
-LAG_CHECK_S = 0.1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,11 +126,10 @@ async def execute(
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since planning ended
     started = time.perf_counter()
     sink.start()
-    watcher = loop.create_task(watch_lag(min((job.spec.timeout for job in jobs), default=1.0)))
     try:
         stop_reason = await engine.run()
     finally:
-        watcher.cancel()
+        summary.loop_lag_max_ms = engine.lag.max_ms
         try:
             await asyncio.to_thread(sink.close)  # every record is out before the sweep line
         finally:
@@ -142,25 +140,6 @@ async def execute(
             await resources.aclose()
     duration = time.perf_counter() - started
     return summary, stop_reason, duration, sink.closed
-
-
-async def watch_lag(shortest_timeout: float, every: float = LAG_CHECK_S) -> None:
-    """Warn once if the event loop runs late by a good part of the shortest probe timeout: the CPU,
-    not the network, is then what makes probes slow or time out (too much concurrency for one core)."""
-    loop = asyncio.get_running_loop()
-    limit = max(0.05, shortest_timeout / 4)
-    while True:
-        before = loop.time()
-        await asyncio.sleep(every)
-        lag = loop.time() - before - every
-        if lag > limit:
-            logs.get().warning(
-                "event loop running late: latencies include CPU queueing and timeouts may be false; "
-                "lower --concurrency",
-                lag_ms=round(lag * 1000),
-                shortest_timeout_ms=round(shortest_timeout * 1000),
-            )
-            return
 
 
 def _on_signal(engine: Engine, interrupts: list[int]) -> None:

@@ -64,6 +64,7 @@ async def _run_share(
     try:
         return await engine.run()
     finally:
+        stream.send(("lag", engine.lag.max_ms))
         await resources.aclose()
 
 

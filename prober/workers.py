@@ -121,6 +121,8 @@ class _Parent:
         if kind == "items":
             # One write per batch: the parent is stdout's only writer, so lines cannot interleave.
             self.write(b"".join([self.item(*item) for item in body]))
+        elif kind == "lag":  # the child's worst event-loop lag (ms): the sweep line shows the worst
+            self.summary.loop_lag_max_ms = max(body, self.summary.loop_lag_max_ms or 0.0)
         else:  # "done": the child's stop reason
             self.reasons.append(body)
 
@@ -232,11 +234,11 @@ def _fill_missing(parent: _Parent, indices: list[int], code: int, run_id: str) -
 
 
 def _preload(jobs: Sequence[Job]) -> None:
-    """Import what the children need once, before forking, so each child does not pay for it."""
-    from prober.probes import probe_for
+    """Prepare what the children need once, before forking, so each child does not pay for it:
+    probe kinds' imports, TLS contexts, SSH keys and known_hosts, regexes (prober.probes.prepare)."""
+    from prober.probes.prepare import inherit
 
-    for kind in {job.spec.kind for job in jobs}:
-        probe_for(kind)
+    inherit(jobs)
     with contextlib.suppress(ImportError):
         import uvloop  # noqa: F401
 

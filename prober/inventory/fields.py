@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from prober import redact
 from prober.inventory import hostnames
+from prober.regex import BYTES, TEXT, compile_pattern
 
 Converter = Callable[[Any], Any]
 
@@ -109,11 +110,16 @@ def local_file(value: Any) -> str:
 
 
 def regex(value: Any) -> str:
+    """A pattern on decoded text (body_regex, stdout_regex), checked the way the probe compiles it."""
     pattern = text(value)
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
+    compile_pattern(pattern, TEXT)
+    return pattern
+
+
+def byte_regex(value: Any) -> str:
+    """A pattern on raw bytes (tcp expect), checked the way the probe compiles it."""
+    pattern = text(value)
+    compile_pattern(pattern, BYTES)
     return pattern
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from prober.inventory.fields import (
     Converter,
     boolean,
+    byte_regex,
     choice,
     command,
     duration,
@@ -151,7 +152,7 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
         "port": port,
         "send": text,
         "send_env": env_name,
-        "expect": regex,
+        "expect": byte_regex,
         "read_max_bytes": integer(1, 1024 * 1024),
     },
     "ssh": {

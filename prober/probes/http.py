@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import aiohttp
@@ -11,6 +10,7 @@ from prober.errors import ProbeFailed
 from prober.model import HTTPSpec, Outcome, Target
 from prober.probes import httpbody, redirects, tlscert
 from prober.probes.resources import Resources
+from prober.regex import utf8_text
 
 
 def _peer_cert(response: aiohttp.ClientResponse) -> bytes | None:
@@ -47,7 +47,7 @@ async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
         response.close()  # never drain the rest of a large or endless body
     if not _status_ok(response.status, spec.expect_status):
         raise ProbeFailed("http_status", f"HTTP {response.status} not in expected {_ranges(spec)}", **details)
-    if spec.body_regex and not re.search(spec.body_regex, body.decode("utf-8", errors="replace")):
+    if spec.body_regex and not res.pattern(spec.body_regex).search(utf8_text(body)):
         capped = len(body) >= spec.body_max_bytes
         details["body"] = res.redactor.mask(spec).excerpt(body, 200, capped=capped)
         raise ProbeFailed("assertion", f"body does not match {spec.body_regex!r}", **details)

@@ -1,14 +1,19 @@
-"""What probes share within one sweep: an HTTP session, SSL contexts, SSH options and connections."""
+"""What probes share within one sweep: what was prepared before it, an HTTP session, SSH connections."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import ssl
+import threading
 from typing import TYPE_CHECKING, Any
 
 from prober.errors import SetupError
 from prober.masking import Redactor
 from prober.probes import httpreq
+from prober.probes import prepare as preparation
+from prober.regex import TEXT, Pattern
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -20,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class Resources:
-    """Built lazily, once per sweep, and closed at its end."""
+    """Prepared once per sweep before any probe runs (`prepare`), and closed at its end."""
 
     def __init__(
         self,
@@ -34,18 +39,32 @@ class Resources:
         self.share = share  # this process's part of sweep-wide limits (1/N under --workers N)
         self._ssh_pool: SSHPool | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
-        self._ssh: dict[tuple[Any, ...], Any] = {}
         self._http: dict[int, tuple[HTTPSpec, httpreq.Prepared]] = {}
+        self.prepared = preparation.Prepared()
         # The sweep's masks (the engine holds the same one): probes mask remote text with it.
         self.redactor = redactor if redactor is not None else Redactor()
 
+    async def prepare(self) -> None:
+        """Everything the plan's probes share, ready before the engine starts their clocks.
+
+        The work runs in a thread, so the loop still handles signals (a stop request ends it
+        within ~0.2 s) and measures its own lag; nothing else runs on the loop meanwhile. Under
+        --workers the parent prepared before forking and this only finds everything there.
+        """
+        inherited = preparation.take_inherited()
+        if inherited is not None:
+            self.prepared = inherited
+        await _in_thread(preparation.prepare, self.jobs, self.prepared)
+        if any(job.spec.kind == "http" for job in self.jobs):
+            self.http_session()  # builds the connector: ~1 ms better spent now than on a clock
+
     def ssl_context(self, verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
         """One context per (verify, CA file): creating one loads the CA store (~17 ms)."""
-        key = (verify, ca_file)
-        if key not in self._ssl:
-            self._ssl[key] = _make_ssl_context(verify, ca_file)
-        return self._ssl[key]
+        return preparation.ssl_context(self.prepared, verify, ca_file)
+
+    def pattern(self, text: str, mode: str = TEXT) -> Pattern:
+        """A user regex, compiled once per sweep (RE2: linear-time matching)."""
+        return preparation.pattern(self.prepared, text, mode)
 
     def http_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -62,19 +81,21 @@ class Resources:
             self._http[id(spec)] = (spec, prepared)
         return prepared
 
-    def ssh_options(self, spec: SSHSpec) -> Any:
-        """Prepared SSHClientConnectionOptions for a spec; a setup failure is cached and re-raised."""
-        from prober.probes import sshopts
+    def ssh_options(self, spec: SSHSpec, address: str | None = None) -> Any:
+        """Prepared SSHClientConnectionOptions for a spec (for `address`, with ssh_config: true);
+        a setup failure is kept and raised again for each probe."""
+        from prober.probes import sshopts, sshprep
 
         key = sshopts.cache_key(spec)
-        if key not in self._ssh:
-            try:
-                self._ssh[key] = sshopts.build(spec)
-            except SetupError as exc:
-                self._ssh[key] = exc
-        value = self._ssh[key]
+        if key not in self.prepared.ssh:  # a probe run outside a prepared sweep
+            self.prepared.ssh[key] = sshprep.options(spec, self.prepared)
+        value = self.prepared.ssh[key]
         if isinstance(value, SetupError):
             raise SetupError(value.kind, value.message)
+        if address is not None and spec.ssh_config:
+            value = sshprep.host_options(self.prepared, spec, address)
+            if isinstance(value, BaseException):
+                raise value.with_traceback(None)
         return value
 
     def ssh_pool(self) -> SSHPool:
@@ -97,7 +118,40 @@ class Resources:
             self._session = None
 
 
-def _make_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
+async def _in_thread(function: Any, *args: Any) -> Any:
+    """function(*args, stop=event) in a daemon thread; cancelling the await sets the event.
+
+    Not the loop's default executor: asyncio.run waits for its threads on exit, and a stopped
+    sweep must not wait for preparation it no longer needs.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    stop = threading.Event()
+
+    def settle(outcome: Any, failed: bool) -> None:
+        if future.done():
+            return
+        if failed:
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def run() -> None:
+        try:
+            outcome, failed = function(*args, stop=stop), False
+        except BaseException as exc:
+            outcome, failed = exc, True
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            loop.call_soon_threadsafe(settle, outcome, failed)
+
+    threading.Thread(target=run, name="prober-prepare", daemon=True).start()
+    try:
+        return await future
+    finally:
+        stop.set()
+
+
+def make_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     if not verify:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False

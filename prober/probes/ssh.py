@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +14,7 @@ from prober.probes.checks.base import Output, Unreadable
 from prober.probes.resources import Resources
 from prober.probes.sshsession import STDERR_MAX_BYTES, Ran
 from prober.probes.textcap import REMOTE_TEXT_MAX, decode
+from prober.regex import Pattern, utf8_text
 
 
 def scrub(session: Ran, mask: Mask, cap: int) -> Ran:
@@ -50,15 +50,16 @@ def ended_properly(session: Ran, details: dict[str, Any]) -> None:
         raise ProbeFailed("protocol", "the server closed the channel without an exit status", **details)
 
 
-def judge(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
-    """A plain command: exit status and optional stdout regex."""
+def judge(
+    spec: SSHSpec, session: Ran, details: dict[str, Any], stdout_regex: Pattern | None = None
+) -> Outcome:
+    """A plain command: exit status and optional stdout regex (compiled once per sweep)."""
     ended_properly(session, details)
     if session.exit_status != spec.expect_exit:
         raise ProbeFailed(
             "assertion", f"exit status {session.exit_status}, expected {spec.expect_exit}", **details
         )
-    stdout = bytes(session.stdout).decode("utf-8", errors="replace")
-    if spec.stdout_regex and not re.search(spec.stdout_regex, stdout):
+    if stdout_regex is not None and not stdout_regex.search(utf8_text(bytes(session.stdout))):
         raise ProbeFailed("assertion", f"stdout does not match {spec.stdout_regex!r}", **details)
     return Outcome(details)
 
@@ -108,5 +109,5 @@ async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
         session = scrub(session, mask, cap)
     details = base_details(spec, session, mask)
     if spec.check is None:
-        return judge(spec, session, details)
+        return judge(spec, session, details, res.pattern(spec.stdout_regex) if spec.stdout_regex else None)
     return judge_check(spec, session, details)

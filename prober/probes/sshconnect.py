@@ -11,7 +11,6 @@ import asyncssh
 from prober.errors import ProbeFailed
 from prober.model import SSHSpec
 from prober.probes import sshfast
-from prober.probes.sshopts import user_config_paths
 
 sshfast.install()
 
@@ -49,12 +48,12 @@ class Pacer:
 
 async def connect_direct(address: str, spec: SSHSpec, options: Any) -> asyncssh.SSHClientConnection:
     """TCP connect, then log in, each under its own timeout; with ssh_config, asyncssh does both
-    (the config may rewrite the route: HostName, ProxyJump)."""
+    (the config may rewrite the route: HostName, ProxyJump), with `options` already evaluated
+    from ~/.ssh/config for this target (sshprep.host_options): nothing is read per connection."""
     connect_limit = spec.connect_timeout or spec.timeout
     login_limit = spec.login_timeout or spec.timeout
     if spec.ssh_config:
-        config = user_config_paths()
-        return await login(address, spec.port, connect_limit + login_limit, options=options, config=config)
+        return await login(address, spec.port, connect_limit + login_limit, options=options, config=None)
     sock = await tcp_connect(address, spec.port, connect_limit)
     try:
         return await login(address, spec.port, login_limit, options=options, sock=sock)

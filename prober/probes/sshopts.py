@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from typing import Any
 
 import asyncssh
@@ -61,22 +62,6 @@ def _client_keys(spec: SSHSpec, passphrase: str | None) -> list[Any] | None:
         raise SetupError("auth", f"cannot load key {spec.key}: {type(exc).__name__}") from None
 
 
-def _known_hosts(spec: SSHSpec) -> Any:
-    if spec.insecure_ignore_host_key:
-        return None
-    if spec.known_hosts is None:
-        raise SetupError("host_key", "no known_hosts file given and insecure_ignore_host_key is not set")
-    path = os.path.expanduser(spec.known_hosts)
-    try:
-        return asyncssh.read_known_hosts(path)
-    except FileNotFoundError:
-        raise SetupError("host_key", f"known_hosts file not found: {spec.known_hosts}") from None
-    except (OSError, ValueError, asyncssh.Error) as exc:
-        raise SetupError(
-            "host_key", f"cannot read known_hosts {spec.known_hosts}: {type(exc).__name__}"
-        ) from None
-
-
 def user_config_paths() -> list[str]:
     """~/.ssh/config, for specs with ssh_config: true (asyncssh skips a missing file)."""
     path = os.path.expanduser("~/.ssh/config")
@@ -90,8 +75,9 @@ def _local_user() -> str:
         return "root"
 
 
-def build(spec: SSHSpec) -> asyncssh.SSHClientConnectionOptions:
-    """Options with everything preloaded, so each connection does no file I/O."""
+def build(spec: SSHSpec, known_hosts: Callable[[], Any]) -> asyncssh.SSHClientConnectionOptions:
+    """Options with everything preloaded, so each connection does no file I/O; `known_hosts()`
+    gives the prepared known_hosts (sshprep) or None, or raises SetupError."""
     password = _secret(spec.password_env, "password")
     passphrase = _secret(spec.passphrase_env, "key passphrase")
     keys = _client_keys(spec, passphrase)
@@ -105,10 +91,10 @@ def build(spec: SSHSpec) -> asyncssh.SSHClientConnectionOptions:
         extra["client_keys"] = keys
     return asyncssh.SSHClientConnectionOptions(
         **extra,
-        known_hosts=_known_hosts(spec),
+        known_hosts=known_hosts(),
         password=password,
         agent_path=agent_path,
-        config=None,  # ~/.ssh/config is read per connection, and only with ssh_config: true
+        config=None,  # ~/.ssh/config only with ssh_config: true, evaluated per target (sshprep)
         ignore_encrypted=True,
         encryption_algs=CIPHERS,
         x509_trusted_certs=None,

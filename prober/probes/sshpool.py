@@ -113,7 +113,7 @@ class SSHPool:
 
     def __init__(
         self,
-        options_for: Callable[[SSHSpec], Any],
+        options_for: Callable[..., Any],
         jobs: Iterable[Job] = (),
         max_idle: int = 256,
         rate_share: float = 1.0,
@@ -235,14 +235,15 @@ class SSHPool:
             conn.close()
 
     async def _handshake(self, target: Target, spec: SSHSpec) -> asyncssh.SSHClientConnection:
-        options = self._options_for(spec)
         if spec.ssh_rate:
             await self._pacer.take(spec.ssh_rate)
         if spec.jump:
+            options = self._options_for(spec)
             tunnel = await self._bastion(spec, options)
             login_limit = spec.login_timeout or spec.timeout
             return await login(target.address, spec.port, login_limit, options=options, tunnel=tunnel)
-        return await connect_direct(target.address, spec, options)
+        # With ssh_config: true, the options ~/.ssh/config gives this target (prepared per target).
+        return await connect_direct(target.address, spec, self._options_for(spec, target.address))
 
     async def _bastion(self, spec: SSHSpec, options: Any) -> asyncssh.SSHClientConnection:
         """The jump host's connection, one per (bastion, credentials) for the whole sweep."""

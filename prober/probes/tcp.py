@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 
 from prober.errors import ProbeFailed, SetupError
 from prober.model import Outcome, Target, TCPSpec
 from prober.probes.resources import Resources
+from prober.regex import BYTES, Pattern
 
 # Once some bytes have arrived, a pause this long (at most a quarter of the probe timeout) means
 # the peer has said all it will say for now: judge it. Without this, a server that answers wrongly
@@ -18,7 +18,7 @@ IDLE_AFTER_DATA = 0.25
 
 
 async def _read_until_match(
-    reader: asyncio.StreamReader, pattern: re.Pattern[bytes], limit: int, idle: float
+    reader: asyncio.StreamReader, pattern: Pattern, limit: int, idle: float
 ) -> tuple[bytes, bool]:
     """Read until the regex matches, EOF, `limit` bytes, or a pause after data; return (data, matched)."""
     data = await reader.read(limit)  # the first bytes may take as long as the engine allows
@@ -64,7 +64,7 @@ async def probe(target: Target, spec: TCPSpec, res: Resources) -> Outcome:
             writer.write(payload.encode())
             await writer.drain()
         if spec.expect is not None:
-            pattern = re.compile(spec.expect.encode())
+            pattern = res.pattern(spec.expect, BYTES)  # RE2: linear time, compiled once per sweep
             idle = min(IDLE_AFTER_DATA, spec.timeout / 4)
             data, matched = await _read_until_match(reader, pattern, spec.read_max_bytes, idle)
             mask = res.redactor.mask(spec)  # a server may echo what was sent (an error quoting it)

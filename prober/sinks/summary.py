@@ -29,6 +29,9 @@ class Summary:
         self.by_kind: Counter[str] = Counter()
         self.kind_examples: dict[str, list[str]] = defaultdict(list)
         self._slowest: list[tuple[float, str]] = []
+        # The event loop's worst lag during the sweep (the worst process's under --workers): a
+        # timer checked every 20 ms fired this late at worst. Large values mean timings are suspect.
+        self.loop_lag_max_ms: float | None = None
 
     def __call__(self, result: Result) -> None:
         status = result.status.value
@@ -74,6 +77,7 @@ class Summary:
             "by_group": {g: {s.value: c[s.value] for s in Status} for g, c in sorted(self.by_group.items())},
             "errors": dict(sorted(self.by_kind.items())),
             "duration_ms": round(duration_s * 1000, 1),
+            "loop_lag_max_ms": self.loop_lag_max_ms,
             "exit_code": exit_code,
             "stopped": stop_reason,
         }

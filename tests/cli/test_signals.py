@@ -35,7 +35,7 @@ def interrupted_sweep(
     with open(log, "wb") as err:
         proc = popen_cli("sweep", str(inventory), stderr=err, env=env)
         assert proc.stdout is not None
-        wait_for(lambda: b"sweep starting" in log.read_bytes())  # planning is over
+        wait_for(lambda: b"probes starting" in log.read_bytes())  # planning and preparation are over
         head = [proc.stdout.readline() for _ in range(wait_lines)]
         time.sleep(pause)  # the hung probes are in flight now
         proc.send_signal(signum)

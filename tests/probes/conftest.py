@@ -256,3 +256,30 @@ class CertFactory:
 def certs(tmp_path_factory: pytest.TempPathFactory) -> CertFactory:
     """One test CA per session; leaves are issued per test."""
     return CertFactory(tmp_path_factory.mktemp("certs"))
+
+
+@dataclass
+class LoopbackSSH:
+    """An in-process asyncssh server on 127.0.0.1 with a fresh host key; a client key and a
+    known_hosts naming the server, written to files for a spec."""
+
+    server: Any
+    port: int
+    key: Path
+    known_hosts: Path
+
+
+async def loopback_sshd(tmp_path: Path) -> LoopbackSSH:
+    """Start one (close `.server` when done)."""
+    import asyncssh
+
+    from prober.sim import sshd
+
+    host, client = asyncssh.generate_private_key("ssh-ed25519"), asyncssh.generate_private_key("ssh-ed25519")
+    key = tmp_path / "id_loopback"
+    client.write_private_key(str(key))
+    server = await sshd.start_sshd("127.0.0.1", 0, host, client.export_public_key().decode())
+    port = server.sockets[0].getsockname()[1]
+    known = tmp_path / "known_hosts_loopback"
+    known.write_text(f"[127.0.0.1]:{port} {host.export_public_key().decode()}")
+    return LoopbackSSH(server, port, key, known)
