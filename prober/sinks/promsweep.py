@@ -32,11 +32,13 @@ def families(line: Mapping[str, Any], now: float | None) -> list[GaugeMetricFami
         probes,
         errors,
         GaugeMetricFamily(
-            "prober_last_sweep_timestamp_seconds", "When the last sweep ended, in seconds since the epoch",
+            "prober_last_sweep_timestamp_seconds",
+            "When the last sweep ended, in seconds since the epoch",
             value=ended,
         ),
         GaugeMetricFamily(
-            "prober_sweep_exit_code", "Exit code of the last sweep (0 ok, 1 warn, 2 fail, 130 interrupted)",
+            "prober_sweep_exit_code",
+            "Exit code of the last sweep (0 ok, 1 warn, 2 fail, 130 interrupted)",
             value=float(line.get("exit_code") or 0),
         ),
     ]
