@@ -110,8 +110,11 @@ def _ssl_context(shown: str, ca_file: str | None) -> ssl.SSLContext:
     if ca_file is not None:
         try:
             context.load_verify_locations(cafile=ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "strerror", None) or "not a PEM certificate bundle"
+        except ssl.SSLError as exc:  # before OSError, which it is; its reason names no content
+            message = f"ca_file: cannot use {ca_file}: not a PEM certificate bundle ({exc.reason})"
+            raise _refuse(shown, message) from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
             raise _refuse(shown, f"ca_file: cannot use {ca_file}: {reason}") from None
     return context
 

@@ -66,6 +66,8 @@ class SDInventory:
 def split_target(target: str) -> tuple[str, int | None]:
     """(host, port) of `host[:port]`: a DNS name, IPv4, or IPv6 (in brackets when a port follows;
     bare, like Prometheus, when none does). ValueError says what is wrong."""
+    if "/" in target:  # as Prometheus refuses it: scheme and path belong to the probe, not the target
+        raise ValueError(f"target {target!r} is not host[:port]: a URL or path (those go in a probe's url)")
     match = _BRACKETED.match(target)
     if match:
         host, port = match.group(1), match.group(2)
