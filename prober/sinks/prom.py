@@ -30,6 +30,8 @@ from prober.errors import InventoryError, Problem
 from prober.sinks import promfamilies as fam
 from prober.sinks import promsweep
 
+__all__ = ["PromMetrics", "load_jsonl"]
+
 _CACHE_MAX = 10_000  # label-name mappings, label texts and value texts memoised; past this, rebuilt
 
 
@@ -86,7 +88,7 @@ class PromMetrics(Collector):
         try:
             key = (str(record["host"]), str(record["probe"]))
             labels = self._labels(record)
-            values, flat = self._values, []
+            values, flat = self._values, list[Any]()
             for index, extra, value in fam.record_samples(record):
                 flat += (index, extra, values.get(value) or self._value(value))
             samples = tuple(flat)
@@ -143,7 +145,7 @@ class PromMetrics(Collector):
         repeat (0, 1, status codes), and formatting them was 40% of a render's time."""
         text = self._values.get(value)
         if text is None:
-            text = floatToGoString(value)
+            text = str(floatToGoString(value))  # untyped in the library
             if len(self._values) < _CACHE_MAX:
                 self._values[value] = text
         return text

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+__all__ = ["FAMILIES", "KINDS", "Family", "KindSamples", "Sample", "family", "register_kind"]
+
 Pairs = tuple[tuple[str, str], ...]  # label (name, value) pairs, in a fixed order
 Sample = tuple[int, Pairs, float]  # (family index, labels beyond the record's own, value)
 KindSamples = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[Sample]]

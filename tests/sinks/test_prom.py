@@ -367,3 +367,16 @@ class TestRender:
         fast = best(metrics.render)
         slow = best(lambda: generate_latest(metrics))
         assert fast < slow / 3, (fast, slow)
+
+
+class TestPublicAPI:
+    def test_exports(self) -> None:
+        """The names the integration (sweep, watch, the sink fan-out) builds on, each documented."""
+        from prober.sinks import prom
+
+        assert prom.__all__ == ["PromMetrics", "load_jsonl"]
+        assert sorted(promfamilies.__all__) == sorted(
+            ["FAMILIES", "KINDS", "Family", "KindSamples", "Sample", "family", "register_kind"]
+        )
+        for name in ("update", "sweep", "retain", "render", "collect", "write_textfile"):
+            assert getattr(PromMetrics, name).__doc__

@@ -18,6 +18,8 @@ from prober.inventory import ranges
 from prober.inventory.checker import NAME, describe, suggest
 from prober.inventory.sources.ansible import FrozenDict
 
+__all__ = ["SDGroup", "SDHost", "SDInventory", "split_target"]
+
 Path = tuple[int | str, ...]  # where a value sits in a document: (2, "targets", 0)
 LineOf = Callable[[Path], "int | None"]
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")  # Prometheus's (classic) label name rule
