@@ -38,12 +38,13 @@ def load_file_sd(
     for pattern in [patterns] if isinstance(patterns, str) else patterns:
         files += [path for path in _matches(reader, pattern) if path not in files]
     for path in files:
+        json = os.path.splitext(path)[1].lower() == ".json"
         try:
-            data, line_of = _parse(path)
+            data, line_of = _parse(path, json)
         except InventoryError as exc:
             reader.problems += exc.problems
             continue
-        reader.document(data, path, {"__meta_filepath": path}, line_of)
+        reader.document(data, path, {"__meta_filepath": path}, line_of, json=json)
     return reader.result(tuple(files))
 
 
@@ -60,8 +61,8 @@ def _matches(reader: Reader, pattern: str) -> list[str]:
     return found
 
 
-def _parse(path: str) -> tuple[Any, LineOf]:
-    if os.path.splitext(path)[1].lower() != ".json":
+def _parse(path: str, json: bool) -> tuple[Any, LineOf]:
+    if not json:
         data = load_yaml(path)  # strict: duplicate keys refused, as Prometheus's UnmarshalStrict does
         return data, _yaml_lines(data)
     text = _read_text(path)

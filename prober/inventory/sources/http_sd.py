@@ -79,7 +79,7 @@ async def fetch_http_sd(
     except _Failed as exc:
         message = _masked(exc.message.replace(url, shown), _secrets(url, secret))
         raise InventoryError([Problem(shown, None, "", message)]) from None
-    reader.document(data, shown, {"__meta_url": shown}, lambda path: None)
+    reader.document(data, shown, {"__meta_url": shown}, lambda path: None, json=True)
     return reader.result((shown,))
 
 

@@ -102,8 +102,11 @@ class Reader:
         self.problems: list[Problem] = []
         self.groups: dict[str, dict[str, SDHost]] = {}
 
-    def document(self, data: Any, source: str, meta: dict[str, str], line_of: LineOf, key: str = "") -> None:
-        """Read one file's (or answer's) list of target groups; problems are collected, not raised."""
+    def document(
+        self, data: Any, source: str, meta: dict[str, str], line_of: LineOf, *, json: bool = False
+    ) -> None:
+        """Read one file's (or answer's) list of target groups; problems are collected, not raised.
+        In JSON a label value must be a string (Go's decoder refuses a number); YAML scalars are text."""
 
         def add(path: Path, message: str) -> None:
             self.problems.append(Problem(source, line_of(path), _key(path), message))
@@ -114,7 +117,7 @@ class Reader:
             add((), f"expected a list of target groups, got {describe(data)}")
             return
         for index, item in enumerate(data):
-            labels = self._group_labels(item, (index,), add)
+            labels = self._group_labels(item, (index,), add, json)
             if labels is None:
                 continue
             try:
@@ -143,7 +146,9 @@ class Reader:
         group = self._group_of(plain, meta)
         return SDHost("", "", None, FrozenDict(plain), FrozenDict(meta), group, "", source, None, "")
 
-    def _group_labels(self, item: Any, path: Path, add: Callable[[Path, str], None]) -> dict[str, str] | None:
+    def _group_labels(
+        self, item: Any, path: Path, add: Callable[[Path, str], None], json: bool
+    ) -> dict[str, str] | None:
         if not isinstance(item, dict):
             add(path, f"a target group must be a mapping with targets and labels, got {describe(item)}")
             return None
@@ -163,7 +168,7 @@ class Reader:
             where = (*path, "labels", name)
             if not isinstance(name, str) or not LABEL_NAME.match(name):
                 add(where, f"{name!r} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)")
-            elif isinstance(raw, dict | list):
+            elif isinstance(raw, dict | list) or (json and raw is not None and not isinstance(raw, str)):
                 add(where, f"a label value must be a string, got {describe(raw)}")
             elif raw is not None and raw != "":  # an empty value is no label (Prometheus)
                 out[name] = _text(raw)

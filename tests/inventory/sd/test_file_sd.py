@@ -277,3 +277,14 @@ class TestErrors:
         assert problems(str(tmp_path / "*.json"), group="g") == [
             f"{tmp_path}/d.json: is a directory, not a file_sd file"
         ]
+
+    def test_json_label_values_are_strings(self, tmp_path: Path) -> None:
+        """In JSON a number or boolean label value is refused, as Prometheus's decoder refuses it (YAML
+        scalars are text); null is no label."""
+        path = write(
+            tmp_path / "a.json", '[{"targets": ["a:1"],\n "labels": {"port": 8080, "on": true, "x": null}}]'
+        )
+        assert problems(path, group="g") == [
+            f"{path}:2: [0].labels.port: a label value must be a string, got int (8080)",
+            f"{path}:2: [0].labels.on: a label value must be a string, got a boolean (True)",
+        ]
