@@ -48,6 +48,8 @@ class TestSplitTarget:
             ("[::1]x", "not host[:port]"),
             ("-web:80", "not host[:port]"),
             ("web01:80\n", "1 to 65535"),
+            ("010.0.0.1:80", "not a canonical IPv4 address"),  # the resolver would read octal: 8.0.0.1
+            ("127.1:9100", "not a canonical IPv4 address"),
         ],
     )
     def test_invalid(self, target: str, why: str) -> None:
