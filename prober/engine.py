@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from prober import redact
@@ -35,6 +35,7 @@ class Engine:
         probe_for: Callable[[str], ProbeFn],
         resources: Any,
         deadline: float | None = None,
+        room: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.jobs = jobs
         self.emit = emit
@@ -42,6 +43,8 @@ class Engine:
         self.probe_for = probe_for
         self.resources = resources
         self.deadline = deadline
+        # Awaited before each new probe or record: the output's backpressure (a reader far behind).
+        self.room = room
         self.stop_reason: str | None = None
         self._recorded = bytearray(len(jobs))
         self._attempts: dict[int, int] = {}
@@ -77,10 +80,21 @@ class Engine:
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
                 self.stop_reason = self.stop_reason or "internal"
-        self._record_unfinished()
+        try:
+            for slot, result in self._unfinished():
+                if self.room is not None:
+                    await self.room()  # a stop can leave many records: still bounded, loop still free
+                self._record(slot, result)
+        except asyncio.CancelledError:
+            self._record_unfinished()
+            raise
         return self.stop_reason
 
     def _record_unfinished(self) -> None:
+        for slot, result in self._unfinished():
+            self._record(slot, result)
+
+    def _unfinished(self) -> Iterator[tuple[int, Result]]:
         kind = self.stop_reason if self.stop_reason in ("deadline", "cancelled") else "cancelled"
         if self.stop_reason == "internal":
             kind = "internal"
@@ -92,9 +106,7 @@ class Engine:
         for slot, job in enumerate(self.jobs):
             if not self._recorded[slot]:
                 attempts = self._attempts.get(slot, 0)
-                self._record(
-                    slot, Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message))
-                )
+                yield slot, Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message))
 
     def _record(self, slot: int, result: Result) -> None:
         self._recorded[slot] = 1
@@ -116,6 +128,8 @@ class Engine:
             # Yield once per job: a run of probes that fail without awaiting anything would
             # otherwise starve the deadline timer, signal handlers and the other workers.
             await asyncio.sleep(0)
+            if self.room is not None:
+                await self.room()  # start nothing new while the output reader is far behind
 
     async def _run_job(self, slot: int, job: Job) -> Result:
         try:

@@ -9,7 +9,7 @@ import resource
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from prober import logs
@@ -85,9 +85,11 @@ def build_engine(
     concurrency: int,
     deadline: float | None,
     share: float = 1.0,
+    room: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[Engine, Resources]:
     """An engine over `jobs` with fresh per-sweep resources, concurrency capped by the fd limit;
-    `share` is this process's part of sweep-wide rates (1/N under --workers N)."""
+    `share` is this process's part of sweep-wide rates (1/N under --workers N); `room` is the
+    output's backpressure (see Engine)."""
     resources = Resources(concurrency=concurrency, jobs=jobs, share=share)
     engine = Engine(
         jobs,
@@ -96,6 +98,7 @@ def build_engine(
         probe_for=probe_for,
         resources=resources,
         deadline=deadline,
+        room=room,
     )
     return engine, resources
 
@@ -113,7 +116,9 @@ async def execute(
         summary(result)  # type: ignore[arg-type]
         sink(result)  # type: ignore[arg-type]
 
-    engine, resources = build_engine(jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline)
+    engine, resources = build_engine(
+        jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline, room=sink.room
+    )
     engine_ref.append(engine)
     loop = asyncio.get_running_loop()
     interrupts: list[int] = []

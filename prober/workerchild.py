@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import pickle
 import signal
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from prober.model import Job, Result
+from prober.sinks.writer import ThreadWriter
 
 BATCH_ITEMS = 256
 BATCH_SECONDS = 0.02
@@ -36,14 +36,13 @@ def run_child(
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     except KeyboardInterrupt:
-        stream.send(("done", "cancelled"))
+        stream.finish("cancelled")
         return 0
     try:
         stop_reason = run_loop(_run_share(local, settings, concurrency, stream, 1 / workers))
     except KeyboardInterrupt:
         stop_reason = "cancelled"
-    stream.flush()
-    stream.send(("done", stop_reason))
+    stream.finish(stop_reason)
     return 0
 
 
@@ -55,12 +54,13 @@ async def _run_share(
     from prober.sweep import build_engine
 
     engine, resources = build_engine(
-        jobs, stream.emit, concurrency=concurrency, deadline=settings.deadline, share=share
+        jobs, stream.emit, concurrency=concurrency, deadline=settings.deadline, share=share, room=stream.room
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, engine.stop, "cancelled")
     stream.loop = loop
+    stream.stop = engine.stop
     try:
         return await engine.run()
     finally:
@@ -68,17 +68,24 @@ async def _run_share(
 
 
 class _ChildStream:
-    """Batches results into pickled frames on the pipe to the parent."""
+    """Batches results into pickled frames that a writer thread sends to the parent: the event loop never
+    writes to the pipe, so a parent that is slow to read never stalls this child's probes."""
 
     def __init__(self, wfd: int, global_index: Callable[[int], int], run_id: str) -> None:
         from prober.record import to_record
-        from prober.sinks.jsonl import dumps
+        from prober.sinks.jsonl import QUEUE_LINES, dumps
 
-        self.wfd, self.global_index, self.run_id = wfd, global_index, run_id
+        self.global_index, self.run_id = global_index, run_id
         self._to_record, self._dumps = to_record, dumps
         self.batch: list[Item] = []
         self.loop: Any = None
+        self.stop: Callable[[str], None] | None = None
         self._timer: Any = None
+        self.writer = ThreadWriter(wfd, limit=QUEUE_LINES, on_lost=self._parent_gone, name="prober-child")
+        self.writer.start()
+
+    def room(self) -> Awaitable[None]:
+        return self.writer.room()
 
     def emit(self, result: Result) -> None:
         error = result.error
@@ -107,15 +114,20 @@ class _ChildStream:
             self._timer = None
         if self.batch:
             batch, self.batch = self.batch, []
-            self.send(("items", batch))
+            self.send(("items", batch), len(batch))
 
-    def send(self, message: tuple[str, Any]) -> None:
+    def send(self, message: tuple[str, Any], weight: int = 1) -> None:
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        with contextlib.suppress(BrokenPipeError):  # the parent is gone: nobody to tell
-            write_all(self.wfd, FRAME.pack(len(payload)) + payload)
+        self.writer.put(FRAME.pack(len(payload)) + payload, weight)
 
+    def finish(self, stop_reason: str | None) -> None:
+        """Send what is left and the stop reason, and wait until the parent has it all."""
+        self.flush()
+        self.send(("done", stop_reason))
+        self.writer.close()
 
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    def _parent_gone(self, reason: str) -> None:
+        # On the writer thread: nobody will read this child's results any more, so stop probing.
+        if self.loop is not None and self.stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has finished already
+                self.loop.call_soon_threadsafe(self.stop, reason)
