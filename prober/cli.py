@@ -6,11 +6,13 @@ import argparse
 import contextlib
 import gc
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from prober import __version__
+from prober.stopsignals import STOP_SIGNALS
 
 EXIT_INPUT = 3
 MAX_PROBLEMS_SHOWN = 100
@@ -173,6 +175,7 @@ def entry() -> NoReturn:
     # all of a sweep's garbage is freed by reference counting; peak RSS measured the same.
     gc.set_threshold(*GC_THRESHOLDS)
     code = main()
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # the exit code is final now
     # Leave without the interpreter's teardown: everything is written and closed by now, and
     # freeing a large plan object by object only delays the exit a deploy gate waits for
     # (~35 ms at 1,000 probes, more at 100k).
