@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import pickle
 import signal
 import struct
@@ -16,8 +17,21 @@ from prober.sinks.writer import ThreadWriter
 BATCH_ITEMS = 256
 BATCH_SECONDS = 0.02
 FRAME = struct.Struct("!I")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+EXIT_PARENT_GONE = 75
 
 Item = tuple[int, str, "float | None", int, "str | None", "str | None", "str | None", bytes]
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this child when the parent dies, even by SIGKILL: no orphan keeps
+    probing for a parent that can no longer record anything."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(EXIT_PARENT_GONE)
 
 
 def run_child(
