@@ -8,6 +8,8 @@ import os
 import threading
 from typing import Any
 
+import pytest
+
 from prober.engine import Engine
 from prober.model import Job, Outcome, Result
 from prober.sinks.jsonl import BackgroundJsonlSink
@@ -19,6 +21,11 @@ STALL_S = 2.0
 
 async def instant(*args: Any) -> Outcome:
     return Outcome({})
+
+
+async def hang(*args: Any) -> Outcome:
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable")
 
 
 def stalled_pipe() -> tuple[int, int]:
@@ -86,10 +93,6 @@ class TestBackpressure:
         timer, lines = read_later(read_fd, STALL_S)
         sink = BackgroundJsonlSink(write_fd, "run").start()
 
-        async def hang(*args: Any) -> Outcome:
-            await asyncio.sleep(3600)
-            raise AssertionError("unreachable")
-
         engine = Engine(
             make_jobs(20_000),
             sink,
@@ -111,6 +114,35 @@ class TestBackpressure:
         assert sink.writer.peak <= QUEUE_BOUND
         assert await ticker < 0.5
         assert len(lines) == 20_000
+
+    async def test_cancelling_the_run_while_it_waits_for_room_still_records_every_job(self) -> None:
+        """run() cancelled while its stop records wait for room (reader stalled): it still records every
+        job (the remaining ones at once), then lets the cancellation through."""
+        read_fd, write_fd = stalled_pipe()
+        sink = BackgroundJsonlSink(write_fd, "run", max_lines=10).start()
+        engine = Engine(
+            make_jobs(100),
+            sink,
+            concurrency=2,
+            probe_for=lambda kind: hang,
+            resources=None,
+            deadline=0.05,
+            room=sink.room,
+        )
+        task = asyncio.create_task(engine.run())
+        for _ in range(1000):  # up to 10 s for the deadline's records to fill the queue
+            if sink.writer.full():
+                break
+            await asyncio.sleep(0.01)
+        assert sink.writer.full()
+        timer, lines = read_later(read_fd, 0.5)  # the cancelled run then queues past the bound
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(sink.close)
+        os.close(write_fd)
+        await asyncio.to_thread(timer.join)
+        assert len(lines) == 100
 
 
 class TestSinkFailure:
