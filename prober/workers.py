@@ -4,10 +4,13 @@ The parent forks N children. Hosts are dealt round-robin to the children in plan
 ranges spread evenly while every probe of one host stays in one child (its SSH probes must share
 one connection). Each child runs the ordinary engine on its share with ceil(concurrency / N)
 slots. Children do not write stdout: they send batches of (job index, summary fields, JSON line)
-over a pipe; the parent writes the lines, feeds the summary and writes the one `sweep` line. If a
-child dies, the parent records every job it had not reported as `internal`, so each planned probe
-still yields exactly one record. SIGINT/SIGTERM received by the parent are forwarded to the
-children, which record their unfinished jobs as `cancelled`, as a single process would.
+over a pipe; the parent feeds the summary, hands the lines to its writer thread and writes the one
+`sweep` line. No event loop and no reading loop ever blocks on a write: each side has a writer
+thread behind a bounded queue, so a slow stdout only holds the sweep back once it is QUEUE_LINES
+behind. If a child dies, the parent records every job it had not reported as `internal`, so each
+planned probe still yields exactly one record. SIGINT/SIGTERM received by the parent are forwarded
+to the children, which record their unfinished jobs as `cancelled`, as a single process would; a
+lost output (reader gone, disk full) stops them too. Children die with the parent (PDEATHSIG).
 """
 
 from __future__ import annotations

@@ -181,4 +181,3 @@ class TestFifoOutput:
         assert code == 0
         assert len(probes(lines)) == 3 and lines[-1]["event"] == "sweep"
         assert proc.stdout is not None and proc.stdout.read() == b""
-
