@@ -195,3 +195,23 @@ class TestNoOrphans:
         while survivors(proc.pid):
             assert time.monotonic() < deadline, f"workers left running: {survivors(proc.pid)}"
             time.sleep(0.05)
+
+
+class TestOtherCommands:
+    def test_plan_to_a_full_disk(self, lab: Lab) -> None:
+        """`prober plan > /dev/full`: one error line, exit 2, no traceback."""
+        lab.add("web", "http_ok", 3)
+        with open("/dev/full", "wb") as full:
+            proc = popen_cli("plan", str(lab.inventory()), stdout=full)
+            _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2
+        no_traceback(err)
+        assert err.decode().strip().splitlines() == ["prober: cannot write output: No space left on device"]
+
+    def test_validate_with_a_full_stderr(self, lab: Lab) -> None:
+        """`prober validate` whose report cannot be written (stderr on /dev/full): exit 2, not 0."""
+        lab.add("web", "http_ok", 3)
+        with open("/dev/full", "wb") as full:
+            proc = popen_cli("validate", str(lab.inventory()), stderr=full)
+            proc.communicate(timeout=60)
+        assert proc.returncode == 2
