@@ -43,6 +43,8 @@ def _aiohttp_kind(exc: BaseException) -> str | None:
         (aiohttp.ServerDisconnectedError, "reset"),
         (aiohttp.ClientConnectorError, ""),  # decided by its OSError below
         ((aiohttp.ClientPayloadError, aiohttp.ClientResponseError, aiohttp.InvalidURL), "protocol"),
+        # prober follows redirects itself (probes/redirects.py); these stay classified all the same.
+        ((aiohttp.RedirectClientError, aiohttp.NonHttpUrlClientError), "protocol"),
     )
     for types, kind in checks:
         if isinstance(exc, types):
@@ -70,6 +72,9 @@ def _aiohttp_message(exc: BaseException) -> str | None:
     if isinstance(exc, aiohttp.InvalidURL):  # its text is the URL itself: hide a password in it
         reason = f": {exc.description}" if getattr(exc, "description", None) else ""
         return f"invalid URL {redact.url(str(exc.url))}{reason}"
+    if isinstance(exc, aiohttp.RedirectClientError | aiohttp.NonHttpUrlClientError):
+        url = exc.args[0] if exc.args else ""  # these carry the refused URL as their only text
+        return f"refused URL (only http and https are requested): {redact.url(str(url))}"
     if isinstance(exc, aiohttp.TooManyRedirects):
         return f"too many redirects: gave up after {len(exc.history)} (max_redirects)"
     if isinstance(exc, aiohttp.ClientResponseError):

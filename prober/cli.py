@@ -112,6 +112,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_typed(_limit_arg), help="only these groups or hosts (comma-separated, globs allowed)"
     )
 
+    report = sub.add_parser("report", help="HTML page, JUnit XML and CI annotations from a results file")
+    report.add_argument("results", help="JSON lines written by prober sweep")
+    report.add_argument("-o", "--output", help="write the self-contained HTML report to FILE")
+    report.add_argument("--baseline", help="an earlier results file: show what changed since")
+    report.add_argument("--junit", help="write JUnit XML to FILE (one testsuite per group)")
+    report.add_argument(
+        "--annotations",
+        choices=("auto", "github", "none"),
+        default="auto",
+        help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
+    )
+
+    diff = sub.add_parser("diff", help="what changed between two results files (exit 2: new failures)")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument(
+        "--format", choices=("jsonl", "table"), help="default: table on a terminal, else JSON lines"
+    )
+
     demo = sub.add_parser("demo", help="sweep a simulated fleet on loopback")
     demo.add_argument("--hosts", type=_typed(_positive), default=200, help="fleet size (default 200)")
     demo.add_argument("--keep", action="store_true", help="keep the generated inventory directory")
@@ -153,23 +172,35 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.validate(args.inventory)
     if args.command == "plan":
         return commands.plan(args.inventory, args.limit)
+    if args.command in ("report", "diff"):
+        from prober import outputcmds
+
+        if args.command == "diff":
+            return outputcmds.diff(args.old, args.new, fmt=args.format)
+        return outputcmds.report(
+            args.results,
+            output=args.output,
+            baseline=args.baseline,
+            junit=args.junit,
+            annotations=args.annotations,
+        )
     return commands.demo(hosts=args.hosts, keep=args.keep)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from prober import logs
-    from prober.errors import InventoryError
+    from prober.errors import InputError, InventoryError
 
     logs.configure(args.verbose)
     try:
         try:
             return _dispatch(args)
-        except InventoryError as exc:
+        except (InventoryError, InputError) as exc:
             return _report(exc.problems)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except OSError as exc:  # `plan` or `validate` writing to a full disk (a sweep handles its own)
+    except OSError as exc:  # plan, validate, report... writing to a full disk (sweep handles its own)
         if exc.errno not in WRITE_ERRORS:
             raise
         return _cannot_write(exc, 0)

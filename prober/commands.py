@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import os
 import sys
@@ -13,18 +14,26 @@ from typing import Any
 import orjson
 
 from prober import redact
+from prober.inventory import load_inventory
 from prober.model import HTTPSpec, Job
+from prober.plan import iter_plan, settings_for
 from prober.sinks.jsonl import dumps
 from prober.sweep import SweepFlags, execute, finish, load, run_loop
 
 
 def validate(path: str) -> int:
-    """Check an inventory end to end (including templating); report every problem or a one-line ok."""
-    inventory, _, jobs = load(path, SweepFlags())
-    hosts = len({job.target.name for job in jobs})
+    """Check an inventory end to end (including templating); report every problem or a one-line ok.
+
+    The plan is streamed, never held: a 10^6-probe inventory validates in bounded memory."""
+    inventory = load_inventory(path)
+    hosts: set[str] = set()
+    planned = 0
+    for job in iter_plan(inventory, settings_for(inventory)):
+        planned += 1
+        hosts.add(job.target.name)
     print(
         f"{path}: ok: {len(inventory.groups)} groups, {len(inventory.probes)} probes, "
-        f"{hosts} hosts, {len(jobs)} planned probes",
+        f"{len(hosts)} hosts, {planned} planned probes",
         file=sys.stderr,
     )
     return 0
@@ -37,8 +46,9 @@ def plan_record(job: Job) -> dict[str, Any]:
         f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "name"
     }
     if isinstance(spec, HTTPSpec):
-        params["url"] = redact.url(spec.url)
-        params["headers"] = redact.headers(spec.headers)
+        params["url"] = redact.url(spec.url, spec.safe_query)
+        params["headers"] = redact.headers(spec.headers, spec.safe_headers)
+        params["headers_env"] = dict(spec.headers_env)  # variable names, never their values
         params["expect_status"] = [f"{lo}-{hi}" if lo != hi else lo for lo, hi in spec.expect_status]
     return {
         "event": "plan",
@@ -53,11 +63,16 @@ def plan_record(job: Job) -> dict[str, Any]:
 
 
 def plan(path: str, limit: list[str] | None) -> int:
-    """Print the plan as JSON lines, each whole (never cut like result lines); nothing is contacted."""
-    _, _, jobs = load(path, SweepFlags(limit=limit))
+    """Print the plan as JSON lines, each whole (never cut like result lines); nothing is contacted.
+
+    Two streamed passes: the first only checks (so bad input prints no line at all, and exits 3), the
+    second prints; the plan is never held whole."""
+    inventory = load_inventory(path)
+    settings = settings_for(inventory)
+    collections.deque(iter_plan(inventory, settings, limit), maxlen=0)
     out = sys.stdout
     try:
-        for job in jobs:
+        for job in iter_plan(inventory, settings, limit):
             out.write(orjson.dumps(plan_record(job)).decode() + "\n")
         out.flush()
     except BrokenPipeError:

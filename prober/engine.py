@@ -8,14 +8,18 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
-from prober import redact
 from prober.classify import classify
 from prober.errors import ProbeFailed
+from prober.masking import Redactor
 from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status
 from prober.probes import ProbeFn
 
 Emit = Callable[[Result], None]
 MESSAGE_MAX = 300  # characters of an error message kept in a record (lines stay under 4 KiB)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
 
 
 def backoff(attempt: int) -> float:
@@ -35,6 +39,7 @@ class Engine:
         probe_for: Callable[[str], ProbeFn],
         resources: Any,
         deadline: float | None = None,
+        redactor: Redactor | None = None,
         room: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.jobs = jobs
@@ -43,11 +48,16 @@ class Engine:
         self.probe_for = probe_for
         self.resources = resources
         self.deadline = deadline
+        # Masks each probe's secrets out of its error message and warning (the probes' own
+        # Resources should hold the same Redactor; a separate one computes the same masks).
+        self.redactor = redactor if redactor is not None else Redactor()
         # Awaited before each new probe or record: the output's backpressure (a reader far behind).
         self.room = room
         self.stop_reason: str | None = None
         self._recorded = bytearray(len(jobs))
-        self._attempts: dict[int, int] = {}
+        # Per running job: attempts made, when the last one started, and its duration once it ended
+        # (so a job stopped mid-sweep still reports the time its last attempt took or has taken).
+        self._attempts: dict[int, tuple[int, float, float | None]] = {}
         self._workers: list[asyncio.Task[None]] = []
 
     def stop(self, reason: str = "cancelled") -> None:
@@ -103,10 +113,13 @@ class Engine:
             "cancelled": "the sweep was interrupted before this probe finished",
             "internal": "the engine lost this probe to an internal error",
         }[kind]
+        now = time.perf_counter()
         for slot, job in enumerate(self.jobs):
             if not self._recorded[slot]:
-                attempts = self._attempts.get(slot, 0)
-                yield slot, Result(job, Status.FAIL, None, attempts, time.time(), ErrorInfo(kind, message))
+                attempts, started, spent = self._attempts.get(slot, (0, now, None))
+                latency = None if attempts == 0 else spent if spent is not None else _ms(now - started)
+                error = ErrorInfo(kind, message)
+                yield slot, Result(job, Status.FAIL, latency, attempts, time.time(), error)
 
     def _record(self, slot: int, result: Result) -> None:
         self._recorded[slot] = 1
@@ -136,14 +149,15 @@ class Engine:
             probe = self.probe_for(job.spec.kind)
         except Exception as exc:
             lost = ErrorInfo("internal", f"no probe for type {job.spec.kind!r}: {type(exc).__name__}: {exc}")
-            return Result(job, Status.FAIL, None, 0, time.time(), self._cap(lost))
+            return Result(job, Status.FAIL, None, 0, time.time(), self._cap(lost, job))
         attempt = 0
         while True:
             attempt += 1
-            self._attempts[slot] = attempt
             started = time.perf_counter()
+            self._attempts[slot] = (attempt, started, None)
             outcome, error, details = await self._attempt(probe, job)
-            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            latency_ms = _ms(time.perf_counter() - started)
+            self._attempts[slot] = (attempt, started, latency_ms)  # what a stop from now on reports
             if outcome is not None:
                 return self._success(job, outcome, latency_ms, attempt)
             assert error is not None
@@ -180,20 +194,24 @@ class Engine:
                 kind, message = "timeout", f"no answer within the probe timeout ({job.spec.timeout:g} s)"
             elif isinstance(exc, ProbeFailed):
                 details = dict(exc.details)
-        return None, self._cap(ErrorInfo(kind, message)), details
+        return None, self._cap(ErrorInfo(kind, message), job), details
 
-    def _cap(self, error: ErrorInfo) -> ErrorInfo:
-        """Secrets scrubbed, then the message cut to MESSAGE_MAX characters."""
+    def _cap(self, error: ErrorInfo, job: Job) -> ErrorInfo:
+        """The probe's secrets masked, then the message cut to MESSAGE_MAX characters, the cut edge
+        masked again. The edge is always checked: the message may have been cut before (classify)."""
         text = error.message
-        secrets = getattr(self.resources, "secrets", None)
-        if secrets:
-            text = redact.text(text, tuple(secrets))
-        if len(text) > MESSAGE_MAX:
+        mask = self.redactor.mask(job.spec)
+        if mask:
+            text = mask.cut(mask.text(text), MESSAGE_MAX - 1, edge=True)
+        elif len(text) > MESSAGE_MAX:
             text = text[: MESSAGE_MAX - 1] + "…"
         return ErrorInfo(error.kind, text)
 
     def _success(self, job: Job, outcome: Outcome, latency_ms: float, attempts: int) -> Result:
         warning = outcome.warning
+        if warning is not None:  # a check's warning quotes remote output
+            mask = self.redactor.mask(job.spec)
+            warning = mask.cut(mask.text(warning), MESSAGE_MAX - 1, edge=True) if mask else warning
         limit = job.spec.latency_warn
         if warning is None and limit is not None and latency_ms > limit * 1000:
             warning = f"latency {latency_ms:.0f} ms over latency_warn {limit * 1000:.0f} ms"

@@ -2,6 +2,7 @@
 
 ProberError                 base of everything prober raises on purpose
 ├── InventoryError          bad input: carries every Problem found (file:line, key, message)
+├── InputError              other bad input (a results file, an output path): carries its Problem
 ├── ProbeFailed             a probe got a wrong answer: carries an error kind and details
 └── SetupError              a per-sweep resource (key, known_hosts) could not be built
 """
@@ -31,6 +32,14 @@ class Problem:
 
 class InventoryError(ProberError):
     """The inventory could not be used; `problems` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class InputError(ProberError):
+    """A results file or an output path could not be used; `problems` says where and why."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

@@ -66,6 +66,9 @@ class HTTPSpec(BaseSpec):
     url: str
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
+    headers_env: tuple[tuple[str, str], ...] = ()  # (header, environment variable holding its value)
+    safe_headers: tuple[str, ...] = ()  # lower-case header names whose values are shown (redact.py)
+    safe_query: tuple[str, ...] = ()  # lower-case query parameters whose values are shown
     expect_status: tuple[tuple[int, int], ...] = ((200, 399),)
     body_regex: str | None = None
     body_max_bytes: int = 65536
@@ -73,6 +76,7 @@ class HTTPSpec(BaseSpec):
     ca_file: str | None = None
     follow_redirects: bool = False
     max_redirects: int = 5
+    allow_insecure_redirects: bool = False  # follow https → http (records then say insecure)
     cert_min_days: float | None = None
 
     @property
@@ -93,6 +97,7 @@ class TCPSpec(BaseSpec):
     kind: ClassVar[str] = "tcp"
     port: int
     send: str | None = None
+    send_env: str | None = None  # environment variable holding the payload (a secret: masked)
     expect: str | None = None
     read_max_bytes: int = 4096
 

@@ -6,9 +6,11 @@ Parameter precedence, later wins:
   < the host's `overrides: {probe: {...}}`.
 Template vars, later wins: `defaults.vars` < group `vars` < host `vars` < {host, address, group}.
 
-Templates: `{name}` in url, port, command, send and user is replaced per host; `{{` and `}}` are literal
-braces. Values are quoted for where they land: shell-quoted (shlex) in an SSH command, so a var such as
-`x; rm -rf /` stays one word, and percent-encoded in a URL. A port must be a number after templating.
+Templates: `{name}` in url, port, command, send, user, jump, path, name and unit is replaced per host;
+`{{` and `}}` are literal braces. Values are quoted for where they land: shell-quoted (shlex) in an SSH
+command, so a var such as `x; rm -rf /` stays one word; in a URL or jump host each value stays in the
+part it was placed in (prober/authority.py). A port must be a number after templating. Parameters that
+can never work together are refused once every layer and template is applied (tables.py).
 
 A host listed in several groups (or several times) gets each probe once: the first group that lists it,
 in file order, plans it with that group's vars and overrides.
@@ -51,7 +53,15 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
     return SweepSettings(**values)
 
 
-_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]]]
+# Literal parameters, templated ones (with the layer that set them), every parameter's layer, and the
+# parameters that cannot work together.
+_Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]], dict[str, Layer], list[tuple[str, str]]]
+
+
+def _layer_key(probe: ProbeDef, group: GroupDef, host: HostDecl) -> tuple[str, str, int]:
+    """Hosts without an override of this probe share the group's layers (and, when nothing is
+    templated, one frozen spec): an explicit list of 100k hosts is 100k declarations, not 100k specs."""
+    return (probe.name, group.name, id(host) if probe.name in host.overrides else 0)
 
 
 @dataclass
@@ -75,13 +85,17 @@ class _Planner:
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
         self.merged: dict[tuple[str, str, int], _Merged] = {}
         self.static_specs: dict[tuple[str, str, int], ProbeSpec | None] = {}
+        self.combinations: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any], target: Target
     ) -> ProbeSpec | None:
-        static, templated = self.layered(probe, group, host)
+        static, templated, origin, problems = self.layered(probe, group, host)
+        if problems:
+            self._fail_all(problems, origin, target.name)
+            return None
         if not templated:  # the same frozen spec serves every host of this declaration
-            key = (probe.name, group.name, id(host))
+            key = _layer_key(probe, group, host)
             if key not in self.static_specs:
                 self.static_specs[key] = self._built(probe, static)
             return self.static_specs[key]
@@ -97,6 +111,10 @@ class _Planner:
                 ok = False
         return self._built(probe, params) if ok else None
 
+    def _fail_all(self, problems: list[tuple[str, str]], origin: dict[str, Layer], host: str) -> None:
+        for name, message in problems:
+            self.fail(origin[name].where(name), message, host)
+
     def _built(self, probe: ProbeDef, params: dict[str, Any]) -> ProbeSpec | None:
         if self.check_only:
             return None
@@ -105,11 +123,11 @@ class _Planner:
     def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
         a declaration expands to, so it is computed once per (probe, group, declaration)."""
-        key = (probe.name, group.name, id(host))
+        key = _layer_key(probe, group, host)
         merged = self.merged.get(key)
         if merged is None:
-            layers = [self.base, probe.layer]
-            layers += [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+            overrides = [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
+            layers = [self.base, probe.layer, *overrides]
             origin = {name: layer for layer in layers for name in layer.params}
             static = {
                 n: layer.params[n]
@@ -117,8 +135,18 @@ class _Planner:
                 if n not in tables.TEMPLATED or not fields.is_template(layer.params[n])
             }
             templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
-            merged = self.merged[key] = (static, templated)
+            merged = self.merged[key] = (static, templated, origin, self._combinations(probe, overrides))
         return merged
+
+    def _combinations(self, probe: ProbeDef, overrides: list[Layer]) -> list[tuple[str, str]]:
+        """Parameters that can never work together, once per distinct stack of layers (not per host
+        line). Templates are judged as written: a value can never add credentials to a URL or change
+        its scheme (authority.py), and the other rules only look at which keys are given."""
+        key = (probe.name, *map(id, overrides))
+        if key not in self.combinations:
+            params = {n: v for layer in (self.base, probe.layer, *overrides) for n, v in layer.params.items()}
+            self.combinations[key] = tables.combination_problems(probe.kind, params)
+        return self.combinations[key]
 
     def fail(self, where: tuple[str, int], message: str, host: str) -> None:
         key, line = where
@@ -182,26 +210,40 @@ def template_problems(inventory: Inventory) -> list[Problem]:
     return planner.problems()
 
 
-def build_plan(
+def iter_plan(
     inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
-) -> tuple[Job, ...]:
-    """Every (host, probe) pair once, in inventory order; InventoryError on template problems."""
+) -> Iterator[Job]:
+    """Every (host, probe) pair once, in inventory order, one at a time (a 10^6-probe plan is never
+    held whole by `plan` and `validate`); InventoryError once the stream ends, on template problems.
+
+    A host listed again (another group, another declaration) gets only the probes it has not had yet:
+    the names planned per host are kept, as one shared tuple per distinct probe list, not per job.
+    """
     _check_size(inventory)
     planner = _Planner(inventory, settings)
-    seen: set[tuple[str, str]] = set()
-    jobs: list[Job] = []
+    planned: dict[str, tuple[str, ...]] = {}
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+    index = 0
     for group in inventory.groups.values():
         for host in group.hosts:
             for target, spec in planner.jobs_for(group, host):
-                key = (target.name, spec.name)
-                if key in seen or not _selected(limit, group.name, target.name):
+                done = planned.get(target.name, ())
+                if spec.name in done or not _selected(limit, group.name, target.name):
                     continue
-                seen.add(key)
-                jobs.append(Job(len(jobs), target, spec))
+                names = (*done, spec.name)
+                planned[target.name] = shared.setdefault(names, names)
+                yield Job(index, target, spec)
+                index += 1
     if planner.failures:
         raise InventoryError(planner.problems())
-    if limit is not None and not jobs:
+    if limit is not None and not index:
         names = ", ".join(sorted(inventory.groups))
         message = f"{','.join(limit)!r} matches no group or host (groups: {names})"
         raise InventoryError([Problem(inventory.path, None, "--limit", message)])
-    return tuple(jobs)
+
+
+def build_plan(
+    inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
+) -> tuple[Job, ...]:
+    """The whole plan (what the engine runs); InventoryError on template problems."""
+    return tuple(iter_plan(inventory, settings, limit))

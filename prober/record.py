@@ -30,7 +30,9 @@ def iso_ts(epoch: float) -> str:
 
 def _per_kind(spec: ProbeSpec, details: Any) -> dict[str, Any]:
     if isinstance(spec, HTTPSpec):
-        out = {"status_code": details.get("status_code"), "url": redact.url(spec.url)}
+        # The probe puts the shown URL in details; a probe that never got that far did not.
+        url = details.get("url") or redact.url(spec.url, spec.safe_query)
+        out = {"status_code": details.get("status_code"), "url": url}
     elif isinstance(spec, TCPSpec):
         out = {"port": spec.port}
     elif isinstance(spec, SSHSpec):
@@ -44,10 +46,14 @@ def _per_kind(spec: ProbeSpec, details: Any) -> dict[str, Any]:
 
 
 def is_insecure(spec: ProbeSpec) -> bool:
-    """True when the inventory switched off host-key or certificate verification for this probe."""
+    """True when the inventory switched off host-key or certificate verification for this probe, or
+    let its redirects go from https to plain http."""
     if isinstance(spec, SSHSpec):
         return spec.insecure_ignore_host_key
-    return isinstance(spec, HTTPSpec) and spec.may_use_tls and not spec.verify_tls
+    if not isinstance(spec, HTTPSpec):
+        return False
+    unverified = spec.may_use_tls and not spec.verify_tls
+    return unverified or (spec.follow_redirects and spec.allow_insecure_redirects)
 
 
 def to_record(result: Result, run_id: str) -> dict[str, Any]:

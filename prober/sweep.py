@@ -17,6 +17,7 @@ from prober.engine import Engine
 from prober.errors import InventoryError
 from prober.inventory import Inventory, load_inventory
 from prober.inventory.loader import parse_max_fail
+from prober.masking import Redactor
 from prober.model import Job, Result
 from prober.output import STDOUT, close_output, open_output
 from prober.plan import SweepSettings, build_plan, settings_for
@@ -91,7 +92,9 @@ def build_engine(
     """An engine over `jobs` with fresh per-sweep resources, concurrency capped by the fd limit;
     `share` is this process's part of sweep-wide rates (1/N under --workers N); `room` is the
     output's backpressure (see Engine)."""
-    resources = Resources(concurrency=concurrency, jobs=jobs, share=share)
+    # One Redactor for the engine (error messages, warnings) and the probes (remote text they quote).
+    redactor = Redactor()
+    resources = Resources(concurrency=concurrency, jobs=jobs, share=share, redactor=redactor)
     engine = Engine(
         jobs,
         emit,
@@ -99,6 +102,7 @@ def build_engine(
         probe_for=probe_for,
         resources=resources,
         deadline=deadline,
+        redactor=redactor,
         room=room,
     )
     return engine, resources

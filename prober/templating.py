@@ -1,36 +1,13 @@
-"""Templates in probe fields: {name} replaced per host, each value quoted for where it lands."""
+"""Templates in probe fields: {name} replaced per host, each value quoted or checked for where it lands."""
 
 from __future__ import annotations
 
 import functools
-import ipaddress
-import re
 import shlex
 from typing import Any
-from urllib.parse import quote
 
+from prober import authority
 from prober.inventory import fields
-
-_URL_SAFE = "/:@-._~!$&'()*+,;=[]"
-_URL_PLAIN = re.compile(r"^[A-Za-z0-9/@._~!$&'()*+,;=-]*$")
-
-
-def _url_value(value: object) -> str:
-    text = str(value)
-    if _URL_PLAIN.match(text):
-        return text  # the common case (host names, ports, paths): nothing to encode
-    if ":" in text:
-        try:
-            if isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address):
-                return f"[{text}]"
-        except ValueError:
-            pass
-    return quote(text, safe=_URL_SAFE)
-
-
-_QUOTERS = {"url": _url_value, "command": lambda v: shlex.quote(str(v))}
-# A value made only of these cannot change where a URL's scheme, host, port or path begin.
-_URL_INERT = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 @functools.lru_cache(maxsize=256)
@@ -52,46 +29,41 @@ def _pieces(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(literals), tuple(names)
 
 
-def _substituted(field: str, template: str, variables: dict[str, Any]) -> tuple[str, list[str]]:
-    """The rendered text and the quoted values that went into it."""
-    quoter = _QUOTERS.get(field, str)
-    literals, names = _pieces(template)
+def _values(names: tuple[str, ...], variables: dict[str, Any]) -> list[str]:
     values = []
     for name in names:
         if name not in variables:
             known = ", ".join(sorted(variables))
             raise ValueError(f"unknown template variable {{{name}}} (known: {known})")
-        values.append(quoter(variables[name]))
+        values.append(str(variables[name]))
+    return values
+
+
+def _rendered(field: str, template: str, values: list[str]) -> str:
+    literals, names = _pieces(template)
+    if field == "url":
+        return authority.render_url(template, literals, names, values)
+    if field == "jump":
+        return authority.render_jump(template, literals, names, values)
+    if field == "command":  # shell-quoted: a value is one word, whatever it holds
+        values = [shlex.quote(value) for value in values]
     out = [literals[0]]
     for value, literal in zip(values, literals[1:], strict=True):
         out += [value, literal]
-    return "".join(out), values
+    return "".join(out)
 
 
 def render(field: str, template: str, variables: dict[str, Any]) -> str:
-    """Substitute {name} from variables, quoting for where the value lands (shell, URL)."""
-    return _substituted(field, template, variables)[0]
-
-
-@functools.lru_cache(maxsize=256)
-def _url_shape_fixed(template: str) -> bool:
-    """True when the template is a valid URL with each field as "a": inert values (_URL_INERT) then
-    land in the host or path, never the scheme or port, and cannot make the URL invalid."""
-    literals, _ = _pieces(template)
-    try:
-        fields.url("a".join(literals))
-    except ValueError:
-        return False
-    return True
+    """Substitute {name} from variables: shell-quoted in a command, percent-encoded (or refused when it
+    would move the host, port or scheme) in a URL and a jump host; ValueError names the problem."""
+    return _rendered(field, template, _values(_pieces(template)[1], variables))
 
 
 def resolve_one(name: str, value: Any, variables: dict[str, Any]) -> Any:
-    rendered, values = _substituted(name, value, variables)
+    """One templated parameter for one host; ValueError (file:line added by the caller) if it cannot be."""
+    values = _values(_pieces(value)[1], variables)  # an unknown var: reported as such
     try:
-        if name == "port":
-            return fields.port(rendered)
-        if name == "url" and not (_url_shape_fixed(value) and all(map(_URL_INERT.match, values))):
-            fields.url(rendered)  # checked again, per host: a value may have changed its shape
+        rendered = _rendered(name, value, values)
+        return fields.port(rendered) if name == "port" else rendered
     except ValueError as exc:
         raise ValueError(f"after templating: {exc}") from None
-    return rendered

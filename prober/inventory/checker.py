@@ -11,8 +11,8 @@ from prober.inventory import fields, tables
 from prober.inventory.defs import Layer
 from prober.inventory.yamlsafe import LocDict
 
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED_VARS = frozenset({"host", "address", "group"})
 
 
@@ -103,4 +103,6 @@ class Checker:
             if converted is not None:
                 layer.params[name] = converted
                 layer.lines[name] = data.line_of(given)
+                if given != name:
+                    layer.spelled[name] = given
         return layer

@@ -14,10 +14,11 @@ class Layer:
     params: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     line: int = 0
+    spelled: dict[str, str] = field(default_factory=dict)  # parameter → the key written (`name`: process)
 
     def where(self, name: str) -> tuple[str, int]:
-        """Key path and line of one parameter of this layer."""
-        return f"{self.key}.{name}", self.lines.get(name, self.line)
+        """Key path (as written in the file) and line of one parameter of this layer."""
+        return f"{self.key}.{self.spelled.get(name, name)}", self.lines.get(name, self.line)
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,11 @@ class ProbeDef:
     params: dict[str, Any]
     line: int
     lines: dict[str, int] = field(default_factory=dict)
+    spelled: dict[str, str] = field(default_factory=dict)
 
     @property
     def layer(self) -> Layer:
-        return Layer(f"probes.{self.name}", self.params, self.lines, self.line)
+        return Layer(f"probes.{self.name}", self.params, self.lines, self.line, self.spelled)
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from prober import redact
+from prober.inventory import hostnames
 
 Converter = Callable[[Any], Any]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*\Z")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 # {name} is a template field; {{ and }} stand for literal braces (so a command can say ${{HOME}}).
 TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -85,6 +88,26 @@ def text(value: Any) -> str:
     return value
 
 
+def local_file(value: Any) -> str:
+    """A file prober opens itself (key, known_hosts, ca_file): it must exist and be readable, or every
+    probe using it would fail as auth, host_key or tls, like a sick fleet. Opened, never read: its
+    contents never reach an error. `~` is expanded as the probes expand it; the value is kept as given."""
+    path = text(value)
+    full = os.path.expanduser(path)
+    shown_path = path if full == path else f"{path} ({full})"
+    try:
+        # O_NONBLOCK: a FIFO must not block validate; O_NOCTTY: a terminal must not become ours.
+        fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ValueError(f"cannot read {shown_path}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise ValueError(f"{shown_path} is a directory, not a file")
+    finally:
+        os.close(fd)
+    return path
+
+
 def regex(value: Any) -> str:
     pattern = text(value)
     try:
@@ -118,11 +141,20 @@ def url(value: Any) -> str:
     return raw
 
 
+def url_host_problem(host: str) -> str | None:
+    """A URL's host the resolver can take as written: an IPv6 literal, a canonical IPv4 address, or
+    a name with 1-63 character labels (a templated URL's host is checked once filled in)."""
+    if host.startswith("["):
+        return None  # IPv6: urllib and yarl check what is inside the brackets
+    return hostnames.ipv4_problem(host) or hostnames.dns_problem(host)
+
+
 def _url_problem(raw: str) -> str | None:
     if _UNSAFE_URL_CHAR.search(raw) or not raw.isprintable():
         return "URL cannot contain spaces or control characters"
     # Check the shape with each field as "1" (valid in a host, port and path); templated again per host.
-    filled = TEMPLATE_FIELD.sub(lambda m: "1" if m.group(1) else "", raw) if "{" in raw or "}" in raw else raw
+    templated = "{" in raw or "}" in raw
+    filled = TEMPLATE_FIELD.sub(lambda m: "1" if m.group(1) else "", raw) if templated else raw
     try:
         parts = urlsplit(filled)
         if parts.scheme not in ("http", "https"):
@@ -132,7 +164,12 @@ def _url_problem(raw: str) -> str | None:
         port = parts.port  # raises ValueError on a port that is not a number or out of range
     except ValueError as exc:
         return "URL has an invalid port" if str(exc).startswith("Port") else "URL has an invalid host"
-    return "URL has an invalid port" if port == 0 else None
+    if port == 0:
+        return "URL has an invalid port"
+    host = parts.netloc.rpartition("@")[2]
+    host = host if host.startswith("[") else parts.hostname
+    problem = None if templated else url_host_problem(host)
+    return f"URL host {problem}" if problem else None
 
 
 def status_ranges(value: Any) -> tuple[tuple[int, int], ...]:
@@ -163,16 +200,42 @@ def _status_range(item: Any) -> tuple[int, int]:
 
 
 def headers(value: Any) -> tuple[tuple[str, str], ...]:
+    # Values are never quoted back in a message: any of them may be a credential.
     if not isinstance(value, dict):
         raise ValueError(f"expected a mapping of header names to values, got {type(value).__name__}")
     out = []
     for name, item in value.items():
         if not isinstance(item, str | int | float) or isinstance(item, bool):
             raise ValueError(f"header {name!r}: expected a string value, got {type(item).__name__}")
-        if any(c in str(item) or c in name for c in "\r\n\0"):
-            raise ValueError(f"header {name!r}: names and values cannot contain line breaks")
-        out.append((text(name), str(item)))
+        if any(c in str(item) for c in "\r\n\0"):
+            raise ValueError(f"header {name!r}: values cannot contain line breaks")
+        out.append((header_name(name), str(item)))
     return tuple(out)
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # RFC 9110 token: what a header name may be
+
+
+def header_name(value: Any) -> str:
+    name = text(value)
+    if not _TOKEN.match(name):
+        raise ValueError(f"header {shown(name)}: not a valid header name")
+    return name
+
+
+def headers_env(value: Any) -> tuple[tuple[str, str], ...]:
+    """{X-Api-Key: API_KEY}: each header's value is read from that environment variable when probing."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError("expected a mapping of header names to environment variable names")
+    return tuple((header_name(name), env_name(variable)) for name, variable in value.items())
+
+
+def names(value: Any) -> tuple[str, ...]:
+    """A list of header or query parameter names (compared without regard to case), sorted."""
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(item, str) and item for item in items):
+        raise ValueError(f"expected a list of names, got {shown(value)}")
+    return tuple(sorted({item.lower() for item in items}))
 
 
 def method(value: Any) -> str:
@@ -235,7 +298,7 @@ def choice(*allowed: str) -> Converter:
     return convert
 
 
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|m|h))?\s*$")
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|m|h))?\s*\Z")
 
 
 def rate(value: Any) -> float:
@@ -251,7 +314,9 @@ def rate(value: Any) -> float:
     return per_second
 
 
-_JUMP = re.compile(r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+_JUMP = re.compile(
+    r"^(?:(?P<user>[A-Za-z0-9_.][A-Za-z0-9_.-]*)@)?(?P<host>[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$"
+)
 
 
 def jump_host(value: Any) -> str:
@@ -259,6 +324,12 @@ def jump_host(value: Any) -> str:
     raw = text(value)
     if TEMPLATE_FIELD.search(raw):
         return raw
-    if not _JUMP.match(raw) or (":" in raw.rsplit("]", 1)[-1] and int(raw.rsplit(":", 1)[1]) > 65535):
+    match = _JUMP.match(raw)
+    if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
         raise ValueError(f"expected a jump host as [user@]host[:port], got {raw!r}")
+    host = match["host"]
+    try:
+        hostnames.check_host(host[1:-1] if host.startswith("[") else host)
+    except ValueError as exc:
+        raise ValueError(f"jump host: {exc}") from None
     return raw

@@ -130,4 +130,4 @@ def _probe(check: Checker, name: str, body: Any, line: int) -> ProbeDef | None:
     cross_check = tables.CROSS_CHECKS.get(kind)
     for field, message in cross_check(layer.params) if cross_check else ():
         check.add(spec.line_of(field), f"{key}.{field}", message)
-    return ProbeDef(name, kind, layer.params, spec.line, layer.lines)
+    return ProbeDef(name, kind, layer.params, spec.line, layer.lines, layer.spelled)

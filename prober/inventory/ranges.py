@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import re
 import string
 from collections.abc import Iterator, Sequence
 
+from prober.inventory.hostnames import HOST_CHARS, check_host, ipv4_problem, looks_like_ipv4
+
 MAX_HOSTS_PER_PATTERN = 1_000_000
 _RANGE = re.compile(r"\[([^\[\]]*)\]")
-_DIGITS = re.compile(r"^[0-9]+$")
-# What a host name or address may contain once ranges are expanded: DNS names, IPv4, IPv6 (with a zone).
-HOST_CHARS = re.compile(r"^[A-Za-z0-9_:][A-Za-z0-9_.:%-]*$")
-_HOST_RULE = "letters, digits, '.', '_' and '-' (not first), or be an IPv6 address"
+_DIGITS = re.compile(r"^[0-9]+\Z")
+# Literal text a label that reads as a number can hold (decimal, or 0x hex); anything else: a DNS name.
+_NUMERIC_TEXT = re.compile(r"^[0-9A-Fa-fxX]*\Z")
+Label = list[str | Sequence[str]]
 
-
-def check_host(name: str) -> None:
-    """ValueError unless name is a DNS-style name, an IPv4 address or an IPv6 address (zone allowed).
-
-    Nothing else can reach a URL authority or a command line: no '@', '/', spaces or shell syntax."""
-    if not HOST_CHARS.match(name):
-        raise ValueError(f"host name {name!r} may only contain {_HOST_RULE}")
-    if ":" in name or "%" in name:
-        try:
-            if ipaddress.ip_address(name.split("%", 1)[0]).version != 6 or name.endswith("%"):
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"{name!r} has ':' or '%' but is not an IPv6 address") from None
+__all__ = ["HOST_CHARS", "check_host", "count", "expand", "validate"]
 
 
 class _Numbers(Sequence[str]):
@@ -78,8 +67,11 @@ def _expand_one(body: str) -> Sequence[str]:
     raise ValueError(f"bad range [{body}]: ends must be both numbers or both single letters")
 
 
+_SPACE = re.compile(r"\s")
+
+
 def _parse(pattern: str) -> tuple[list[str], list[Sequence[str]]]:
-    if not pattern or any(c.isspace() for c in pattern):
+    if not pattern or _SPACE.search(pattern):
         raise ValueError(f"host name {pattern!r} is empty or contains whitespace")
     pieces = _RANGE.split(pattern)
     literals = pieces[0::2]
@@ -91,12 +83,73 @@ def _parse(pattern: str) -> tuple[list[str], list[Sequence[str]]]:
         total *= len(values)
     if total > MAX_HOSTS_PER_PATTERN:
         raise ValueError(f"pattern {pattern!r} expands to {total} hosts, over {MAX_HOSTS_PER_PATTERN}")
+    problem = _ipv4_range_problem(pattern, literals, ranges) if ranges else None
+    if problem:
+        raise ValueError(problem)
     check_host(_join(literals, [values[0] for values in ranges]))
+    if ranges:  # the longest labels come last: a range's last value is its widest
+        check_host(_join(literals, [values[-1] for values in ranges]))
     return literals, ranges
+
+
+def _labels(literals: list[str], ranges: list[Sequence[str]]) -> list[Label]:
+    """The pattern cut at its dots (range values never hold one): each label its literals and ranges."""
+    labels: list[Label] = [[]]
+    for index, literal in enumerate(literals):
+        first, *rest = literal.split(".")
+        labels[-1].append(first)
+        labels += [[part] for part in rest]
+        if index < len(ranges):
+            labels[-1].append(ranges[index])
+    return labels
+
+
+def _values(label: Label) -> Iterator[str]:
+    for combo in itertools.product(*([part] if isinstance(part, str) else part for part in label)):
+        yield "".join(combo)
+
+
+def _ipv4_range_problem(pattern: str, literals: list[str], ranges: list[Sequence[str]]) -> str | None:
+    """A range over an IPv4 address must give canonical addresses for every value, checked label by
+    label (at most ~256 values each) instead of name by name (up to a million names)."""
+    labels = _labels(literals, ranges)
+    tail = labels[-2] if len(labels) > 1 and labels[-1] == [""] else labels[-1]
+    if not all(_NUMERIC_TEXT.match(part) for part in tail if isinstance(part, str)):
+        return None  # web[01:40].example.com: its last label can never read as a number
+    if not any(looks_like_ipv4(value) for value in _values(tail)):
+        return None
+    example = [next(_values(label)) for label in labels]
+    for index, label in enumerate(labels):
+        for value in _values(label):
+            name = ".".join([*example[:index], value, *example[index + 1 :]])
+            problem = ipv4_problem(name)
+            if problem:
+                return _range_message(pattern, name, problem)
+    return None
+
+
+def _unpad(bound: str) -> str:
+    return bound.strip().lstrip("0") or "0"
+
+
+def _range_message(pattern: str, name: str, problem: str) -> str:
+    """The problem of one name a range gives; for a zero-padded range, the same range unpadded."""
+    plain = _RANGE.sub(lambda m: "[" + ":".join(_unpad(p) for p in m.group(1).split(":")) + "]", pattern)
+    if plain != pattern:
+        pieces = _RANGE.split(plain)
+        if _ipv4_range_problem(plain, pieces[0::2], [_expand_one(b) for b in pieces[1::2]]) is None:
+            return (
+                f"host range {pattern!r} is zero-padded: it gives {name!r}, which the system resolver "
+                f"reads as octal (08 and 09 as a DNS name); write the range without padding: {plain}"
+            )
+    return f"host range {pattern!r}: {problem}"
 
 
 def expand(pattern: str) -> Iterator[str]:
     """Every host name a pattern stands for, in order; ValueError names what is wrong."""
+    if "[" not in pattern:  # a plain name (explicit host lists: 100k of them) expands to itself
+        yield pattern
+        return
     literals, ranges = _parse(pattern)
     # One str.format per host (C code) instead of a join loop: planning 100k hosts is on the clock.
     form = "{}".join(literal.replace("{", "{{").replace("}", "}}") for literal in literals)
@@ -113,6 +166,8 @@ def _join(literals: Sequence[str], values: Sequence[str]) -> str:
 
 def count(pattern: str) -> int:
     """How many host names a valid pattern stands for, without expanding it."""
+    if "[" not in pattern:
+        return 1
     total = 1
     for values in _parse(pattern)[1]:
         total *= len(values)

@@ -13,9 +13,12 @@ from prober.inventory.fields import (
     duration,
     env_name,
     headers,
+    headers_env,
     integer,
     jump_host,
+    local_file,
     method,
+    names,
     number,
     port,
     rate,
@@ -46,8 +49,78 @@ def ssh_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+def http_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """A header set twice (literally and from the environment) would leave which one is sent unclear."""
+    literal = {name.lower() for name, _ in params.get("headers", ())}
+    twice = [name for name, _ in params.get("headers_env", ()) if name.lower() in literal]
+    if twice:
+        return [("headers_env", f"header {twice[0]!r} is also set in 'headers': give it once")]
+    return []
+
+
+def tcp_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
+    if "send" in params and "send_env" in params:
+        return [("send_env", "give either 'send' or 'send_env'")]
+    return []
+
+
 # Cross-field validators per kind, run by the loader on a probe definition.
-CROSS_CHECKS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {"ssh": ssh_problems}
+CROSS_CHECKS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
+    "ssh": ssh_problems,
+    "http": http_problems,
+    "tcp": tcp_problems,
+}
+
+# Keys only a built-in check reads (the others would silently ignore them), keyed as written.
+_CHECK_KEYS = {
+    "path": ("disk",),
+    "inodes": ("disk",),
+    "warn": ("disk", "memory", "load"),
+    "crit": ("disk", "memory", "load"),
+    "per_cpu": ("load",),
+    "process": ("process",),
+    "min": ("process",),
+    "max": ("process",),
+    "unit": ("systemd",),
+}
+_COMMAND_KEYS = ("expect_exit", "stdout_regex")  # a check judges its own result instead
+
+
+def _ssh_combinations(params: dict[str, Any]) -> list[tuple[str, str]]:
+    check, out = params.get("check"), []
+    for key, checks in _CHECK_KEYS.items():
+        if key in params and check not in checks:
+            spelled = "name" if key == "process" else key
+            using = " or ".join(f"check: {c}" for c in checks)
+            out.append((key, f"'{spelled}' is only used by {using}, so it would be ignored here"))
+    for key in [k for k in _COMMAND_KEYS if k in params] if check is not None else ():
+        out.append((key, f"check: {check} judges its own result; '{key}' is only used with a command"))
+    low, high = params.get("min"), params.get("max")
+    if low is not None and high is not None and low > high:
+        out.append(("min", f"min ({low}) is above max ({high}): the check could never pass"))
+    return out
+
+
+def _http_combinations(params: dict[str, Any]) -> list[tuple[str, str]]:
+    url, out = params.get("url", ""), []
+    # Checked per templated job: look for user:password@ in the authority without a full URL parse.
+    credentials = "@" in url and "@" in url.partition("//")[2].split("/", 1)[0].split("?", 1)[0]
+    if credentials and any(name.lower() == "authorization" for name, _ in params.get("headers", ())):
+        message = "a URL with user:password@ and an Authorization header cannot both be sent: keep one"
+        out.append(("headers", message))
+    if params.get("method") == "HEAD" and "body_regex" in params:
+        out.append(("body_regex", "a HEAD response has no body: body_regex could never match"))
+    if "cert_min_days" in params and url[:8].lower() != "https://" and not params.get("follow_redirects"):
+        out.append(("cert_min_days", "the URL is plain http and redirects are not followed: no certificate"))
+    return out
+
+
+def combination_problems(kind: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Parameters that can never work together once every layer (probe, group and host overrides) and
+    template is applied: (parameter, message) for each; every probe using them would fail alike."""
+    if kind == "ssh":
+        return _ssh_combinations(params)
+    return _http_combinations(params) if kind == "http" else []
 
 
 COMMON_FIELDS: dict[str, Converter] = {
@@ -61,18 +134,23 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
         "url": url,
         "method": method,
         "headers": headers,
+        "headers_env": headers_env,
+        "safe_headers": names,
+        "safe_query": names,
         "expect_status": status_ranges,
         "body_regex": regex,
         "body_max_bytes": integer(0, 16 * 1024 * 1024),
         "verify_tls": boolean,
-        "ca_file": text,
+        "ca_file": local_file,
         "follow_redirects": boolean,
         "max_redirects": integer(0, 50),
+        "allow_insecure_redirects": boolean,
         "cert_min_days": number(0, 36500),
     },
     "tcp": {
         "port": port,
         "send": text,
+        "send_env": env_name,
         "expect": regex,
         "read_max_bytes": integer(1, 1024 * 1024),
     },
@@ -80,8 +158,8 @@ KIND_FIELDS: dict[str, dict[str, Converter]] = {
         "command": command,
         "port": port,
         "user": text,
-        "key": text,
-        "known_hosts": text,
+        "key": local_file,
+        "known_hosts": local_file,
         "password_env": env_name,
         "passphrase_env": env_name,
         "agent": boolean,

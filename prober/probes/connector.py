@@ -9,6 +9,8 @@ from typing import Any
 import aiohttp
 from aiohttp.connector import TCPConnector
 
+from prober.probes import interim
+
 # The keyword-only parameters of the private hook we override; checked once at import, so an
 # aiohttp release that changes the hook falls back to the stock connector instead of breaking.
 _HOOK_PARAMS = ("addr_infos", "req", "timeout", "client_error")
@@ -65,5 +67,8 @@ def _scoped(addr_info: Any) -> bool:
 
 
 def make_connector(**options: Any) -> TCPConnector:
-    """A DirectConnector when this aiohttp's hook matches, else the stock TCPConnector."""
-    return (DirectConnector if HOOK_COMPATIBLE else TCPConnector)(**options)
+    """A DirectConnector when this aiohttp's hook matches, else the stock TCPConnector; either way
+    with interim (1xx) responses bounded (prober.probes.interim)."""
+    connector = (DirectConnector if HOOK_COMPATIBLE else TCPConnector)(**options)
+    interim.install(connector)
+    return connector

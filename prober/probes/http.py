@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from prober import redact
 from prober.errors import ProbeFailed
 from prober.model import HTTPSpec, Outcome, Target
-from prober.probes import tlscert
+from prober.probes import httpbody, redirects, tlscert
 from prober.probes.resources import Resources
-from prober.probes.textcap import decode
-
-
-async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """Up to `limit` bytes of the body: content.read(n) returns *up to* n, so loop."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = await response.content.read(limit - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 def _peer_cert(response: aiohttp.ClientResponse) -> bytes | None:
@@ -49,32 +33,23 @@ def _status_ok(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
 async def probe(target: Target, spec: HTTPSpec, res: Resources) -> Outcome:
     """GET (or spec.method) the URL; raise ProbeFailed on a wrong status or body."""
     session = res.http_session()
-    password = urlsplit(spec.url).password
-    if password:
-        res.secrets.add(password)  # the engine scrubs it from any error message
+    req = res.http_request(spec)
     use_tls = spec.uses_tls
     # Also for http:// when redirects are followed: ssl=False would switch verification off for
     # an https:// Location. aiohttp ignores the context for plain http.
     ssl_arg: Any = res.ssl_context(spec.verify_tls, spec.ca_file) if spec.may_use_tls else False
-    details: dict[str, Any] = {"url": redact.url(spec.url), "status_code": None}
-    async with session.request(
-        spec.method,
-        spec.url,
-        headers=dict(spec.headers),
-        ssl=ssl_arg,
-        allow_redirects=spec.follow_redirects,
-        max_redirects=spec.max_redirects,
-    ) as response:
+    details: dict[str, Any] = {"url": req.shown, "status_code": None}
+    response = await redirects.final_response(session, spec, req, ssl_arg, details)
+    try:
         der = _peer_cert(response) if use_tls and spec.cert_min_days is not None else None
-        details["status_code"] = response.status
-        if len(response.history):
-            details["redirects"] = len(response.history)
-        body = await _read_capped(response, spec.body_max_bytes) if spec.body_regex else b""
+        body = await httpbody.read(response, spec.body_max_bytes, details)
+    finally:
         response.close()  # never drain the rest of a large or endless body
     if not _status_ok(response.status, spec.expect_status):
         raise ProbeFailed("http_status", f"HTTP {response.status} not in expected {_ranges(spec)}", **details)
     if spec.body_regex and not re.search(spec.body_regex, body.decode("utf-8", errors="replace")):
-        details["body"] = decode(body, 200)
+        capped = len(body) >= spec.body_max_bytes
+        details["body"] = res.redactor.mask(spec).excerpt(body, 200, capped=capped)
         raise ProbeFailed("assertion", f"body does not match {spec.body_regex!r}", **details)
     warning = None
     if use_tls and spec.cert_min_days is not None:

@@ -7,20 +7,28 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from prober.errors import SetupError
+from prober.masking import Redactor
+from prober.probes import httpreq
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import aiohttp
 
-    from prober.model import Job, SSHSpec
+    from prober.model import HTTPSpec, Job, SSHSpec
     from prober.probes.sshpool import SSHPool
 
 
 class Resources:
     """Built lazily, once per sweep, and closed at its end."""
 
-    def __init__(self, concurrency: int = 256, jobs: Sequence[Job] = (), share: float = 1.0) -> None:
+    def __init__(
+        self,
+        concurrency: int = 256,
+        jobs: Sequence[Job] = (),
+        share: float = 1.0,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.concurrency = concurrency
         self.jobs = jobs
         self.share = share  # this process's part of sweep-wide limits (1/N under --workers N)
@@ -28,7 +36,9 @@ class Resources:
         self._session: aiohttp.ClientSession | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._ssh: dict[tuple[Any, ...], Any] = {}
-        self.secrets: set[str] = set()
+        self._http: dict[int, tuple[HTTPSpec, httpreq.Prepared]] = {}
+        # The sweep's masks (the engine holds the same one): probes mask remote text with it.
+        self.redactor = redactor if redactor is not None else Redactor()
 
     def ssl_context(self, verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
         """One context per (verify, CA file): creating one loads the CA store (~17 ms)."""
@@ -42,6 +52,16 @@ class Resources:
             self._session = _make_session(self.concurrency)
         return self._session
 
+    def http_request(self, spec: HTTPSpec) -> httpreq.Prepared:
+        """The spec's prepared request; kept when it has headers or credentials to assemble."""
+        entry = self._http.get(id(spec))
+        if entry is not None:
+            return entry[1]
+        prepared = httpreq.prepare(spec)
+        if prepared.headers:
+            self._http[id(spec)] = (spec, prepared)
+        return prepared
+
     def ssh_options(self, spec: SSHSpec) -> Any:
         """Prepared SSHClientConnectionOptions for a spec; a setup failure is cached and re-raised."""
         from prober.probes import sshopts
@@ -49,7 +69,7 @@ class Resources:
         key = sshopts.cache_key(spec)
         if key not in self._ssh:
             try:
-                self._ssh[key] = sshopts.build(spec, self.secrets)
+                self._ssh[key] = sshopts.build(spec)
             except SetupError as exc:
                 self._ssh[key] = exc
         value = self._ssh[key]
@@ -94,6 +114,7 @@ def _make_session(concurrency: int) -> aiohttp.ClientSession:
     import aiohttp
 
     from prober.probes.connector import make_connector
+    from prober.probes.httpbody import ACCEPT_ENCODING
 
     # limit=0: the engine bounds concurrency; aiohttp's default pool of 100 would queue
     # requests silently and turn the queueing into timeouts. force_close: every host is new.
@@ -103,7 +124,7 @@ def _make_session(concurrency: int) -> aiohttp.ClientSession:
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
         timeout=aiohttp.ClientTimeout(total=None),  # the engine's asyncio.timeout owns the deadline
-        headers={"User-Agent": "prober/0.1"},
+        headers={"User-Agent": "prober/0.1", "Accept-Encoding": ACCEPT_ENCODING},  # what httpbody decodes
     )
     # aiohttp silently re-sends a GET once when the server drops the connection, even with
     # force_close (nothing was reused). The engine owns retries: without this a resetting host

@@ -2,36 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from typing import Any
 
-from prober import redact
 from prober.errors import ProbeFailed
+from prober.masking import NO_SECRETS, Mask
 from prober.model import Outcome, SSHSpec, Status, Target
 from prober.probes.checks import CHECKS
 from prober.probes.checks.base import Output, Unreadable
 from prober.probes.resources import Resources
-from prober.probes.sshsession import Ran
+from prober.probes.sshsession import STDERR_MAX_BYTES, Ran
 from prober.probes.textcap import REMOTE_TEXT_MAX, decode
 
 
-def scrub(session: Ran, secrets: tuple[str, ...]) -> Ran:
-    """Remote output echoing a password or passphrase must not carry it into a record."""
-    out, err = session.stdout, session.stderr
-    for secret in secrets:
-        if len(secret) >= 3:
-            raw, mask = secret.encode(), redact.REDACTED.encode()
-            out, err = out.replace(raw, mask), err.replace(raw, mask)
+def scrub(session: Ran, mask: Mask, cap: int) -> Ran:
+    """Remote output echoing a password or passphrase must not carry it, or a piece of it, further.
+
+    stdout was read `mask.margin` bytes past its cap, so a secret straddling the cap is seen whole:
+    masked first, then cut to the cap, then a secret's start left at the cut masked too.
+    """
+    out = mask.capped(session.stdout, cap, read_limit=cap + mask.margin)
+    err = mask.capped(session.stderr, STDERR_MAX_BYTES, read_limit=STDERR_MAX_BYTES)
     return replace(session, stdout=out, stderr=err)
 
 
 CHECK_STDOUT_CHARS = 256  # a check's reading carries the figures; its raw output is only a hint
 
 
-def base_details(spec: SSHSpec, session: Ran) -> dict[str, Any]:
+def base_details(spec: SSHSpec, session: Ran, mask: Mask = NO_SECRETS) -> dict[str, Any]:
+    """exit_status and stdout (already masked by scrub) cut for the record, the cut edge masked."""
     limit = REMOTE_TEXT_MAX if spec.check is None else CHECK_STDOUT_CHARS
-    return {"exit_status": session.exit_status, "stdout": decode(session.stdout, limit)}
+    if mask:
+        stdout = mask.cut(session.stdout.decode("utf-8", errors="replace"), limit)
+    else:
+        stdout = decode(session.stdout, limit)
+    return {"exit_status": session.exit_status, "stdout": stdout}
 
 
 def ended_properly(session: Ran, details: dict[str, Any]) -> None:
@@ -57,7 +64,10 @@ def judge(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
 
 
 def judge_check(spec: SSHSpec, session: Ran, details: dict[str, Any]) -> Outcome:
-    """A built-in check: its reading decides ok/warn/fail and becomes the record's `check`."""
+    """A built-in check: its reading decides ok/warn/fail and becomes the record's `check`.
+
+    It reads output scrub() masked whole, so its cuts (a plugin's first 200 characters) cannot
+    leave a piece of a secret."""
     name = spec.check or ""
     ended_properly(session, details)
     assert session.exit_status is not None
@@ -85,15 +95,18 @@ def command_for(spec: SSHSpec) -> str:
 
 async def probe(target: Target, spec: SSHSpec, res: Resources) -> Outcome:
     """Borrow the host's shared connection (host key checked) and run the command on a new channel."""
+    deadline = asyncio.get_running_loop().time() + spec.timeout  # the engine's clock started just now
     command = command_for(spec)
     cap = spec.stdout_max_bytes if spec.check is None else max(spec.stdout_max_bytes, 65536)
+    mask = res.redactor.mask(spec)
     async with res.ssh_pool().lease(target, spec) as lease:
-        # Built-in checks (short, read-only commands) may share one remote shell; user commands and
-        # plugins keep a channel each, so a slow one never delays the others.
-        session = await lease.run(command, cap, batch=spec.check not in (None, "nagios"))
-    if res.secrets:
-        session = scrub(session, tuple(res.secrets))
-    details = base_details(spec, session)
+        # Built-in checks (short, read-only commands) may share one remote `sh`; user commands and
+        # plugins are user code, run as `ssh host command` would: in the login shell, a channel each.
+        batch = spec.check not in (None, "nagios")
+        session = await lease.run(command, cap + mask.margin, batch, deadline)
+    if mask:
+        session = scrub(session, mask, cap)
+    details = base_details(spec, session, mask)
     if spec.check is None:
         return judge(spec, session, details)
     return judge_check(spec, session, details)

@@ -38,13 +38,13 @@ def cache_key(spec: SSHSpec) -> tuple[Any, ...]:
     )
 
 
-def _secret(env: str | None, what: str, secrets: set[str]) -> str | None:
+def _secret(env: str | None, what: str) -> str | None:
+    """The value of a password variable (prober.masking reads it too, to mask it in records)."""
     if env is None:
         return None
     value = os.environ.get(env)
     if value is None:
         raise SetupError("auth", f"{what} environment variable {env} is not set")
-    secrets.add(value)
     return value
 
 
@@ -90,10 +90,10 @@ def _local_user() -> str:
         return "root"
 
 
-def build(spec: SSHSpec, secrets: set[str]) -> asyncssh.SSHClientConnectionOptions:
+def build(spec: SSHSpec) -> asyncssh.SSHClientConnectionOptions:
     """Options with everything preloaded, so each connection does no file I/O."""
-    password = _secret(spec.password_env, "password", secrets)
-    passphrase = _secret(spec.passphrase_env, "key passphrase", secrets)
+    password = _secret(spec.password_env, "password")
+    passphrase = _secret(spec.passphrase_env, "key passphrase")
     keys = _client_keys(spec, passphrase)
     agent_path = os.environ.get("SSH_AUTH_SOCK") if spec.agent else None
     if keys is None and agent_path and spec.agent:

@@ -23,7 +23,7 @@ import asyncssh
 from prober.model import Job, SSHSpec, Target
 from prober.probes import sshopts
 from prober.probes.sshconnect import Pacer, connect_direct, login, parse_jump
-from prober.probes.sshsession import Ran, Request, fail_all, run_batch, run_single
+from prober.probes.sshsession import Ran, Request, fail_all, run_batch, run_check, run_single
 
 MAX_CHANNELS = 10  # OpenSSH's default MaxSessions: more sessions on one connection are refused
 Key = tuple[Any, ...]
@@ -80,20 +80,25 @@ class Lease:
         self.pool, self.key, self.target, self.spec = pool, key, target, spec
         self.entry: _Conn | None = None
 
-    async def run(self, command: str, cap: int, batch: bool = False) -> Ran:
-        """Run `command` on its own channel, or with `batch`, combined with the other batchable
-        commands queued while the connection is being made.
+    async def run(self, command: str, cap: int, batch: bool = False, deadline: float | None = None) -> Ran:
+        """Run `command` on its own channel, or with `batch` (built-in checks) in the combined script:
+        with the other checks queued while the connection is being made, else alone; either way
+        stopped on the host at `deadline` (loop time; by default the probe's timeout from now).
 
         On a connection that was already up, a channel that fails because the connection has
         died meanwhile is retried once on a fresh connection.
         """
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self.spec.timeout
         for attempt in (1, 2):
             self.entry = await self.pool._acquire(self.key, self.target, self.spec)
             if batch and not self.entry.task.done():
-                return await self.pool._join(self.entry, command, cap)
+                return await self.pool._join(self.entry, command, cap, deadline)
             reused = self.entry.task.done()
             conn = await asyncio.shield(self.entry.task)
             try:
+                if batch:
+                    return await run_check(conn, command, cap, deadline)
                 return await run_single(conn, command, cap)
             except (asyncssh.Error, OSError):
                 if attempt == 2 or not reused or not conn.is_closed():
@@ -168,12 +173,12 @@ class SSHPool:
         least = min(host.conns, key=lambda c: c.active)
         return least if least.active < MAX_CHANNELS else None
 
-    async def _join(self, entry: _Conn, command: str, cap: int) -> Ran:
+    async def _join(self, entry: _Conn, command: str, cap: int, deadline: float) -> Ran:
         future: asyncio.Future[Ran] = asyncio.get_running_loop().create_future()
         if entry.batch is None:
             entry.batch = []
             entry.task.add_done_callback(functools.partial(self._flush, entry))
-        entry.batch.append(Request(command, cap, future))
+        entry.batch.append(Request(command, cap, future, deadline))
         return await future
 
     def _flush(self, entry: _Conn, task: asyncio.Task[asyncssh.SSHClientConnection]) -> None:

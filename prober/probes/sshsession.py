@@ -1,25 +1,24 @@
 """Run commands on an SSH connection with bounded output: one per channel, or several in one channel.
 
 Built-in checks that queue on a host while its handshake is in flight are run as ONE combined
-shell script on one channel: each command eval'ed in its own subshell, followed by a marker line
-carrying a random nonce and its exit status. That saves the per-session cost (a channel, a remote
-shell) for every check after the first. Each probe gets its result as soon as its marker arrives.
+script on one channel (see sshscript): all at once, each under its own time budget. That saves the
+per-session cost (a channel, a remote shell) for every check after the first. Each probe gets its
+result as soon as its frames arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+import functools
 import secrets
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncssh
 
 from prober.errors import ProbeFailed
-
-STDERR_MAX_BYTES = 2048  # enough for the first line of an error message
+from prober.probes import sshscript
+from prober.probes.sshscript import STDERR_MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +33,12 @@ class Ran:
 
 @dataclass(slots=True)
 class Request:
-    """A command waiting to run, and the future its probe awaits."""
+    """A command waiting to run, the future its probe awaits, and its probe's deadline (loop time)."""
 
     command: str
     cap: int
     future: asyncio.Future[Ran]
+    deadline: float
 
 
 class Collector(asyncssh.SSHClientSession[bytes]):
@@ -91,81 +91,41 @@ async def run_single(conn: asyncssh.SSHClientConnection, command: str, cap: int)
     return session.result()
 
 
-def combined_script(commands: Sequence[str], nonce: str) -> str:
-    """Each command eval'ed in its own subshell, then its marker on stdout (with $?) and on stderr.
-
-    eval keeps a command's syntax error inside its subshell (exit 2, as when run alone) instead
-    of breaking the whole script for the other probes.
-    """
-    parts = []
-    for index, command in enumerate(commands):
-        parts.append(
-            f"( eval {shlex.quote(command)} ) </dev/null; printf '\\n@@{nonce} {index} %d\\n' $?; "
-            f"printf '\\n@@{nonce} {index}\\n' >&2"
-        )
-    return "\n".join(parts)
-
-
-class _Splitter:
-    """Cuts one stream into per-command parts at marker lines, keeping at most a cap per part."""
-
-    def __init__(self, marker: re.Pattern[bytes], caps: Sequence[int]) -> None:
-        self.marker, self.caps = marker, caps
-        self.parts = [bytearray() for _ in caps]
-        self.index = 0
-        self.pending = bytearray()
-        self.keep = 80  # longer than any marker: a marker split across reads is still found
-
-    def _emit(self, data: bytes | bytearray) -> None:
-        if self.index < len(self.parts):
-            part, cap = self.parts[self.index], self.caps[self.index]
-            if len(part) < cap:
-                part += data[: cap - len(part)]
-
-    def feed(self, data: bytes) -> list[tuple[int, int | None]]:
-        """Add bytes; return (index, status) for each marker passed."""
-        self.pending += data
-        ended = []
-        while match := self.marker.search(self.pending):
-            self._emit(self.pending[: match.start()])
-            status = match.group(2)
-            ended.append((int(match.group(1)), int(status) if status else None))
-            self.index = int(match.group(1)) + 1
-            del self.pending[: match.end()]
-        if len(self.pending) > self.keep:
-            self._emit(self.pending[: -self.keep])
-            del self.pending[: -self.keep]
-        return ended
-
-
 class Combined(asyncssh.SSHClientSession[bytes]):
-    """The session of a combined script: resolves each request when both its markers are in."""
+    """The session of a combined script: resolves each request as soon as its last frame is in."""
 
-    def __init__(self, requests: Sequence[Request], nonce: str) -> None:
-        self.requests = requests
-        tag = re.escape(nonce.encode())
-        caps = [r.cap for r in requests]
-        self.out = _Splitter(re.compile(rb"\n@@" + tag + rb" (\d+) (\d+)\n"), caps)
-        self.err = _Splitter(re.compile(rb"\n@@" + tag + rb" (\d+)()\n"), [STDERR_MAX_BYTES] * len(caps))
-        self.status: dict[int, int | None] = {}
-        self.err_done: set[int] = set()
+    def __init__(self, requests: Sequence[Request], jobs: Sequence[sshscript.Job], nonce: str) -> None:
+        self.requests, self.jobs, self.nonce = requests, jobs, nonce
+        self.frames = sshscript.Frames(nonce)
+        self.parts: dict[int, bytearray] = {}
+        self.stderr = bytearray()  # the script's own complaints (a shell that cannot start)
         self.exit_signal: tuple[str, bool, str] | None = None
         self.script_exit: int | None = None
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         if datatype:
-            self.err_done.update(index for index, _ in self.err.feed(data))
-        else:
-            self.status.update(self.out.feed(data))
-        for index in list(self.status):
-            if index in self.err_done:
-                self._resolve(index, self.status.pop(index))
+            self.stderr += data[: STDERR_MAX_BYTES - len(self.stderr)]
+            return
+        for index, kind, data_ in self.frames.feed(data):
+            if index >= len(self.requests) or self.requests[index].future.done():
+                continue
+            part = self.parts.setdefault(index, bytearray())
+            if len(part) < self.jobs[index].cap + STDERR_MAX_BYTES + 64:
+                part += data_
+            if kind == b"$":
+                self._resolve(index)
+            elif kind == b"T":
+                self.requests[index].future.set_exception(self._timed_out(index))
 
-    def _resolve(self, index: int, status: int | None) -> None:
-        if index < len(self.requests) and not self.requests[index].future.done():
-            ran = Ran(bytes(self.out.parts[index]), bytes(self.err.parts[index]), status, self.exit_signal)
-            self.requests[index].future.set_result(ran)
+    def _resolve(self, index: int) -> None:
+        stdout, stderr, status = sshscript.split_result(
+            bytes(self.parts.pop(index, b"")), self.nonce, self.jobs[index].cap
+        )
+        self.requests[index].future.set_result(Ran(stdout, stderr, status))
+
+    def _timed_out(self, index: int) -> ProbeFailed:
+        budget = self.jobs[index].budget
+        return ProbeFailed("timeout", f"still running on the host after {budget:.2f} s: killed there")
 
     def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
         self.exit_signal = (signal, core_dumped, msg)
@@ -173,44 +133,56 @@ class Combined(asyncssh.SSHClientSession[bytes]):
     def exit_status_received(self, status: int) -> None:
         self.script_exit = status
 
+    def eof_received(self) -> bool:
+        return True  # no EOF of ours in reply (two packets with asyncssh's IGNORE): the close follows
+
     def connection_lost(self, exc: Exception | None) -> None:
-        # Commands whose markers did not both arrive: what came so far, or the connection's error.
-        for index, request in enumerate(self.requests):
+        # Checks whose last frame did not arrive: the connection's error, or how the script ended.
+        for request in self.requests:
             if request.future.done():
                 continue
             if exc is not None:
                 request.future.set_exception(exc)
-            elif index in self.status or self.script_exit is None:
+            elif self.script_exit is None:
                 # No exit status at all (or a signal): the probe judges that as it would alone.
-                self._resolve(index, self.status.pop(index, None))
+                request.future.set_result(Ran(b"", bytes(self.stderr), None, self.exit_signal))
             else:
-                request.future.set_exception(self._never_reported(index))
-        if not self.done.done():
-            self.done.set_result(None)
+                request.future.set_exception(self._never_reported())
 
-    def _never_reported(self, index: int) -> ProbeFailed:
-        """The remote shell ended before this command's end marker: the check was not evaluated."""
-        said = bytes(self.err.parts[index] or self.err.parts[0]).decode("utf-8", "replace").strip()
+    def _never_reported(self) -> ProbeFailed:
+        """The remote shell ended before this check's result: the check was not evaluated."""
+        said = bytes(self.stderr).decode("utf-8", "replace").strip()
         detail = f": {said.splitlines()[0][:200]}" if said else ""
         message = f"not evaluated: the remote shell ended (exit {self.script_exit}) before this check ran"
         return ProbeFailed("assertion", message + detail)
 
 
+def _jobs(requests: Sequence[Request]) -> list[sshscript.Job]:
+    now = asyncio.get_running_loop().time()
+    return [sshscript.Job(r.command, r.cap, sshscript.budget(r.deadline - now)) for r in requests]
+
+
+async def run_check(conn: asyncssh.SSHClientConnection, command: str, cap: int, deadline: float) -> Ran:
+    """One built-in check on a channel of its own, still under the script's budget and watchdog: a
+    hung one alone is stopped on the host too, not only given up by the client."""
+    future: asyncio.Future[Ran] = asyncio.get_running_loop().create_future()
+    await run_batch(conn, [Request(command, cap, future, deadline)])
+    return future.result()
+
+
 async def run_batch(conn: asyncssh.SSHClientConnection, requests: Sequence[Request]) -> None:
-    """Run the requests (one alone, several combined) and resolve their futures; never raises."""
+    """Run the requests in one combined script and resolve their futures; never raises."""
     try:
-        if len(requests) == 1:
-            ran = await run_single(conn, requests[0].command, requests[0].cap)
-            if not requests[0].future.done():
-                requests[0].future.set_result(ran)
-            return
         nonce = secrets.token_hex(8)
-        script = combined_script([r.command for r in requests], nonce)
-        channel, _ = await conn.create_session(lambda: Combined(requests, nonce), script, encoding=None)
+        jobs = _jobs(requests)
+        command = sshscript.command_line(jobs, nonce)
+        session = functools.partial(Combined, requests, jobs, nonce)
+        channel, _ = await conn.create_session(session, command, encoding=None)
         try:
-            channel.write_eof()
+            # No write_eof (a packet, and the IGNORE asyncssh sends before each): no job reads stdin.
             # Until every probe has its answer or has given up (its deadline passed). asyncio.wait
-            # never cancels the probes' futures, even when this task is cancelled at sweep end.
+            # never cancels the probes' futures, even when this task is cancelled at sweep end. A
+            # check still running on the host is stopped there by the script's own watchdog.
             await asyncio.wait([r.future for r in requests])
         finally:
             channel.close()

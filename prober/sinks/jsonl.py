@@ -11,52 +11,31 @@ import orjson
 
 from prober.model import Result
 from prober.record import to_record
+from prober.sinks import fit
+from prober.sinks.safetext import no_workflow_commands_json as inert
 from prober.sinks.writer import ThreadWriter, failure, write_all
 
 # A write() of at most PIPE_BUF bytes is atomic on a pipe, so readers never see torn lines.
 LINE_MAX = 4096
 # Lines a slow reader may fall behind by before new probes wait for it (~3 MiB of typical records).
 QUEUE_LINES = 8192
-_ESSENTIAL = (
-    "event",
-    "ts",
-    "run_id",
-    "host",
-    "address",
-    "group",
-    "probe",
-    "type",
-    "status",
-    "latency_ms",
-    "attempts",
-    "error",
-)
 
 
 def dumps(obj: dict[str, Any], cap: bool = True) -> bytes:
-    """One JSON line, shrunk below LINE_MAX by cutting remote text if needed (unless `cap` is False)."""
-    line = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+    """One JSON line, cut below LINE_MAX if needed (unless `cap` is False): long texts are shortened,
+    never a key dropped, so a cut record still matches the schema (prober/sinks/fit.py).
+
+    Remote text is written with '##[' escaped as '##\\u005b' (the same JSON value): a GitHub Actions
+    runner obeys legacy '##[command]' anywhere in a line of a CI log, and stdout is often that log."""
+    line = inert(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
     if len(line) <= LINE_MAX or not cap:
         return line
-    line = orjson.dumps(_shrunk(obj), option=orjson.OPT_APPEND_NEWLINE)
-    if len(line) <= LINE_MAX:
-        return line
-    # Still too long (huge keys or many fields): keep it valid JSON rather than cutting bytes.
-    keep = {k: obj[k] for k in _ESSENTIAL if k in obj and len(orjson.dumps(obj[k])) <= 256}
-    if isinstance(obj.get("error"), dict):  # the error kind must survive any cut
-        error = obj["error"]
-        keep["error"] = {"kind": str(error.get("kind"))[:32], "message": str(error.get("message"))[:200]}
-    return orjson.dumps({**keep, "truncated": True}, option=orjson.OPT_APPEND_NEWLINE)
-
-
-def _shrunk(obj: dict[str, Any]) -> dict[str, Any]:
-    out = dict(obj)
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            out[key] = {
-                k: (v[:96] + "…" if isinstance(v, str) and len(v) > 100 else v) for k, v in value.items()
-            }
-    return out
+    budget = LINE_MAX
+    while len(line := inert(fit.fitted(obj, budget))) > LINE_MAX:
+        # Each '##[' escaped is 8 bytes where the cut counted 3: cutting 3/8 of the excess is enough
+        # when the text cut is all '##[', less than enough (so another round) when it is not.
+        budget -= (len(line) - LINE_MAX) * 3 // 8 + 1
+    return line
 
 
 class JsonlSink:

@@ -109,3 +109,24 @@ class TestNonBlockingFd:
         os.close(write_fd)
         thread.join(10)
         assert [json.loads(chunk)["index"] for chunk in chunks] == list(range(300))
+
+
+class TestCILogCommands:
+    def test_legacy_runner_commands_are_inert(self) -> None:
+        """Remote text with '##[' is written escaped (same JSON value), so a CI log never obeys it."""
+        record = {"event": "probe", "http": {"body": "x ##[stop-commands]tok ##[error]fake"}}
+        line = dumps(record)
+        assert b"##[" not in line
+        assert json.loads(line) == record
+
+    def test_escaping_keeps_a_cut_line_under_4096_bytes(self) -> None:
+        """Escaping costs 5 bytes per '##[': a line cut to fit is cut further, never over 4096 bytes."""
+        record = {
+            "event": "probe", "ts": "t", "run_id": "r", "host": "h", "address": "a", "group": "g",
+            "probe": "p", "type": "http", "status": "fail", "latency_ms": 1.0, "attempts": 1,
+            "error": {"kind": "assertion", "message": "m"}, "warning": None,
+            "http": {"status_code": 200, "url": "http://h/", "body": "##[" * 3000},
+        }  # fmt: skip
+        line = dumps(record)
+        assert len(line) <= 4096 and b"##[" not in line
+        assert json.loads(line)["http"]["body"].startswith("##[##[")

@@ -25,7 +25,7 @@ class Case(NamedTuple):
 
 
 CASES = [
-    Case("bad_indent.yaml", 3, "", "mapping values are not allowed here"),
+    Case("bad_indent.yaml", 3, "", "mapping values are not allowed"),
     Case("bad_indent_block.yaml", 8, "", "check the indentation"),
     Case("unclosed_quote.yaml", 2, "probes.health", "quoted scalar that starts on this line"),
     Case("unclosed_bracket.yaml", 5, "groups.db.hosts", "flow sequence that starts on this line"),
@@ -380,3 +380,38 @@ def _without_read_override(cli: Callable[..., Outcome], command: str, path: Path
         timeout=60,
     )
     return proc.returncode, proc.stderr
+
+
+class TestLibyamlLoader:
+    def test_libyaml_parser_is_used(self) -> None:
+        """PyYAML's C parser reads inventories (10x faster on explicit host lists) when it is built in."""
+        import yaml
+
+        from prober.inventory import yamlsafe
+
+        if not yaml.__with_libyaml__:
+            pytest.skip("PyYAML was built without libyaml")
+        assert yamlsafe._BASE_LOADER is yaml.CSafeLoader
+
+    def test_alias_to_a_scalar_is_refused_at_its_line(
+        self, cli: Callable[..., Outcome], tmp_path: Path
+    ) -> None:
+        """An alias of a plain value is refused too, at the line of the alias, not of the anchor."""
+        path = tmp_path / "alias.yaml"
+        path.write_text(
+            "defaults:\n  vars: {a: &port '22'}\nprobes:\n  pg: {type: tcp, port: *port}\n"
+            "groups: {db: {hosts: [db01.invalid], probes: [pg]}}\n"
+        )
+        outcome = cli("validate", path)
+        assert outcome.code == 3
+        assert outcome.err.startswith(f"error: {path}:4: ")
+        assert "aliases (*name) are not allowed" in outcome.err
+
+    def test_anchor_without_alias_is_accepted(self, cli: Callable[..., Outcome], tmp_path: Path) -> None:
+        """An anchor nobody refers to expands nothing: it is harmless and accepted."""
+        path = tmp_path / "anchor.yaml"
+        path.write_text(
+            "probes:\n  pg: &pg {type: tcp, port: 5432}\n"
+            "groups: {db: {hosts: [db01.invalid], probes: [pg]}}\n"
+        )
+        assert cli("validate", path).code == 0

@@ -35,6 +35,18 @@ groups:
 """  # noqa: E501 - the issue's text, verbatim
 
 
+@pytest.fixture(autouse=True)
+def ssh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A HOME holding the files example.yaml names (~/.ssh/id_ed25519, ~/.ssh/known_hosts): validate
+    checks that they can be read, and the machine running the tests may have neither."""
+    ssh = tmp_path / "home" / ".ssh"
+    ssh.mkdir(parents=True)
+    (ssh / "id_ed25519").write_text("not read by validate\n")
+    (ssh / "known_hosts").write_text("")
+    monkeypatch.setenv("HOME", str(ssh.parent))
+    return ssh.parent
+
+
 def plan_of(cli: Callable[..., Outcome], path: Path, *args: str) -> list[dict]:
     outcome = cli("plan", path, *args)
     assert outcome.code == 0, outcome.err
@@ -52,6 +64,19 @@ class TestExampleInventory:
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == ""
         assert "inventories/example.yaml: ok: 2 groups, 3 probes, 62 hosts, 122 planned probes" in proc.stderr
+
+    def test_missing_key_files_refused(self, cli: Callable[..., Outcome], ssh_home: Path) -> None:
+        """Without ~/.ssh/id_ed25519 the example is bad input (exit 3, file:line, key, the expanded
+        path), not a sweep in which every uptime probe fails as auth."""
+        (ssh_home / ".ssh" / "id_ed25519").unlink()
+        for command in ("validate", "plan", "sweep"):
+            outcome = cli(command, EXAMPLE)
+            assert outcome.code == 3, outcome
+            assert outcome.out == ""
+            assert outcome.err.splitlines() == [
+                f"error: {EXAMPLE}:8: probes.uptime.key: cannot read ~/.ssh/id_ed25519 "
+                f"({ssh_home}/.ssh/id_ed25519): No such file or directory"
+            ]
 
     def test_plan_has_122_jobs(self, cli: Callable[..., Outcome]) -> None:
         """40 web hosts x 2 + 20 addresses x 2 + 2 db hosts = 122 planned probes, each once."""

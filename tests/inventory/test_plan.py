@@ -149,7 +149,7 @@ class TestVarPrecedence:
         path = inventory_file(
             """
             probes:
-              h: {type: http, url: "http://{address}/x?h={host}&g={group}"}
+              h: {type: http, url: "http://{address}/x?h={host}&g={group}", safe_query: [h, G]}
               s: {type: ssh, command: "hostname {host}"}
               t: {type: tcp, port: 1, send: "HELLO {host}\\r\\n"}
             groups:
@@ -308,26 +308,25 @@ class TestRedaction:
     def test_url_password_and_token_redacted(
         self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
     ) -> None:
-        """A URL's password and token-like query values are redacted in plan output."""
+        """A URL's password and token-like query values are redacted in plan output (the Authorization
+        header in a probe of its own: with URL credentials it could never be sent)."""
         path = inventory_file(
             """
             probes:
               h:
                 type: http
                 url: "http://admin:hunter2pw@{address}/status?verbose=1&access_token=tok3n"
-                headers: {Authorization: "Bearer s3cr3t", X-Api-Key: k3y, Accept: text/plain}
-            groups: {g: {hosts: [h.invalid], probes: [h]}}
+                headers: {X-Api-Key: k3y, Accept: text/plain}
+              a: {type: http, url: "http://{address}/", headers: {Authorization: "Bearer s3cr3t"}}
+            groups: {g: {hosts: [h.invalid], probes: [h, a]}}
             """
         )
         outcome = cli("plan", path)
         assert outcome.code == 0
-        params = json.loads(outcome.out)["params"]
-        assert params["url"] == "http://admin:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
-        assert params["headers"] == {
-            "Authorization": "<redacted>",
-            "X-Api-Key": "<redacted>",
-            "Accept": "text/plain",
-        }
+        params, auth = (json.loads(line)["params"] for line in outcome.out.splitlines())
+        assert params["url"] == "http://<redacted>:<redacted>@h.invalid/status?verbose=1&access_token=<redacted>"
+        assert params["headers"] == {"X-Api-Key": "<redacted>", "Accept": "text/plain"}
+        assert auth["headers"] == {"Authorization": "<redacted>"}
         for secret in ("hunter2pw", "tok3n", "s3cr3t", "k3y"):
             assert secret not in outcome.out + outcome.err
 
@@ -341,7 +340,7 @@ class TestRedaction:
         )
         outcome = cli("validate", path)
         assert outcome.code == 3
-        assert "gopher://u:<redacted>@h.invalid/" in outcome.err
+        assert "gopher://<redacted>:<redacted>@h.invalid/" in outcome.err
         assert "hunter2pw" not in outcome.err
 
 
@@ -392,19 +391,71 @@ class TestHostDeclarations:
 
 class TestOnlyTemplatedFieldsAreTemplated:
     def test_regex_braces_untouched(
-        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path], tmp_path: Path
     ) -> None:
-        """Braces in body_regex, expect and key are literal: only url, port, command, send, user template."""
+        """Braces in body_regex, expect and key are literal: only url, port, command, send, user template
+        (the key file, named with literal braces, exists: validate checks that it can be read)."""
+        key = tmp_path / "{host}.key"
+        key.write_text("")
         path = inventory_file(
             r"""
             probes:
               h: {type: http, url: "http://{address}/", body_regex: '^\{\{"ok": \d{1,3}\}\}$'}
               t: {type: tcp, port: 1, expect: '^{{x}}'}
-              s: {type: ssh, command: uptime, key: "/keys/{host}.key"}
+              s: {type: ssh, command: uptime, key: "KEY"}
             groups: {g: {hosts: [a.invalid], probes: [h, t, s]}}
-            """
+            """.replace("KEY", str(key))
         )
         plan = plan_of(cli, path)
         assert plan[("a.invalid", "h")]["params"]["body_regex"] == r'^\{\{"ok": \d{1,3}\}\}$'
         assert plan[("a.invalid", "t")]["params"]["expect"] == "^{{x}}"
-        assert plan[("a.invalid", "s")]["params"]["key"] == "/keys/{host}.key"
+        assert plan[("a.invalid", "s")]["params"]["key"] == str(key)
+
+
+class TestStreamedPlan:
+    def test_template_problem_late_in_the_plan_prints_no_plan_line(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """The plan is streamed, but bad input found at its very end still prints nothing and exits 3."""
+        path = inventory_file(
+            """
+            probes:
+              p: {type: tcp, port: 1}
+              q: {type: tcp, port: "{qport}"}
+            groups:
+              first: {hosts: ["a[1:500].invalid"], probes: [p]}
+              last: {hosts: ["z.invalid"], probes: [q], vars: {qport: "nope"}}
+            """
+        )
+        outcome = cli("plan", path)
+        assert outcome.code == 3
+        assert outcome.out == ""
+        assert outcome.err.startswith(f"error: {path}:3: probes.q.port: after templating: expected a port")
+
+    def test_host_listed_again_gets_only_its_missing_probes(
+        self, cli: Callable[..., Outcome], inventory_file: Callable[..., Path]
+    ) -> None:
+        """A host in three declarations gets each probe once, planned by the first declaration naming it."""
+        path = inventory_file(
+            """
+            probes:
+              p: {type: tcp, port: 1}
+              q: {type: tcp, port: 2}
+              r: {type: tcp, port: 3}
+            groups:
+              a: {hosts: ["h[1:3].invalid"], probes: [p]}
+              b: {hosts: ["h2.invalid", "h[2:3].invalid"], probes: [p, q]}
+              c: {hosts: ["h3.invalid"], probes: [r, q, p]}
+            """
+        )
+        plan = plan_of(cli, path)
+        assert [(host, probe, r["group"]) for (host, probe), r in plan.items()] == [
+            ("h1.invalid", "p", "a"),
+            ("h2.invalid", "p", "a"),
+            ("h3.invalid", "p", "a"),
+            ("h2.invalid", "q", "b"),
+            ("h3.invalid", "q", "b"),
+            ("h3.invalid", "r", "c"),
+        ]
+        validate = cli("validate", path)
+        assert validate.code == 0 and "3 hosts, 6 planned probes" in validate.err

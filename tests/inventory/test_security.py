@@ -137,7 +137,7 @@ class TestNoFileContents:
             probes:
               s: {{type: ssh, command: uptime, key: {secret}, known_hosts: {secret}}}
               h: {{type: http, url: "https://{{address}}/", ca_file: {secret}}}
-              p: {{type: ssh, command: uptime, key: /etc/passwd, known_hosts: /etc/shadow}}
+              p: {{type: ssh, command: uptime, key: /etc/passwd, known_hosts: /etc/passwd}}
             groups: {{g: {{hosts: [h.invalid], probes: [s, h, p]}}}}
             """
         )

@@ -42,6 +42,7 @@ def check_record(record: dict[str, Any]) -> None:
     latency = record["latency_ms"]
     assert latency is None or (isinstance(latency, int | float) and latency >= 0)
     assert isinstance(record["attempts"], int) and record["attempts"] >= 0
+    assert (latency is None) == (record["attempts"] == 0), "latency_ms is null exactly when nothing ran"
     error = record["error"]
     if record["status"] == "fail":
         assert isinstance(error, dict) and set(error) == {"kind", "message"}
@@ -64,6 +65,8 @@ def check_record(record: dict[str, Any]) -> None:
     if kind == "http":
         assert per_type["status_code"] is None or isinstance(per_type["status_code"], int)
         assert isinstance(per_type["url"], str)
+        body_bytes = per_type.get("body_bytes", 0)
+        assert isinstance(body_bytes, int) and body_bytes >= 0
     if kind == "tcp":
         assert isinstance(per_type["port"], int)
     line = dumps(record)

@@ -9,6 +9,7 @@ import ssl
 
 import aiohttp
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
 from prober.classify import classify
 from prober.errors import ProbeFailed, SetupError
@@ -35,6 +36,23 @@ class TestClassify:
             (ConnectionResetError(104, "Connection reset by peer"), "reset", "Connection reset by peer"),
             (BrokenPipeError(32, "Broken pipe"), "reset", "Broken pipe"),
             (TimeoutError(), "timeout", "no answer within the probe timeout"),
+            # The kernel's connect timeout, wrapped: by aiohttp, or folded by asyncio over addresses.
+            (
+                aiohttp.ClientConnectorError(
+                    ConnectionKey("web", 80, False, True, None, None, None, None),
+                    TimeoutError(errno.ETIMEDOUT, "Connect call failed ('10.0.0.5', 80)"),
+                ),
+                "timeout",
+                "web:80: Connection timed out",
+            ),
+            (
+                OSError(
+                    "Multiple exceptions: [Errno 110] Connect call failed ('::1', 80, 0, 0), "
+                    "[Errno 110] Connect call failed ('127.0.0.1', 80)"
+                ),
+                "timeout",
+                "Connection timed out (every address)",
+            ),
             (
                 OSError(
                     "Multiple exceptions: [Errno 111] Connect call failed ('::1', 80, 0, 0), "
@@ -76,7 +94,7 @@ class TestClassify:
         """aiohttp's InvalidURL text is the URL; its password never reaches the message."""
         kind, message = classify(aiohttp.InvalidURL("http://deploy:s3cret-pw@web01.test:8080/x", "bad host"))
         assert kind == "protocol" and "s3cret-pw" not in message
-        assert message == "invalid URL http://deploy:<redacted>@web01.test:8080/x: bad host"
+        assert message == "invalid URL http://<redacted>:<redacted>@web01.test:8080/x: bad host"
 
     def test_messages_are_capped(self) -> None:
         """A foreign exception with a 1 MB message is cut to a few hundred characters."""

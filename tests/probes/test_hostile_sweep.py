@@ -14,6 +14,7 @@ from prober.model import HTTPSpec, Job, ProbeSpec, Result, Target, TCPSpec
 from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import to_record
+from tests.probes.bodyservers import bomb_member, endless
 from tests.probes.conftest import RawServer, free_port, reset
 from tests.probes.records import check_record
 
@@ -57,6 +58,14 @@ async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         await asyncio.sleep(0.1)
 
 
+async def interim_flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    block = b"HTTP/1.1 102 Processing\r\n\r\n" * 2500
+    while True:
+        writer.write(block)
+        await writer.drain()
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -87,7 +96,8 @@ class TestHostileSweep:
         """1,000 hostile probes: exactly one valid record each, the right kinds, a few timeouts of wall
         time at concurrency 250, and no descriptor left open afterwards."""
         handlers = {"silent": silent, "rst": rst, "close": close, "garbage": garbage}
-        handlers |= {"flood": header_flood, "drip": drip}
+        handlers |= {"flood": header_flood, "drip": drip, "interim": interim_flood}
+        handlers |= {"bomb": endless("gzip", bomb_member())}
         async with contextlib.AsyncExitStack() as stack:
             servers = {name: await stack.enter_async_context(RawServer(h)) for name, h in handlers.items()}
             refused = free_port()
@@ -109,6 +119,11 @@ class TestHostileSweep:
                     {"timeout"},
                 ),
                 (HTTPSpec(name="refused", url=f"http://127.0.0.1:{refused}/"), {"refused"}),
+                (HTTPSpec(name="interim", url=f"http://127.0.0.1:{servers['interim'].port}/"), {"protocol"}),
+                (
+                    HTTPSpec(name="bomb", url=f"http://127.0.0.1:{servers['bomb'].port}/", body_regex="y"),
+                    {"assertion"},
+                ),
                 (TCPSpec(name="tcp-silent", port=servers["silent"].port, expect="^SSH-"), {"timeout"}),
                 (TCPSpec(name="tcp-rst", port=servers["rst"].port, expect="^SSH-"), {"reset"}),
                 (TCPSpec(name="tcp-refused", port=refused), {"refused"}),
@@ -139,6 +154,6 @@ class TestHostileSweep:
         assert not wrong, wrong
         for result in results:
             check_record(to_record(result, "run-hostile"))
-        # 364 hung probes at 250 at once: two waves of one timeout (~0.6 s idle, ~1 s measured).
-        # One after another they would cost 109 s; the bound leaves room for a loaded machine.
+        # 308 hung probes at 250 at once: two waves of one timeout (~0.6 s idle, ~1 s measured).
+        # One after another they would cost 92 s; the bound leaves room for a loaded machine.
         assert elapsed < 8, elapsed

@@ -32,6 +32,7 @@ class TestAnswers:
         assert record["status"] == "ok" and record["error"] is None
         assert record["http"]["status_code"] == 200 and record["http"]["url"] == server.url("/ok")
         assert record["attempts"] == 1 and record["latency_ms"] > 0
+        assert record["http"]["body_bytes"] == len("service is ok\n")
 
     async def test_503_is_http_status(self, server: AppServer, resources: Resources) -> None:
         """A 503 under the default expectation fails with kind http_status and keeps the status code."""
@@ -100,13 +101,14 @@ class TestAnswers:
         assert record["status"] == "warn" and "latency_warn" in record["warning"]
         assert record["http"]["status_code"] == 200
 
-    async def test_endless_body_without_regex_is_not_read(
+    async def test_endless_body_without_regex_is_read_to_the_cap(
         self, server: AppServer, resources: Resources
     ) -> None:
-        """Without body_regex an endless chunked body is not read: ok, quickly."""
+        """Without body_regex an endless chunked body is still read, up to body_max_bytes: ok, quickly."""
         started = time.perf_counter()
         _, record = await run_probe(spec(server.url("/endless")), resources)
         assert record["status"] == "ok" and time.perf_counter() - started < 1
+        assert record["http"]["body_bytes"] == 65536
 
     async def test_endless_body_with_regex_stops_at_the_cap(
         self, server: AppServer, resources: Resources
@@ -157,10 +159,13 @@ class TestHostile:
         assert record["error"]["kind"] == "timeout"
         assert time.perf_counter() - started < TIMEOUT + MARGIN
 
-    async def test_body_drip_without_regex_is_ok(self, server: AppServer, resources: Resources) -> None:
-        """Headers then a dripping body: without body_regex the status alone is judged, quickly."""
-        _, record = await run_probe(spec(server.url("/drip")), resources)
-        assert record["status"] == "ok" and record["latency_ms"] < 1000
+    async def test_body_drip_without_regex_times_out(self, server: AppServer, resources: Resources) -> None:
+        """Headers then a body dripping 1 byte/s: the body is read even without body_regex, so the
+        probe times out at its deadline instead of calling the host healthy."""
+        started = time.perf_counter()
+        _, record = await run_probe(spec(server.url("/drip"), timeout=TIMEOUT), resources)
+        assert record["error"]["kind"] == "timeout"
+        assert time.perf_counter() - started < TIMEOUT + MARGIN
 
     async def test_huge_header_line(self, resources: Resources) -> None:
         """A 10 MB header line ends quickly as protocol or reset, with bounded client memory."""
@@ -256,7 +261,7 @@ class TestHostile:
         assert record["error"]["kind"] == "http_status" and record["http"]["status_code"] == 401
         assert "Authorization: Basic" in seen[0]
         assert "s3cret-pw" not in json.dumps(record)
-        assert record["http"]["url"] == f"http://deploy:<redacted>@127.0.0.1:{srv.port}/"
+        assert record["http"]["url"] == f"http://<redacted>:<redacted>@127.0.0.1:{srv.port}/"
 
     async def test_refused(self, resources: Resources) -> None:
         """A closed port gives kind refused, with a short 'address:port: reason' message."""

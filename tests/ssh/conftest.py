@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -230,9 +231,9 @@ def _wait_listening(address: str, port: int, proc: subprocess.Popen[bytes], log:
     raise RuntimeError("sshd did not start listening")
 
 
-@pytest.fixture(scope="session")
-def openssh(keys: Keys) -> Iterator[OpenSSH]:
-    """Debian's sshd in the foreground (-D -e) on a 127.x port, for the tests that need the real thing."""
+@contextlib.contextmanager
+def running_sshd(keys: Keys, extra_config: str = "") -> Iterator[OpenSSH]:
+    """Debian's sshd in the foreground (-D -e) on a 127.x port; `extra_config` lines are appended."""
     if not os.path.exists(SSHD):
         pytest.skip(f"{SSHD} is not installed (apt-get install openssh-server)")
     if os.geteuid() != 0:
@@ -255,7 +256,7 @@ def openssh(keys: Keys) -> Iterator[OpenSSH]:
         f"ListenAddress {address}:{port}\nHostKey {host_key}\nPidFile none\nUsePAM no\nStrictModes no\n"
         f"AuthorizedKeysFile {authorized}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
         f"PubkeyAuthentication yes\nAllowUsers {TEST_USER}\nMaxStartups 1000:30:1000\nMaxSessions 50\n"
-        "LogLevel VERBOSE\nPermitRootLogin no\nUseDNS no\n"
+        f"LogLevel VERBOSE\nPermitRootLogin no\nUseDNS no\n{extra_config}"
     )
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
     log = root / "sshd.log"
@@ -275,6 +276,13 @@ def openssh(keys: Keys) -> Iterator[OpenSSH]:
             proc.kill()
             proc.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def openssh(keys: Keys) -> Iterator[OpenSSH]:
+    """Debian's sshd on loopback, shared by the tests that need the real thing."""
+    with running_sshd(keys) as server:
+        yield server
 
 
 def loop_time() -> float:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
+import shlex
 from typing import Any
 
 from prober.errors import ProbeFailed
 from prober.probes.resources import Resources
-from prober.probes.sshsession import Ran, _Splitter, combined_script
+from prober.probes.sshscript import Frames, Job, command_line, split_result
+from prober.probes.sshsession import Ran
 from tests.ssh.conftest import run_jobs
 
 
@@ -27,21 +28,30 @@ async def run_batched(server: Any, jobs: list[tuple[str, int, float]]) -> list[R
         await res.aclose()
 
 
-class TestSplitter:
-    def test_markers_split_across_reads(self) -> None:
-        """Markers cut at any byte boundary are still found, and each part keeps its own cap."""
-        script_out = b"aaaa\n@@n1 0 0\nbbbbbbbbbb\n@@n1 1 7\n"
-        for cut in range(1, len(script_out)):
-            splitter = _Splitter(re.compile(rb"\n@@n1 (\d+) (\d+)\n"), [100, 4])
-            ended = splitter.feed(script_out[:cut]) + splitter.feed(script_out[cut:])
-            assert ended == [(0, 0), (1, 7)]
-            assert [bytes(p) for p in splitter.parts] == [b"aaaa", b"bbbb"]
+class TestFrames:
+    def test_frames_split_across_reads(self) -> None:
+        """Frames cut at any byte boundary are still found whole; junk outside frames is dropped."""
+        stream = b"motd junk\n@@n1 0 $\naa@@n1 s 0\nout.@@n1\n@@n1 1 +\nbb@@n1\n@@n1 1 T\n@@n1\n"
+        for cut in range(1, len(stream)):
+            frames = Frames("n1")
+            got = frames.feed(stream[:cut]) + frames.feed(stream[cut:])
+            assert got == [(0, b"$", b"aa@@n1 s 0\nout."), (1, b"+", b"bb"), (1, b"T", b"")]
 
-    def test_each_command_is_quoted_into_its_own_subshell(self) -> None:
-        """Each command is eval'ed from one quoted word in a subshell with stdin from /dev/null."""
-        script = combined_script(["echo a # comment )", "cat"], "abc")
-        assert "( eval 'echo a # comment )' ) </dev/null;" in script
-        assert "( eval cat ) </dev/null;" in script
+    def test_result_is_split_into_stderr_status_and_stdout(self) -> None:
+        """A check's payload gives back its stderr, exit status and stdout, the stdout cut to its cap."""
+        assert split_result(b"err\n@@n1 s 3\nout\nn1.", "n1", 100) == (b"out\n", b"err\n", 3)
+        assert split_result(b"@@n1 s 0\nended by exit..", "n1", 100) == (b"ended by exit.", b"", 0)
+        assert split_result(b"@@n1 s 0\n" + b"z" * 50, "n1", 10) == (b"z" * 10, b"", 0)
+        assert split_result(b"garbled", "n1", 10) == (b"", b"garbled", None)
+
+    def test_each_command_is_quoted_and_the_script_runs_under_sh(self) -> None:
+        """Each command is one quoted word of the script, which runs under sh whatever the login shell."""
+        jobs = [Job("echo a # comment )", 10, 1.0), Job("cat", 10, 2.0)]
+        line = command_line(jobs, "abc")
+        assert line.startswith("exec sh -c ")
+        script = shlex.split(line)[3]
+        assert "j 0 'echo a # comment )' 10 & p0=$!" in script
+        assert "j 1 cat 10 & p1=$!" in script
 
 
 class TestCombinedResults:
@@ -114,3 +124,20 @@ class TestCombinedResults:
         assert [r["status"] for r in batched.records] == ["ok"] * 4 + ["fail"]
         assert [r["check"]["name"] for r in batched.records] == [r["check"]["name"] for r in alone.records]
         assert batched.records[0]["check"]["value"] == alone.records[0]["check"]["value"]
+
+    async def test_nagios_plugins_keep_a_channel_of_their_own(self, sim_server, tmp_path) -> None:
+        """A plugin is user code run as `ssh host plugin` would: on its own channel, never in the
+        combined script. A slow one (1.5 s) delays none of the three checks queued with it."""
+        plugin = tmp_path / "check_slow"
+        plugin.write_text("#!/bin/sh\nsleep 1.5\necho 'SLOW OK | t=1.5s'\n")
+        plugin.chmod(0o755)
+        server = await sim_server()
+        specs = [{"check": "memory"}, {"check": "load"}, {"check": "nagios", "command": str(plugin)}]
+        specs.append({"check": "disk", "path": "/"})
+        pairs = [(server.target(), server.spec(name=f"c{i}", **p)) for i, p in enumerate(specs)]
+        sweep = await run_jobs(pairs, concurrency=8)
+        assert [r["status"] for r in sweep.records] == ["ok"] * 4, sweep.records
+        assert server.stats.sessions == 2  # the combined script, and the plugin's own channel
+        latency = [r["latency_ms"] for r in sweep.records]
+        assert latency[2] >= 1500
+        assert max(latency[:2] + latency[3:]) < latency[2] - 1000, latency

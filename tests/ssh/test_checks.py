@@ -10,7 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from prober.probes.checks import CHECKS
+from prober.probes.sshsession import Ran
 from tests.ssh.conftest import run_jobs, run_one
+from tests.ssh.test_batch import run_batched
 
 
 def df_pct(path: str, inodes: bool = False) -> int:
@@ -183,6 +186,41 @@ class TestProcessAndSystemd:
         name = own_comm()
         many = await run_one(server.target(), server.spec(check="process", process=name, min=0, max=0))
         assert many["status"] == "fail" and "more than max" in many["error"]["message"]
+
+    async def test_process_name_with_spaces(self, sim_server, tmp_path: Path) -> None:
+        """A process name holding spaces is matched whole and counted, like pgrep -x counts it."""
+        name = f"prb sp{os.getpid() % 10000:04d}"
+        binary = tmp_path / name
+        shutil.copy("/bin/sleep", binary)
+        children = start_copies(binary, 2)
+        try:
+            server = await sim_server()
+            record = await run_one(server.target(), server.spec(check="process", process=name, min=2, max=2))
+        finally:
+            for child in children:
+                child.kill()
+                child.wait()
+        assert record["status"] == "ok", record
+        assert record["check"]["value"] == 2
+
+    async def test_process_count_leaves_out_the_probes_own_session(self, sim_server, tmp_path: Path) -> None:
+        """Processes of the probe's own SSH session (a batched sibling running two of that name, which
+        holds spaces) are not counted: only the two started outside it are."""
+        name = f"prb s f{os.getpid() % 10000:04d}"
+        binary = tmp_path / name
+        shutil.copy("/bin/sleep", binary)
+        children = start_copies(binary, 2)
+        try:
+            server = await sim_server()
+            count = CHECKS["process"].command(server.spec(check="process", process=name))
+            sibling = f"'{binary}' 3 & '{binary}' 3; echo done"  # two of that name in the session
+            ran = await run_batched(server, [(sibling, 100, 10.0), (f"sleep 0.5; {count}", 100, 10.0)])
+        finally:
+            for child in children:
+                child.kill()
+                child.wait()
+        assert isinstance(ran[1], Ran) and ran[1].exit_status == 0, ran
+        assert ran[1].stdout == b"2\n"
 
     async def test_systemd_states(self, sim_server, tmp_path: Path, monkeypatch) -> None:
         """is-active 'active' is ok, 'activating' warns, 'failed' fails, and garbage is not evaluable."""

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 
 from prober.model import SSHSpec
 from prober.probes.checks.base import Check, Output, Reading, Unreadable, require_success, threshold, worst
 
-# Filesystem and mount point may contain spaces: anchor on the four numeric columns.
+# Filesystem and mount point may contain spaces (a CIFS share, /media/My Disk): anchor on the four
+# figures. The header lines ("Filesystem 1024-blocks ...", "... IUse% ...") never match.
 _ROW = re.compile(r"^(?P<fs>.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(?P<pct>\d+%|-)\s+(?P<mount>/.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class DiskUse:
+    """What `df -P -k` then `df -P -i` said about one path: % used, % of inodes used (None when the
+    filesystem has no fixed inode table, e.g. btrfs, or df -i failed: then `inode_row` is False),
+    and where it is mounted."""
+
+    used: int
+    inodes: int | None
+    mount: str
+    inode_row: bool = True
 
 
 def command(spec: SSHSpec) -> str:
@@ -18,14 +32,14 @@ def command(spec: SSHSpec) -> str:
     return f"LC_ALL=C df -P -k -- {path} && {{ LC_ALL=C df -P -i -- {path} || true; }}"
 
 
-def _rows(text: str) -> list[re.Match[str]]:
-    rows = []
-    for line in text.splitlines():
-        if line.startswith("Filesystem") or not line.strip():
-            continue
-        if match := _ROW.match(line.rstrip()):
-            rows.append(match)
-    return rows
+def parse(text: str) -> DiskUse:
+    """The output of the check's command → its figures; Unreadable when there is no block figure."""
+    rows = [m for line in text.splitlines() if (m := _ROW.match(line.rstrip()))]
+    used = _pct(rows[0]) if rows else None
+    if used is None:
+        raise Unreadable("cannot parse df -P output")
+    inodes = _pct(rows[1]) if len(rows) > 1 else None
+    return DiskUse(used, inodes, rows[0].group("mount"), len(rows) > 1)
 
 
 def _pct(match: re.Match[str]) -> int | None:
@@ -35,19 +49,20 @@ def _pct(match: re.Match[str]) -> int | None:
 
 def judge(spec: SSHSpec, out: Output) -> Reading:
     require_success(out, "df")
-    rows = _rows(out.text())
-    if not rows or _pct(rows[0]) is None:
-        raise Unreadable(f"cannot parse df -P output for {spec.path}")
-    used = _pct(rows[0])
-    assert used is not None
-    inodes = _pct(rows[1]) if len(rows) > 1 else None
-    extra = {"path": spec.path, "mount": rows[0].group("mount"), "inodes": inodes}
-    blocks = threshold("disk", used, "%", spec, f"{spec.path} used", **extra)
+    try:
+        use = parse(out.text())
+    except Unreadable as exc:
+        raise Unreadable(f"{exc} for {spec.path}") from None
+    extra = {"path": spec.path, "mount": use.mount, "inodes": use.inodes}
+    blocks = threshold("disk", use.used, "%", spec, f"{spec.path} used", **extra)
     if not spec.inodes:
         return blocks
-    if inodes is None:
-        raise Unreadable(f"df reports no inode figures for {spec.path}")
-    by_inodes = threshold("disk", inodes, "%", spec, f"{spec.path} inodes used")
+    if not use.inode_row:
+        raise Unreadable(f"df -i gave no inode figures for {spec.path}")
+    if use.inodes is None:
+        # No inode table (btrfs, vfat: df -i says "-"): inodes cannot run out there; blocks decide.
+        return blocks
+    by_inodes = threshold("disk", use.inodes, "%", spec, f"{spec.path} inodes used")
     # The record keeps the block figure as value; inodes only decide the status when worse.
     return worst(blocks, Reading(by_inodes.status, by_inodes.message, blocks.check))
 

@@ -7,8 +7,8 @@ from typing import Any
 
 # A label is bare (no spaces, no '=') or single-quoted with '' for a literal quote.
 _ITEM = re.compile(r"\s*(?:'(?P<quoted>(?:[^']|'')*)'|(?P<bare>[^'=\s][^=\s]*))=(?P<data>\S*)")
-_VALUE = re.compile(r"^(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(?P<uom>[^;\d]*)$")
-_NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
+_VALUE = re.compile(r"^(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(?P<uom>[^;\d]*)\Z")
+_NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\Z")
 # A record line must stay under 4 KiB (atomic pipe writes): bound what perfdata may add to it.
 MAX_ITEMS = 32
 MAX_BYTES = 1500  # rough JSON size budget for all items

@@ -1,4 +1,4 @@
-"""check: process — how many processes have exactly this name (pgrep -x), against min and max."""
+"""check: process — how many processes have exactly this name (pgrep -x), not counting the probe's own."""
 
 from __future__ import annotations
 
@@ -9,8 +9,20 @@ from prober.probes.checks.base import Check, Output, Reading, Unreadable
 
 
 def command(spec: SSHSpec) -> str:
-    # exec: the shell would otherwise be one more process, and count itself for name "sh".
-    return f"exec pgrep -c -x -- {shlex.quote(spec.process or '')}"
+    """pgrep's matches, less those in this SSH session (the probe's own shells, and in a combined
+    script its helpers: sh, sleep, dd, head...), whose id is field 6 of /proc/PID/stat. The name
+    may hold spaces, which shift the fields `read` splits: one `x` per word of it. Without /proc
+    (not Linux) every match counts, as before."""
+    name = spec.process or ""
+    skip = " ".join(["x"] * (4 + max(1, len(name.split()))))
+    return (
+        f'{{ pgrep -x -- {shlex.quote(name)} || echo "E $?"; }}'
+        " | { read -r x x x x x me x 2>/dev/null < /proc/$$/stat || me=; n=0; while read -r p c; do"
+        ' case $p in E) [ "$c" = 1 ] && echo 0; exit "$c";; esac;'
+        ' if [ -z "$me" ]; then n=$((n + 1));'
+        f' elif read -r {skip} s x 2>/dev/null < /proc/$p/stat; then [ "$s" = "$me" ] || n=$((n + 1)); fi;'
+        " done; echo $n; }"
+    )
 
 
 def judge(spec: SSHSpec, out: Output) -> Reading:

@@ -1,0 +1,1 @@
+"""Inventory sources besides prober's own YAML: Ansible inventories (prober.inventory.sources.ansible)."""

@@ -1,0 +1,1 @@
+"""Internals of the Ansible inventory reader; the public API is prober.inventory.sources.ansible."""

@@ -1,0 +1,86 @@
+"""Interim (1xx) responses bounded in number and bytes: a host answering `102 Processing` forever fails.
+
+aiohttp's client skips 1xx responses in a loop with no bound (ClientResponse.start), and its parser
+queues every response of a received chunk before that loop sees any: a host streaming `102
+Processing` as fast as loopback carries it grew a probe's memory by ~140 MB and, on uvloop, kept the
+event loop so busy that a 2 s probe ended at 2.3-2.8 s and a healthy neighbour answering in 0.5 s was
+recorded as `timeout` (measured here, aiohttp 3.14). The guard counts interim responses per
+connection as the parser hands them over; past the bound it closes the connection and fails the
+response, like any malformed answer (kind `protocol`). A host dripping 1xx slowly still ends at the
+probe's deadline (`timeout`): the engine owns time.
+
+Private API: aiohttp builds each connection's protocol with `connector._factory`, a partial of
+client_proto.ResponseHandler (checked in aiohttp 3.14); `install` swaps in the subclass below only when it
+finds exactly that, and tests/probes/test_interim.py fails if an aiohttp upgrade changes it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.http_exceptions import HttpProcessingError
+
+# Go's net/http (blackbox_exporter) failed a request after 5 interim responses until Go 1.24, which
+# bounds their total size instead (1 MiB); curl bounds neither. A server sends one 100 or 103, or a
+# 102 every few seconds: 10 is plenty within a probe timeout. 64 KiB of headers holds any real
+# Early Hints (aiohttp itself caps one response's headers at 128 fields of 8 KiB).
+MAX_INTERIM = 10
+MAX_INTERIM_BYTES = 65536
+
+
+_feed_data = ResponseHandler.feed_data  # called directly: this runs for every response
+
+
+class InterimGuard(ResponseHandler):
+    """aiohttp's response protocol, failing the response past MAX_INTERIM or MAX_INTERIM_BYTES."""
+
+    _interim = 0
+    _interim_bytes = 0
+    _refused = False
+
+    def feed_data(self, data: Any, *args: Any) -> None:
+        message = data[0]
+        code = message.code
+        if 100 <= code < 200 and code != 101:  # what aiohttp skips as interim (ClientResponse.start)
+            self._count(message)
+        elif self._interim:  # a final answer: a next request on this connection starts anew
+            self._interim = self._interim_bytes = 0
+        if not self._refused:  # after the refusal the rest of the chunk read is dropped
+            _feed_data(self, data, *args)
+
+    def _count(self, message: Any) -> None:
+        if self._refused:
+            return
+        self._interim += 1
+        self._interim_bytes += _size(message)
+        if self._interim > MAX_INTERIM or self._interim_bytes > MAX_INTERIM_BYTES:
+            self._refuse()
+
+    def _refuse(self) -> None:
+        """Stop reading (the transport reads no more once closed) and fail the response the way
+        aiohttp fails a malformed one."""
+        self._refused = True
+        if self.transport is not None:
+            self.transport.close()
+        reason = (
+            f"more than {MAX_INTERIM} interim (1xx) responses"
+            if self._interim > MAX_INTERIM
+            else f"interim (1xx) responses over {MAX_INTERIM_BYTES // 1024} KiB of headers"
+        )
+        self.set_exception(HttpProcessingError(message=reason))
+
+
+def _size(message: Any) -> int:
+    """Bytes of an interim response on the wire: status line and header lines (CRLFs included)."""
+    return 15 + len(message.reason) + sum(len(name) + len(value) + 4 for name, value in message.raw_headers)
+
+
+def install(connector: Any) -> bool:
+    """Make `connector` build InterimGuard protocols; False if this aiohttp builds them otherwise."""
+    factory = getattr(connector, "_factory", None)
+    if not isinstance(factory, functools.partial) or factory.func is not ResponseHandler:
+        return False
+    connector._factory = functools.partial(InterimGuard, *factory.args, **factory.keywords)
+    return True

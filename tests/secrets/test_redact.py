@@ -1,0 +1,186 @@
+"""Deny-by-default redaction of what prober shows: URLs, headers; and what each probe's Mask hides."""
+
+from __future__ import annotations
+
+import base64
+
+import aiohttp
+import pytest
+
+from prober import redact
+from prober.classify import classify
+from prober.masking import MIN_SECRET, Mask, Redactor, secrets_of
+from prober.model import HTTPSpec, SSHSpec, TCPSpec
+from prober.probes.httpreq import prepare
+
+R = redact.REDACTED
+
+
+class TestURL:
+    @pytest.mark.parametrize(
+        ("url", "shown"),
+        [
+            # A token as the user name, with or without a password: both hidden.
+            ("https://ghp_abcdef123456@h.example/x", f"https://{R}@h.example/x"),
+            ("https://TOKEN123:x-oauth-basic@h.example/", f"https://{R}:{R}@h.example/"),
+            ("http://:pw12345@h/", f"http://{R}:{R}@h/"),
+            # No user:pass@ at all, only a query: still redacted (the '?' test).
+            ("https://h/api?access_token=abcdef", f"https://h/api?access_token={R}"),
+            ("https://h/?jwt=a.b.c&pwd=hunter2&sig=ff00", f"https://h/?jwt={R}&pwd={R}&sig={R}"),
+            ("https://h/?page=2&format=json&key=k3y", f"https://h/?page=2&format=json&key={R}"),
+            ("https://h/?Page=2&LIMIT=5", "https://h/?Page=2&LIMIT=5"),
+            ("https://h/?abcdef0123", f"https://h/?{R}"),  # a bare item is a value too
+            ("https://h/?a=&&b=1", f"https://h/?a=&&b={R}"),
+            ("https://h/cb#access_token=xyz", f"https://h/cb#{R}"),
+            ("https://h/p@th?x=1", f"https://h/p@th?x={R}"),  # an @ in the path is no userinfo
+            ("https://u:p@h:8443/a?page=1#", f"https://{R}:{R}@h:8443/a?page=1#"),
+            ("http://{address}:8080/healthz", "http://{address}:8080/healthz"),
+            ("not a url ? tok=1", f"not a url ? tok={R}"),
+        ],
+    )
+    def test_shown(self, url: str, shown: str) -> None:
+        """User names, passwords, fragments and query values are hidden unless shown by name."""
+        assert redact.url(url) == shown
+
+    def test_safe_query_marks_values_shown(self) -> None:
+        """Parameters the probe marks safe (lower-cased by the inventory) are shown."""
+        assert redact.url("https://h/?region=eu&tok=1", ("region",)) == f"https://h/?region=eu&tok={R}"
+
+
+class TestHeaders:
+    def test_deny_by_default(self) -> None:
+        """Every header value is hidden but the short non-secret list, whatever its name says."""
+        pairs = (
+            ("X-JWT", "a"),
+            ("X-Goog-Iap-Jwt-Assertion", "b"),
+            ("X-Hasura-Admin-Pwd", "c"),
+            ("X-Whatever", "d"),
+            ("Accept", "text/plain"),
+            ("user-agent", "gate/1"),
+            ("Host", "vhost.example"),
+        )
+        assert redact.headers(pairs) == {
+            "X-JWT": R,
+            "X-Goog-Iap-Jwt-Assertion": R,
+            "X-Hasura-Admin-Pwd": R,
+            "X-Whatever": R,
+            "Accept": "text/plain",
+            "user-agent": "gate/1",
+            "Host": "vhost.example",
+        }
+        assert redact.headers((("X-Region", "eu"),), ("x-region",)) == {"X-Region": "eu"}
+
+    def test_env_header_replaces_a_literal_one(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """When overrides bring a header both literally and from the environment, the variable's
+        value is sent, once; URL credentials never replace an Authorization header."""
+        monkeypatch.setenv("T_KEY", "from-env")
+        spec = HTTPSpec(
+            name="h",
+            url="http://u:p@h/",
+            headers=(("X-Api-Key", "literal"), ("Authorization", "Bearer t0k")),
+            headers_env=(("x-api-key", "T_KEY"),),
+        )
+        assert prepare(spec).headers == {"Authorization": "Bearer t0k", "x-api-key": "from-env"}
+        assert prepare(spec).url == "http://h/"
+
+    def test_host_is_shown_but_never_crosses_origins(self) -> None:
+        """Host names the first origin: shown, but not among the headers a redirect elsewhere keeps."""
+        req = prepare(HTTPSpec(name="h", url="http://h/", headers=(("Host", "v"), ("Accept", "*/*"))))
+        assert req.kept == {"Accept": "*/*"}
+
+
+class TestMask:
+    def test_three_characters_are_masked_two_are_not(self) -> None:
+        """MIN_SECRET is 3: a 3-character secret is masked in free text; 1-2 characters are not
+        searched for (they are hidden where they stand, in URLs and headers)."""
+        assert MIN_SECRET == 3
+        assert Mask(["Q7z"]).text("got Q7z!") == f"got {R}!"
+        assert Mask(["Q7"]).text("got Q7!") == "got Q7!"
+        assert Mask(["Q7z"]).data(b"got Q7z!") == f"got {R}!".encode()
+
+    def test_longest_first(self) -> None:
+        """A secret containing another is masked whole."""
+        assert Mask(["abc", "abcdef"]).text("xabcdefx abc") == f"x{R}x {R}"
+
+    @pytest.mark.parametrize("keep", range(MIN_SECRET, 16))
+    def test_fragment_left_by_an_earlier_cut_is_masked(self, keep: int) -> None:
+        """Text that an earlier cut (a reader's byte cap, classify's message cap) left ending inside a
+        secret ends in the mask instead of the secret's first characters."""
+        secret = "S3cr3tV4lu3-0123"
+        text = "x" * 40 + secret[:keep]
+        assert Mask([secret]).cut(text, 300, edge=True) == "x" * 40 + R
+        assert Mask([secret]).cut(text, 300) == text  # edge=False: this cut changed nothing
+
+    def test_cut_stays_within_the_limit(self) -> None:
+        """The mask replacing a fragment never makes the text longer than its limit (+ "…")."""
+        secret = "S3cr3tV4lu3-0123"
+        mask = Mask([secret])
+        for limit in range(1, 40):
+            for text in ("ab" + secret[:12], "ab" + secret + " and more", "x" * 30 + secret[:5]):
+                cut = mask.cut(mask.text(text), limit, edge=True)
+                assert len(cut) <= limit + 1 and "S3c" not in cut, (limit, text, cut)
+
+    def test_capped_reads_past_the_cap(self) -> None:
+        """Bytes read `margin` past the cap: a secret straddling the cap is masked whole, then cut."""
+        secret = "hunter2-PASSWORD"
+        mask = Mask([secret])
+        data = b"." * 10 + secret.encode() + b"\n"
+        out = mask.capped(data[: 16 + mask.margin], 16, read_limit=16 + mask.margin)
+        assert out.startswith(b"." * 10) and b"hun" not in out and len(out) <= 16 + len(R)
+
+    def test_capped_without_margin(self) -> None:
+        """Bytes a reader cut at the cap with no margin (stderr): the secret's start at the end is masked."""
+        secret = "hunter2-PASSWORD"
+        data = b"error: " + secret.encode()[:9]
+        assert Mask([secret]).capped(data, len(data), read_limit=len(data)) == b"error: " + R.encode()
+
+    def test_mask_cut_in_two_is_kept_whole(self) -> None:
+        """A cap landing inside an inserted mask keeps the mask whole rather than showing '<re'."""
+        mask = Mask(["hunter2-PASSWORD"])
+        assert mask.capped(b"ab hunter2-PASSWORD cd", 6, read_limit=100) == b"ab " + R.encode()
+        text = mask.text("ab hunter2-PASSWORD cd")
+        assert [mask.cut(text, limit) for limit in (13, 12, 9)] == ["ab " + R + "…", "ab" + R + "…", "ab …"]
+
+    def test_excerpt_of_capped_bytes(self) -> None:
+        """A byte cap inside a secret (even inside a multi-byte character) leaves no fragment."""
+        secret = "pässwörd-Ünïcode"
+        data = ("body " + secret).encode()[:14]
+        assert "päs" not in Mask([secret]).excerpt(data, 200, capped=True)
+
+
+class TestCollected:
+    def test_http_secrets(self) -> None:
+        """URL credentials (as written, decoded, as Basic credentials), query values and credential
+        header words are collected; shown names are not."""
+        spec = HTTPSpec(
+            name="h",
+            url="https://us%40er:p%3Ass@h/?tok=a%2Fb&page=3",
+            headers=(("Authorization", "Bearer tok-123"), ("Accept", "text/plain")),
+        )
+        found = set(secrets_of(spec))
+        basic = base64.b64encode(b"us@er:p:ss").decode()
+        assert {"us%40er", "us@er", "p%3Ass", "p:ss", basic, "a%2Fb", "a/b"} <= found
+        assert {"Bearer tok-123", "tok-123"} <= found
+        assert "3" not in found and "text/plain" not in found
+
+    def test_env_values(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """password_env, passphrase_env, headers_env and send_env values are read when collected."""
+        monkeypatch.setenv("T_PW", "pw-value")
+        monkeypatch.setenv("T_KEY", "key-value")
+        monkeypatch.setenv("T_SEND", "AUTH s3cret\r\nPING\r\n")
+        assert secrets_of(SSHSpec(name="s", command="true", password_env="T_PW")) == ["pw-value"]
+        http = HTTPSpec(name="h", url="http://h/", headers_env=(("X-Api-Key", "T_KEY"),))
+        assert "key-value" in secrets_of(http)
+        assert "s3cret" in secrets_of(TCPSpec(name="t", port=1, send_env="T_SEND"))
+        assert Redactor().mask(TCPSpec(name="t", port=1)) is Redactor().mask(
+            HTTPSpec(name="h", url="http://h/")
+        )
+
+
+class TestClassified:
+    def test_aiohttp_redirect_to_file_is_protocol(self) -> None:
+        """aiohttp's own redirect refusal (NonHttpUrlRedirectClientError) is protocol, never internal,
+        and its URL is shown redacted."""
+        kind, message = classify(aiohttp.NonHttpUrlRedirectClientError("file:///etc/passwd?token=abcdef"))
+        assert kind == "protocol"
+        assert message == f"refused URL (only http and https are requested): file:///etc/passwd?token={R}"
