@@ -47,7 +47,7 @@ def wchan(pid: int) -> str:
 def with_big_group(inventory: Path, block: int, hosts: int = 20_000) -> Path:
     """Add a group of `hosts` (never probed under --limit): loading and planning take a while."""
     lines = ["  big:", "    probes: [tcp]", "    hosts:"]
-    lines += [f"      - 127.{block}.{200 + i // 250}.{i % 250 + 1}" for i in range(hosts)]
+    lines += [f"      - big-{block}-{i:05d}.invalid" for i in range(hosts)]
     with inventory.open("a") as out:
         out.write("\n".join(lines) + "\n")
     return inventory
