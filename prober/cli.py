@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from prober import __version__
+from prober.stopsignals import STOP_SIGNALS
 
 EXIT_INPUT = 3
+EXIT_WRITE_ERROR = 2
+EXIT_INTERRUPTED = 130
+WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})
 MAX_PROBLEMS_SHOWN = 100
 
 
@@ -188,11 +194,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logs.configure(args.verbose)
     try:
-        return _dispatch(args)
-    except (InventoryError, InputError) as exc:
-        return _report(exc.problems)
+        try:
+            return _dispatch(args)
+        except (InventoryError, InputError) as exc:
+            return _report(exc.problems)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except OSError as exc:  # plan, validate, report... writing to a full disk (sweep handles its own)
+        if exc.errno not in WRITE_ERRORS:
+            raise
+        return _cannot_write(exc, 0)
+
+
+def _cannot_write(exc: OSError, code: int) -> int:
+    """Output was lost (disk full, I/O error): say so in one line if stderr still can; exit 2."""
+    with contextlib.suppress(OSError):
+        os.write(2, f"prober: cannot write output: {exc.strerror}\n".encode())
+    return code if code in (EXIT_WRITE_ERROR, EXIT_INTERRUPTED) else EXIT_WRITE_ERROR
 
 
 GC_THRESHOLDS = (50_000, 20, 20)
@@ -204,11 +222,16 @@ def entry() -> NoReturn:
     # all of a sweep's garbage is freed by reference counting; peak RSS measured the same.
     gc.set_threshold(*GC_THRESHOLDS)
     code = main()
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # the exit code is final now
     # Leave without the interpreter's teardown: everything is written and closed by now, and
     # freeing a large plan object by object only delays the exit a deploy gate waits for
     # (~35 ms at 1,000 probes, more at 100k).
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:  # None when started with the fd closed
-            with contextlib.suppress(OSError, ValueError):
+            try:
                 stream.flush()
+            except ValueError:  # already closed
+                pass
+            except OSError as exc:
+                code = _cannot_write(exc, code) if exc.errno in WRITE_ERRORS else code
     os._exit(code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from prober import logs
@@ -42,6 +42,7 @@ class Engine:
         resources: Any,
         deadline: float | None = None,
         redactor: Redactor | None = None,
+        room: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.jobs = jobs
         self.emit = emit
@@ -52,6 +53,8 @@ class Engine:
         # Masks each probe's secrets out of its error message and warning (the probes' own
         # Resources should hold the same Redactor; a separate one computes the same masks).
         self.redactor = redactor if redactor is not None else Redactor()
+        # Awaited before each new probe or record: the output's backpressure (a reader far behind).
+        self.room = room
         self.stop_reason: str | None = None
         self._recorded = bytearray(len(jobs))
         # Per running job: attempts made, when the last one started, and its duration once it ended
@@ -100,7 +103,14 @@ class Engine:
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
                 self.stop_reason = self.stop_reason or "internal"
-        self._record_unfinished()
+        try:
+            for slot, result in self._unfinished():
+                if self.room is not None:
+                    await self.room()  # a stop can leave many records: still bounded, loop still free
+                self._record(slot, result)
+        except asyncio.CancelledError:
+            self._record_unfinished()
+            raise
         return self.stop_reason
 
     async def _prepare(self) -> None:
@@ -128,6 +138,10 @@ class Engine:
             self._preparing = None
 
     def _record_unfinished(self) -> None:
+        for slot, result in self._unfinished():
+            self._record(slot, result)
+
+    def _unfinished(self) -> Iterator[tuple[int, Result]]:
         kind = self.stop_reason if self.stop_reason in ("deadline", "cancelled") else "cancelled"
         if self.stop_reason == "internal":
             kind = "internal"
@@ -142,7 +156,7 @@ class Engine:
                 attempts, started, spent = self._attempts.get(slot, (0, now, None))
                 latency = None if attempts == 0 else spent if spent is not None else _ms(now - started)
                 error = ErrorInfo(kind, message)
-                self._record(slot, Result(job, Status.FAIL, latency, attempts, time.time(), error))
+                yield slot, Result(job, Status.FAIL, latency, attempts, time.time(), error)
 
     def _record(self, slot: int, result: Result) -> None:
         self._recorded[slot] = 1
@@ -164,6 +178,8 @@ class Engine:
             # Yield once per job: a run of probes that fail without awaiting anything would
             # otherwise starve the deadline timer, signal handlers and the other workers.
             await asyncio.sleep(0)
+            if self.room is not None:
+                await self.room()  # start nothing new while the output reader is far behind
 
     async def _run_job(self, slot: int, job: Job) -> Result:
         try:

@@ -9,15 +9,18 @@ from typing import Any
 
 import structlog
 
+# Why writes to stderr failed (disk full, I/O error): diagnostics or the summary were lost (exit 2).
+_stderr_error: list[str] = []
+
 
 class _StderrLogger(structlog.PrintLogger):
-    """A PrintLogger that outlives its reader: a closed stderr pipe must not crash the sweep."""
+    """A PrintLogger that outlives its stderr: a closed pipe or a full disk must not crash the sweep."""
 
     def msg(self, message: str) -> None:
         try:
             super().msg(message)
-        except BrokenPipeError:
-            stderr_closed()
+        except OSError as exc:
+            stderr_failed(exc)
 
     log = debug = info = warn = warning = err = error = critical = exception = fatal = failure = msg
 
@@ -53,6 +56,18 @@ def stderr_closed() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+
+
+def stderr_failed(exc: OSError) -> None:
+    """A write to stderr failed. A reader that left (EPIPE) changes nothing else; any other error
+    (ENOSPC, EIO) lost diagnostics or the summary, which `stderr_error` reports for the exit code."""
+    if not isinstance(exc, BrokenPipeError):
+        _stderr_error.append(exc.strerror or str(exc))
+    stderr_closed()
+
+
+def stderr_error() -> str | None:
+    return _stderr_error[0] if _stderr_error else None
 
 
 def get(name: str = "prober") -> Any:

@@ -1,5 +1,6 @@
-"""Stop signals around a sweep: SIGTERM acts like Ctrl-C while planning, and both are held from the
-end of planning until the event loop's handlers take them, so every planned probe gets a record."""
+"""Stop signals from prober's first line to its exit. Until a sweep starts, SIGINT and SIGTERM end prober
+at once (exit 130; no record exists yet); from then on they are held until the event loop's handlers
+take them, so every planned probe gets a record; once the sweep is over, its exit code is final."""
 
 from __future__ import annotations
 
@@ -17,12 +18,17 @@ EXIT_INTERRUPTED = 130
 def leave_now() -> NoReturn:
     """A second SIGINT/SIGTERM: the user insists (e.g. the output reader is stuck and the remaining
     records can never be written); exit at once, saying so."""
-    os.write(2, b"prober: interrupted again; exiting without writing the remaining records\n")
+    with contextlib.suppress(OSError):
+        os.write(2, b"prober: interrupted again; exiting without writing the remaining records\n")
     os._exit(EXIT_INTERRUPTED)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _leave(signum: int, frame: object) -> NoReturn:
+    # os._exit rather than KeyboardInterrupt: an exception raised at an arbitrary bytecode can land
+    # in a finaliser ("Exception ignored", a traceback, and the interrupt lost) or in an import.
+    with contextlib.suppress(OSError):
+        os.write(2, f"prober: interrupted by {signal.Signals(signum).name}\n".encode())
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _main_thread() -> bool:
@@ -30,16 +36,18 @@ def _main_thread() -> bool:
 
 
 @contextlib.contextmanager
-def term_interrupts() -> Iterator[None]:
-    """While planning, SIGTERM interrupts like SIGINT (exit 130), never a bare kill by signal."""
+def exit_on_stop_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM exit 130 at once, with a line on stderr: never a traceback, never a bare kill
+    by SIGTERM (143). prober's entry point enters this before importing the rest of prober."""
     if not _main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = {signum: signal.signal(signum, _leave) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager

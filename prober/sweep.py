@@ -9,30 +9,31 @@ import resource
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from prober import logs
 from prober.engine import Engine
-from prober.errors import InventoryError, Problem
+from prober.errors import InventoryError
 from prober.inventory import Inventory, load_inventory
 from prober.inventory.loader import parse_max_fail
 from prober.masking import Redactor
 from prober.model import Job, Result
+from prober.output import STDOUT, close_output, open_output
 from prober.plan import SweepSettings, build_plan, settings_for
 from prober.probes import probe_for
 from prober.probes.resources import Resources
 from prober.record import new_run_id
 from prober.sinks.jsonl import BackgroundJsonlSink, JsonlSink
-from prober.sinks.summary import EXIT_FAIL, Summary
-from prober.stopsignals import STOP_SIGNALS, leave_now, signals_held, term_interrupts
+from prober.sinks.summary import EXIT_FAIL, EXIT_OK, EXIT_WARN, Summary
+from prober.sinks.writer import write_all
+from prober.stopsignals import STOP_SIGNALS, leave_now, signals_held
 
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
 # Why records could not be written → exit code: the reader left (like SIGPIPE), or a write failed.
 OUTPUT_LOST = {"output_closed": EXIT_OUTPUT_CLOSED, "output_error": EXIT_FAIL}
 FDS_PER_PROBE = 2
 FD_RESERVE = 64
-STDOUT = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,9 +86,11 @@ def build_engine(
     concurrency: int,
     deadline: float | None,
     share: float = 1.0,
+    room: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[Engine, Resources]:
     """An engine over `jobs` with fresh per-sweep resources, concurrency capped by the fd limit;
-    `share` is this process's part of sweep-wide rates (1/N under --workers N)."""
+    `share` is this process's part of sweep-wide rates (1/N under --workers N); `room` is the
+    output's backpressure (see Engine)."""
     # One Redactor for the engine (error messages, warnings) and the probes (remote text they quote).
     redactor = Redactor()
     resources = Resources(concurrency=concurrency, jobs=jobs, share=share, redactor=redactor)
@@ -99,6 +102,7 @@ def build_engine(
         resources=resources,
         deadline=deadline,
         redactor=redactor,
+        room=room,
     )
     return engine, resources
 
@@ -116,7 +120,9 @@ async def execute(
         summary(result)  # type: ignore[arg-type]
         sink(result)  # type: ignore[arg-type]
 
-    engine, resources = build_engine(jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline)
+    engine, resources = build_engine(
+        jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline, room=sink.room
+    )
     engine_ref.append(engine)
     loop = asyncio.get_running_loop()
     interrupts: list[int] = []
@@ -167,43 +173,39 @@ def finish(
     code = summary.exit_code(max_fail, stop_reason)
     if stop_reason in OUTPUT_LOST:  # nowhere to write the sweep line or the rest: stop quietly
         return OUTPUT_LOST[stop_reason]
-    JsonlSink(out_fd, run_id).write(summary.sweep_record(run_id, duration, code, stop_reason), cap=False)
+    sink = JsonlSink(out_fd, run_id)
+    sink.write(summary.sweep_record(run_id, duration, code, stop_reason), cap=False)
+    if sink.lost:
+        return OUTPUT_LOST[sink.lost]
     if not quiet:
-        try:
-            print(summary.render(duration, code, stop_reason), file=sys.stderr, flush=True)
-        except BrokenPipeError:
-            logs.stderr_closed()
+        _print_summary(summary.render(duration, code, stop_reason))
+    if logs.stderr_error() and code in (EXIT_OK, EXIT_WARN):
+        return EXIT_FAIL  # the records are out, but diagnostics or the summary were lost
     return code
 
 
-def open_output(path: str | None) -> int:
-    """The fd records go to: stdout, or FILE created/truncated; InventoryError if neither is usable."""
-    if path is None or path == "-":
-        try:
-            os.fstat(STDOUT)
-        except OSError:
-            problem = Problem(
-                "<stdout>", None, "", "stdout is closed: nowhere to write results (use -o FILE)"
-            )
-            raise InventoryError([problem]) from None
-        return STDOUT
-    try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    except OSError as exc:
-        raise InventoryError([Problem(path, None, "--output", f"cannot write: {exc.strerror}")]) from None
-
-
 def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool = False) -> int:
-    """`prober sweep`: the whole sweep; InventoryError propagates for the CLI to report."""
-    with term_interrupts():
-        _, settings, jobs = load(path, flags)
-        with signals_held():
-            out_fd = open_output(output)
-            try:
-                return _sweep(jobs, settings, out_fd, quiet, _workers(flags.workers, len(jobs)))
-            finally:
-                if out_fd != STDOUT:
-                    os.close(out_fd)
+    """`prober sweep`: the whole sweep; InventoryError propagates for the CLI to report.
+
+    Until the output is open (planning, waiting for a FIFO's reader), a stop signal ends prober at
+    once (exit 130, see prober.stopsignals); then signals are held until the sweep's handlers take them.
+    """
+    _, settings, jobs = load(path, flags)
+    out_fd = open_output(output)
+    with signals_held():
+        code = _sweep(jobs, settings, out_fd, quiet, _workers(flags.workers, len(jobs)))
+        return code if out_fd == STDOUT else close_output(out_fd, code)
+
+
+def _print_summary(text: str) -> None:
+    # Not print(): a text stream drops what a partial write() left (seen under PYTHONUNBUFFERED=1 with
+    # a slow stderr reader after a uvloop sweep: 1,661 of 5,757 bytes written, the rest lost).
+    try:
+        sys.stderr.flush()
+        encoding = sys.stderr.encoding or "utf-8"
+        write_all(sys.stderr.fileno(), (text + "\n").encode(encoding, "backslashreplace"))
+    except OSError as exc:
+        logs.stderr_failed(exc)
 
 
 def _sweep(jobs: Sequence[Job], settings: SweepSettings, out_fd: int, quiet: bool, workers: int) -> int:

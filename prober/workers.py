@@ -4,10 +4,13 @@ The parent forks N children. Hosts are dealt round-robin to the children in plan
 ranges spread evenly while every probe of one host stays in one child (its SSH probes must share
 one connection). Each child runs the ordinary engine on its share with ceil(concurrency / N)
 slots. Children do not write stdout: they send batches of (job index, summary fields, JSON line)
-over a pipe; the parent writes the lines, feeds the summary and writes the one `sweep` line. If a
-child dies, the parent records every job it had not reported as `internal`, so each planned probe
-still yields exactly one record. SIGINT/SIGTERM received by the parent are forwarded to the
-children, which record their unfinished jobs as `cancelled`, as a single process would.
+over a pipe; the parent feeds the summary, hands the lines to its writer thread and writes the one
+`sweep` line. No event loop and no reading loop ever blocks on a write: each side has a writer
+thread behind a bounded queue, so a slow stdout only holds the sweep back once it is QUEUE_LINES
+behind. If a child dies, the parent records every job it had not reported as `internal`, so each
+planned probe still yields exactly one record. SIGINT/SIGTERM received by the parent are forwarded
+to the children, which record their unfinished jobs as `cancelled`, as a single process would; a
+lost output (reader gone, disk full) stops them too. Children die with the parent (PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import selectors
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prober.model import ErrorInfo, Job, Result, Status
+from prober.sinks.jsonl import QUEUE_LINES
 from prober.sinks.summary import Summary
-from prober.workerchild import FRAME, run_child, write_all
+from prober.sinks.writer import ThreadWriter
+from prober.workerchild import FRAME, die_with_parent, run_child
 
 # Probes per extra worker before one pays off. Measured on 2 cores, wall, median of 10: HTTP 200
 # probes 285 → 269 ms with 2 workers, 400: 339 → 306, 800: 463 → 370; but SSH 300 (sshd on the
@@ -33,6 +38,7 @@ from prober.workerchild import FRAME, run_child, write_all
 MIN_PLAN_PER_EXTRA_WORKER = 500
 MAX_WORKERS = 64
 KILL_GRACE_S = 10.0
+POLL_S = 0.1  # how soon the parent notices a lost output or an overdue child while nothing arrives
 # Which stop reason wins when children disagree: a user's Ctrl-C beats a deadline beats a crash.
 _PRECEDENCE = ("output_closed", "cancelled", "deadline", "internal")
 
@@ -70,14 +76,26 @@ _STATUS = {status.value: status for status in Status}  # Status(value) is a slow
 
 
 class _Parent:
-    """Reads every child's frames, writes lines to out_fd, feeds the summary."""
+    """Reads every child's frames, feeds the summary and queues the lines for the writer thread.
+
+    The writer thread owns out_fd, so a slow reader never stops the parent from reading its children;
+    only a reader QUEUE_LINES behind does (then the children's queues fill and their engines wait).
+    """
 
     def __init__(self, jobs: Sequence[Job], out_fd: int, summary: Summary) -> None:
-        self.jobs, self.out_fd, self.summary = jobs, out_fd, summary
+        self.jobs, self.summary = jobs, summary
         self.recorded = bytearray(len(jobs))
         self.reasons: list[str | None] = []
-        self.output_closed = False
         self.children: dict[int, int] = {}  # read fd → pid
+        self.running: set[int] = set()  # pids not yet reaped: the only ones ever signalled
+        self.forwarded: list[float] = []  # when each stop signal was forwarded
+        self.out = ThreadWriter(out_fd, limit=QUEUE_LINES, name="prober-out")
+        self._told_lost = False
+
+    @property
+    def lost(self) -> str | None:
+        """Why nothing can be written any more (the reader left, or a write failed), or None."""
+        return self.out.lost
 
     def item(
         self,
@@ -98,33 +116,43 @@ class _Parent:
         self.summary(Result(self.jobs[index], _STATUS[status], latency, attempts, 0.0, error, warning))
         return line
 
-    def write(self, line: bytes) -> None:
-        if self.output_closed:
-            return
-        try:
-            write_all(self.out_fd, line)
-        except BrokenPipeError:
-            # The reader left (`| head`): silence the fd and stop the children, as the sink would.
-            self.output_closed = True
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self.out_fd)
-            os.close(devnull)
-            self.signal_children(signal.SIGTERM)
-
-    def signal_children(self, signum: int) -> None:
-        for pid in self.children.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
-
     def frame(self, message: tuple[str, Any]) -> None:
         kind, body = message
         if kind == "items":
-            # One write per batch: the parent is stdout's only writer, so lines cannot interleave.
-            self.write(b"".join([self.item(*item) for item in body]))
+            # One chunk per batch: the parent is the output's only writer, so lines cannot interleave.
+            self.out.put(b"".join([self.item(*item) for item in body]), len(body))
         elif kind == "lag":  # the child's worst event-loop lag (ms): the sweep line shows the worst
             self.summary.loop_lag_max_ms = max(body, self.summary.loop_lag_max_ms or 0.0)
         else:  # "done": the child's stop reason
             self.reasons.append(body)
+
+    def signal_children(self, signum: int) -> None:
+        for pid in self.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    def police(self) -> None:
+        """Stop the children once the output is lost; kill them if they outlast a stop's grace."""
+        if self.lost and not self._told_lost:
+            self._told_lost = True
+            self.signal_children(signal.SIGTERM)
+        if self.forwarded and time.monotonic() - self.forwarded[0] > KILL_GRACE_S:
+            self.signal_children(signal.SIGKILL)  # a child ignoring SIGTERM must not hang us
+
+    def reap(self) -> list[int]:
+        codes = []
+        for pid in self.children.values():
+            codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+            self.running.discard(pid)
+        return codes
+
+    def kill_remaining(self) -> None:
+        """No worker outlives the parent, whatever stopped it."""
+        for pid in list(self.running):
+            with contextlib.suppress(ChildProcessError, ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            self.running.discard(pid)
 
 
 def run_workers(
@@ -138,67 +166,88 @@ def run_workers(
     sys.stdout.flush()
     sys.stderr.flush()
     shares = shard(jobs, workers)
-    for indices in shares:
-        rfd, wfd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: never return into the caller's code
-            status = 70
-            try:
-                os.close(rfd)
-                for other in parent.children:
-                    os.close(other)
-                status = run_child(jobs, indices, workers, settings, run_id, wfd)
-            finally:
-                sys.stderr.flush()
-                os._exit(status)
-        os.close(wfd)
-        parent.children[rfd] = pid
-    exits = _pump(parent)
-    for indices, code in zip(shares, exits, strict=True):
-        _fill_missing(parent, indices, code, run_id)
-    stop = "output_closed" if parent.output_closed else merge_stop(parent.reasons)
-    return summary, stop, time.perf_counter() - started, parent.output_closed
+    try:
+        for indices in shares:
+            _fork(parent, jobs, indices, workers, settings, run_id)
+        with _forwarding(parent):
+            parent.out.start()
+            _read_children(parent)
+            for indices, code in zip(shares, parent.reap(), strict=True):
+                _fill_missing(parent, indices, code, run_id)
+            parent.out.close()  # every line is out before the sweep line
+    finally:
+        parent.kill_remaining()
+    stop = parent.lost or merge_stop(parent.reasons)
+    return summary, stop, time.perf_counter() - started, parent.lost is not None
 
 
-def _pump(parent: _Parent) -> list[int]:
-    """Read frames until every child's pipe is closed; forward SIGINT/SIGTERM; reap the children."""
-    forwarded: list[float] = []
+def _fork(
+    parent: _Parent, jobs: Sequence[Job], indices: list[int], workers: int, settings: Any, run_id: str
+) -> None:
+    """Start one child on the jobs at `indices`; the parent keeps the read end of its pipe."""
+    rfd, wfd = os.pipe()
+    parent_pid = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # child: never return into the caller's code
+        status = 70
+        try:
+            die_with_parent(parent_pid)
+            os.close(rfd)
+            for other in parent.children:
+                os.close(other)
+            status = run_child(jobs, indices, workers, settings, run_id, wfd)
+        finally:
+            sys.stderr.flush()
+            os._exit(status)
+    os.close(wfd)
+    parent.children[rfd] = pid
+    parent.running.add(pid)
+
+
+@contextlib.contextmanager
+def _forwarding(parent: _Parent) -> Iterator[None]:
+    """SIGINT/SIGTERM to the parent stop the children (SIGTERM); a second one leaves at once."""
+    from prober.stopsignals import STOP_SIGNALS, leave_now
 
     def forward(signum: int, frame: object) -> None:
-        forwarded.append(time.monotonic())
-        if len(forwarded) > 1:  # as in one process: a second signal leaves at once
+        parent.forwarded.append(time.monotonic())
+        if len(parent.forwarded) > 1:  # as in one process: a second signal leaves at once
             parent.signal_children(signal.SIGKILL)
             leave_now()
         parent.reasons.append("cancelled")
         parent.signal_children(signal.SIGTERM)
 
-    from prober.stopsignals import STOP_SIGNALS, leave_now
-
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    buffers = {rfd: bytearray() for rfd in parent.children}
+    previous = {s: signal.signal(s, forward) for s in STOP_SIGNALS}
     # sweep.run holds the stop signals blocked from planning on; the forwarder takes them now.
     mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
-        with selectors.DefaultSelector() as selector:
-            for rfd in parent.children:
-                selector.register(rfd, selectors.EVENT_READ)
-            while selector.get_map():
-                if forwarded and time.monotonic() - forwarded[0] > KILL_GRACE_S:
-                    parent.signal_children(signal.SIGKILL)  # a child ignoring SIGTERM must not hang us
-                for key, _ in selector.select(timeout=1.0):
-                    rfd = key.fd
-                    chunk = os.read(rfd, 1 << 16)
-                    if chunk:
-                        buffers[rfd] += chunk
-                        _drain(parent, buffers[rfd])
-                    else:
-                        selector.unregister(rfd)
-                        os.close(rfd)
+        yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in parent.children.values()]
+
+
+def _read_children(parent: _Parent) -> None:
+    """Read frames until every child's pipe is closed, pausing only while the output is QUEUE_LINES behind."""
+    buffers = {rfd: bytearray() for rfd in parent.children}
+    with selectors.DefaultSelector() as selector:
+        for rfd in parent.children:
+            selector.register(rfd, selectors.EVENT_READ)
+        while selector.get_map():
+            parent.police()
+            if parent.out.full():
+                parent.out.wait_room(POLL_S)  # the children's pipes fill, then their engines wait
+                continue
+            for key, _ in selector.select(timeout=POLL_S):
+                rfd = key.fd
+                chunk = os.read(rfd, 1 << 16)
+                if chunk:
+                    buffers[rfd] += chunk
+                    _drain(parent, buffers[rfd])
+                else:
+                    selector.unregister(rfd)
+                    os.close(rfd)
 
 
 def _drain(parent: _Parent, buffer: bytearray) -> None:
@@ -230,7 +279,7 @@ def _fill_missing(parent: _Parent, indices: list[int], code: int, run_id: str) -
         result = Result(parent.jobs[index], Status.FAIL, None, 0, time.time(), ErrorInfo(kind, message))
         parent.recorded[index] = 1
         parent.summary(result)
-        parent.write(dumps(to_record(result, run_id)))
+        parent.out.put(dumps(to_record(result, run_id)))
 
 
 def _preload(jobs: Sequence[Job]) -> None:
@@ -239,6 +288,8 @@ def _preload(jobs: Sequence[Job]) -> None:
     from prober.probes.prepare import inherit
 
     inherit(jobs)
+    with contextlib.suppress(ImportError):  # for die_with_parent: ~1.4 ms once, not in every child
+        import ctypes  # noqa: F401
     with contextlib.suppress(ImportError):
         import uvloop  # noqa: F401
 
