@@ -14,15 +14,31 @@ _stderr_error: list[str] = []
 
 
 class _StderrLogger(structlog.PrintLogger):
-    """A PrintLogger that outlives its stderr: a closed pipe or a full disk must not crash the sweep."""
+    """A PrintLogger that outlives its stderr (a closed pipe or a full disk must not crash the sweep)
+    and writes each line in one write() call: under --workers several processes share stderr, and
+    print()'s separate writes of text and newline let two lines run into one (seen in a test)."""
 
     def msg(self, message: str) -> None:
         try:
-            super().msg(message)
+            _write_line(self._file, message)
         except OSError as exc:
             stderr_failed(exc)
 
     log = debug = info = warn = warning = err = error = critical = exception = fatal = failure = msg
+
+
+def _write_line(stream: Any, message: str) -> None:
+    line = (message + "\n").encode("utf-8", "replace")
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # not a real file (a test's capture): its own write is all there is
+        stream.write(message + "\n")
+        stream.flush()
+        return
+    stream.flush()  # whatever print() left in the buffer goes first, keeping the order
+    view = memoryview(line)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def configure(verbose: bool = False) -> None:
