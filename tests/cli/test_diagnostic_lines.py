@@ -19,11 +19,10 @@ _CHILD = textwrap.dedent(
     from prober import logs
     logs.configure()
     log = logs.get()
-    for index in range(%d):
+    for index in range(LINES):
         log.info("probes starting", writer=os.getpid(), index=index, pad="x" * 1500)
     """
-    % LINES
-)
+).replace("LINES", str(LINES))
 
 
 class TestDiagnosticLines:
