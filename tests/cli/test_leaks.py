@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from prober import sweep
+from prober.runtime import sweep
 from tests.cli.hostile import ServerProcess, free_port
 
 ROLES = ("refused", "hung", "reset", "http_ok")
