@@ -38,7 +38,8 @@ def run_child(
     jobs: Sequence[Job], indices: list[int], workers: int, settings: Any, run_id: str, wfd: int
 ) -> int:
     """Run the jobs at `indices` and stream items to wfd; returns the exit status."""
-    from prober.runtime.sweep import STOP_SIGNALS, run_loop
+    from prober.runtime.execute import run_loop
+    from prober.runtime.signals import STOP_SIGNALS
 
     # Until the engine's loop handles them, both signals interrupt like Ctrl-C. The parent held
     # them blocked while forking; a signal that arrived since is delivered right here.
@@ -65,7 +66,7 @@ async def _run_share(
 ) -> str | None:
     import asyncio
 
-    from prober.runtime.sweep import build_engine
+    from prober.runtime.execute import build_engine
 
     engine, resources = build_engine(
         jobs, stream.emit, concurrency=concurrency, deadline=settings.deadline, share=share, room=stream.room

@@ -27,6 +27,7 @@ from typing import Any
 
 from prober.model import ErrorInfo, Job, Result, Status
 from prober.runtime.child import FRAME, die_with_parent, run_child
+from prober.runtime.execute import SweepOutcome
 from prober.sinks.jsonl import QUEUE_LINES
 from prober.sinks.summary import Summary
 from prober.sinks.writer import ThreadWriter
@@ -157,8 +158,8 @@ class _Parent:
 
 def run_workers(
     jobs: Sequence[Job], settings: Any, *, workers: int, out_fd: int, run_id: str
-) -> tuple[Summary, str | None, float, bool]:
-    """Fork `workers` children over the plan; same return shape as sweep.execute."""
+) -> SweepOutcome:
+    """Fork `workers` children over the plan; the same outcome as running it in one process."""
     _preload(jobs)
     summary = Summary(len(jobs))
     parent = _Parent(jobs, out_fd, summary)
@@ -178,7 +179,7 @@ def run_workers(
     finally:
         parent.kill_remaining()
     stop = parent.lost or merge_stop(parent.reasons)
-    return summary, stop, time.perf_counter() - started, parent.lost is not None
+    return SweepOutcome(summary, stop, time.perf_counter() - started, parent.lost is not None)
 
 
 def _fork(

@@ -1,20 +1,41 @@
-"""The commands that read results files: `report` (HTML, JUnit, GitHub annotations) and `diff`."""
+"""`prober report RESULTS`: a self-contained HTML page, JUnit XML, GitHub annotations and step summary."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import orjson
-
 from prober.errors import InputError, Problem
 from prober.results import baseline as baselines
-from prober.results import diff as diffs
 from prober.results.reader import ResultsFile
 from prober.sinks.atomic import check_output
-from prober.sinks.safetext import no_workflow_commands, no_workflow_commands_json
+
+
+def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser("report", help="HTML page, JUnit XML and CI annotations from a results file")
+    report.add_argument("results", help="JSON lines written by prober sweep")
+    report.add_argument("-o", "--output", help="write the self-contained HTML report to FILE")
+    report.add_argument("--baseline", help="an earlier results file: show what changed since")
+    report.add_argument("--junit", help="write JUnit XML to FILE (one testsuite per group)")
+    report.add_argument(
+        "--annotations",
+        choices=("auto", "github", "none"),
+        default="auto",
+        help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    return report(
+        args.results,
+        output=args.output,
+        baseline=args.baseline,
+        junit=args.junit,
+        annotations=args.annotations,
+    )
 
 
 class RecordSink(Protocol):
@@ -95,34 +116,3 @@ def report(
             print(f"prober report: wrote {path} ({os.path.getsize(path):,} bytes)", file=sys.stderr)
     print(f"prober report: {read.probes:,} probe records from {results}", file=sys.stderr)
     return 0
-
-
-def diff(old_path: str, new_path: str, *, fmt: str | None = None) -> int:
-    """Compare two results files; print the changes (JSON lines, or a table on a terminal).
-
-    Exit 0 when nothing newly fails, 2 when something does, 3 on bad input."""
-    old, new = baselines.load(old_path), baselines.load(new_path)
-    changes = diffs.compare(old, new)
-    if fmt is None:
-        fmt = "table" if sys.stdout.isatty() else "jsonl"
-    try:
-        if fmt == "table":
-            if changes:
-                sys.stdout.write(no_workflow_commands(diffs.table(changes)) + "\n")
-            sys.stdout.write(diffs.footer(changes) + "\n")
-        else:
-            out = sys.stdout.buffer
-            for change in changes:
-                line = orjson.dumps(diffs.change_record(change), option=orjson.OPT_APPEND_NEWLINE)
-                out.write(no_workflow_commands_json(line))
-            out.write(orjson.dumps(diffs.diff_record(old, new, changes), option=orjson.OPT_APPEND_NEWLINE))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # `prober diff … | head`: the reader has gone; point stdout at /dev/null so exit stays quiet.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    return diffs.exit_code(changes)
-
-
-__all__ = ["RecordSink", "diff", "github_mode", "replay", "report"]
