@@ -3,7 +3,7 @@
     python bench/knownhosts_prep.py [--lines 50000] [--hosts 300,50000] [--kinds plain,hashed]
 
 Each case writes a file of --lines lines (the planned hosts' lines among random others), then in a
-child process either prepares it as a sweep does (prober.probes.knownhosts.load for the planned
+child process either prepares it as a sweep does (prober.probes.ssh.knownhosts.load for the planned
 lookups: scan, hashed matching, decoding the selected lines) or, for comparison, reads it the way
 prober did before (asyncssh.read_known_hosts: every key decoded). Then, untimed by the first
 columns, up to 300 planned hosts are looked up as each connection does ("match µs": CPU per lookup).

@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 # Heavy modules (aiohttp, asyncssh) load only when used, so `prober --version` stays fast.
 _LAZY = {
-    "Engine": "prober.engine",
+    "Engine": "prober.runtime.engine",
     "ErrorInfo": "prober.model",
     "HTTPSpec": "prober.model",
     "InventoryError": "prober.errors",

@@ -1,6 +1,6 @@
 """`prober` and `python -m prober`: SIGINT and SIGTERM end prober cleanly from this first line on."""
 
-from prober.stopsignals import exit_on_stop_signals
+from prober.runtime.signals import exit_on_stop_signals
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from prober.model import Outcome
 
 ProbeFn = Callable[[Any, Any, Any], Awaitable[Outcome]]
 
-_MODULES = {"http": "prober.probes.http", "tcp": "prober.probes.tcp", "ssh": "prober.probes.ssh"}
+_MODULES = {"http": "prober.probes.http.probe", "tcp": "prober.probes.tcp", "ssh": "prober.probes.ssh.probe"}
 
 
 _LOADED: dict[str, ProbeFn] = {}
@@ -22,11 +22,11 @@ def probe_for(kind: str) -> ProbeFn:
     fn = _LOADED.get(kind)
     if fn is None:
         if kind == "http":
-            from prober.probes import aiohttpload
+            from prober._patches import aiohttpload
 
             aiohttpload.load()  # aiohttp without its unused import-time CA stores
         elif kind == "ssh":
-            from prober.probes import asyncsshload
+            from prober._patches import asyncsshload
 
             asyncsshload.load()  # asyncssh without running gcc and ld to look for liboqs
         fn = _LOADED[kind] = importlib.import_module(_MODULES[kind]).probe

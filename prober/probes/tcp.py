@@ -7,8 +7,8 @@ import os
 
 from prober.errors import ProbeFailed, SetupError
 from prober.model import Outcome, Target, TCPSpec
-from prober.probes.resources import Resources
 from prober.regex import BYTES, Pattern
+from prober.runtime.resources import Resources
 
 # Once some bytes have arrived, a pause this long (at most a quarter of the probe timeout) means
 # the peer has said all it will say for now: judge it. Without this, a server that answers wrongly

@@ -15,7 +15,7 @@ import pytest
 from bench.fleet import Fleet, addresses
 from bench.inventories import patterns, prober_inventory
 from prober.model import Job, Target, TCPSpec
-from prober.workers import default_workers, merge_stop, shard, usable_cpus
+from prober.runtime.workers import default_workers, merge_stop, shard, usable_cpus
 from tests.conftest import ROOT, cli_env, run_cli
 
 PORT = 18480

@@ -8,9 +8,9 @@ from typing import Any
 
 import structlog
 
-from prober.engine import Engine
-from prober.looplag import LagWatch
 from prober.model import Job, Outcome, Result, Target, TCPSpec
+from prober.runtime.engine import Engine
+from prober.runtime.looplag import LagWatch
 
 
 def jobs(count: int, retries: int = 0, timeout: float = 30.0) -> list[Job]:

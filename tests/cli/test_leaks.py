@@ -10,7 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from prober import sweep
+from prober.cli import sweep
+from prober.runtime.execute import execute
 from tests.cli.hostile import ServerProcess, free_port
 
 ROLES = ("refused", "hung", "reset", "http_ok")
@@ -56,12 +57,10 @@ async def run_sweep(inventory: Path, out: Path) -> list[dict[str, Any]]:
     _, settings, jobs = sweep.load(str(inventory), sweep.SweepFlags())
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        summary, stop_reason, _, _ = await sweep.execute(
-            jobs, settings, out_fd=fd, run_id="leak", handle_signals=False
-        )
+        outcome = await execute(jobs, settings, out_fd=fd, run_id="leak", handle_signals=False)
     finally:
         os.close(fd)
-    assert stop_reason is None and summary.planned == len(jobs)
+    assert outcome.stop_reason is None and outcome.summary.planned == len(jobs)
     text = await asyncio.to_thread(out.read_text)
     return [json.loads(line) for line in text.splitlines()]
 

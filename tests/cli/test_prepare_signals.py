@@ -24,7 +24,7 @@ def _matchers() -> list[int]:
             cwd = os.readlink(entry / "cwd")
         except (OSError, ValueError):
             continue
-        if b"prober.probes.knownhash" in cmdline and cwd == str(ROOT):
+        if b"prober.probes.ssh.knownhash" in cmdline and cwd == str(ROOT):
             found.append(int(entry.name))
     return found
 

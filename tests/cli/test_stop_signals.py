@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from prober.stopsignals import signals_held
+from prober.runtime.signals import signals_held
 from tests.cli.conftest import Lab, no_traceback, popen_cli, probes, records
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM]

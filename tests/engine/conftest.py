@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from prober import engine as engine_mod
-from prober.engine import Engine
 from prober.model import Job, Outcome, Result, Target, TCPSpec
 from prober.record import to_record
+from prober.runtime import engine as engine_mod
+from prober.runtime.engine import Engine
 from tests.probes.loops import *  # noqa: F403  (every async test on asyncio and uvloop)
 from tests.probes.records import check_record
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from prober.engine import Engine
 from prober.model import Job, Outcome, Result
+from prober.runtime.engine import Engine
 from prober.sinks.jsonl import BackgroundJsonlSink
 from tests.engine.conftest import Collected, make_jobs
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from prober import engine as engine_mod
 from prober.errors import ProbeFailed
 from prober.model import Outcome, Status
+from prober.runtime import engine as engine_mod
 from tests.engine.conftest import assert_one_each, engine_for, hang_probe, make_jobs
 
 

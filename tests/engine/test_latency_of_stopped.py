@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from prober import engine as engine_mod
 from prober.model import Outcome
+from prober.runtime import engine as engine_mod
 from tests.engine.conftest import assert_one_each, engine_for, hang_probe, make_jobs
 
 DEADLINE = 0.3

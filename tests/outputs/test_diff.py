@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from prober import diff
-from prober.baseline import Baseline, Outcome
+from prober.results import diff
+from prober.results.baseline import Baseline, Outcome
 from tests.conftest import ROOT, cli_env, run_cli
 from tests.outputs.records import HOSTILE, probe, write_results
 

@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from prober import diff
-from prober.baseline import Baseline
+from prober.results import diff
+from prober.results.baseline import Baseline
 from prober.sinks.report import HtmlReport, page, sections
 from prober.sinks.report.collect import FAILURES_SHOWN
 from tests.outputs.records import HOSTILE, mixed, probe, sweep_line

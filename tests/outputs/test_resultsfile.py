@@ -10,9 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from prober import baseline, resultsfile
 from prober.errors import InputError
-from prober.resultsfile import ResultsFile
+from prober.results import baseline
+from prober.results import reader as resultsfile
+from prober.results.reader import ResultsFile
 from tests.conftest import ROOT
 from tests.outputs.records import HOSTILE, mixed, probe, sweep_line, write_results
 

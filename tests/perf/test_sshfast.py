@@ -1,4 +1,4 @@
-"""asyncssh's log calls, short-circuited by prober.probes.sshfast, still log whatever is enabled."""
+"""asyncssh's log calls, short-circuited by prober._patches.sshfast, still log whatever is enabled."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import pytest
 from asyncssh import logging as ssh_logging
 
-from prober.probes import sshfast
+from prober._patches import sshfast
 
 
 class TestQuietAsyncsshLogging:
@@ -48,6 +48,6 @@ class TestFastConnect:
     def test_internal_connect_recognised(self) -> None:
         """asyncssh's internal _connect has the signature sshfast relies on, so the fast path is taken
         (the SSH tests, host-key refusals included, then run through it)."""
-        from prober.probes import sshfast
+        from prober._patches import sshfast
 
         assert sshfast.FAST_CONNECT

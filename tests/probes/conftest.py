@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from prober.engine import Engine
 from prober.model import Job, ProbeSpec, Result, Target
 from prober.probes import probe_for
-from prober.probes.resources import Resources
 from prober.record import to_record
+from prober.runtime.engine import Engine
+from prober.runtime.resources import Resources
 from tests.probes.loops import *  # noqa: F403  (every async test on asyncio and uvloop)
 from tests.probes.records import check_record
 

@@ -14,7 +14,7 @@ from aiohttp.client_reqrep import ConnectionKey
 from prober.classify import classify
 from prober.errors import ProbeFailed, SetupError
 from prober.model import ERROR_KINDS, HTTPSpec
-from prober.probes.resources import Resources
+from prober.runtime.resources import Resources
 from tests.probes.conftest import run_probe
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import aiohappyeyeballs
 import pytest
 
-from prober.probes import connector
-from prober.probes.resources import Resources
+from prober._patches import connector
+from prober.runtime.resources import Resources
 from tests.probes.conftest import AppServer, free_port, run_probe
 from tests.probes.httpapp import make_app, spec
 

@@ -9,11 +9,11 @@ import os
 import time
 from collections import Counter
 
-from prober.engine import Engine
 from prober.model import HTTPSpec, Job, ProbeSpec, Result, Target, TCPSpec
 from prober.probes import probe_for
-from prober.probes.resources import Resources
 from prober.record import to_record
+from prober.runtime.engine import Engine
+from prober.runtime.resources import Resources
 from tests.probes.bodyservers import bomb_member, endless
 from tests.probes.conftest import RawServer, free_port, reset
 from tests.probes.records import check_record

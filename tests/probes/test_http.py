@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from prober.inventory.fields import status_ranges
-from prober.probes.resources import Resources
+from prober.runtime.resources import Resources
 from tests.probes.conftest import AppServer, RawServer, free_port, reset, run_probe
 from tests.probes.httpapp import MARGIN, TIMEOUT, make_app, spec
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from prober.probes.httpbody import ACCEPT_ENCODING
-from prober.probes.resources import Resources
+from prober.probes.http.body import ACCEPT_ENCODING
+from prober.runtime.resources import Resources
 from tests.probes.bodyservers import (
     PAGE,
     answer,

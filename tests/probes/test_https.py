@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from aiohttp import web
 
-from prober.probes.resources import Resources
+from prober.runtime.resources import Resources
 from tests.probes.conftest import AppServer, CertFactory, RawServer, reset, run_probe
 from tests.probes.httpapp import make_app, spec
 

@@ -6,11 +6,12 @@ import asyncio
 import time
 import tracemalloc
 
-from prober.engine import Engine
+from prober._patches import interim
 from prober.model import Job, Result, Target
-from prober.probes import interim, probe_for
-from prober.probes.resources import Resources
+from prober.probes import probe_for
 from prober.record import to_record
+from prober.runtime.engine import Engine
+from prober.runtime.resources import Resources
 from tests.probes.conftest import CertFactory, Handler, RawServer, run_probe
 from tests.probes.httpapp import MARGIN, TIMEOUT, spec
 from tests.probes.records import check_record

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from prober.model import ProbeSpec, TCPSpec
-from prober.probes.resources import Resources
+from prober.runtime.resources import Resources
 from tests.cli import hostile as cli_hostile
 from tests.probes import test_hostile_sweep as sweep_cases
 from tests.probes.conftest import AppServer, CertFactory, RawServer, free_port, reset, run_probe

@@ -6,12 +6,12 @@ import asyncio
 import time
 from pathlib import Path
 
-from prober.engine import Engine
 from prober.model import HTTPSpec, Job, Result, SSHSpec, Target, TCPSpec
 from prober.probes import probe_for
-from prober.probes.prepare import PREPARERS, prepare
-from prober.probes.resources import Resources
 from prober.regex import BYTES, TEXT
+from prober.runtime.engine import Engine
+from prober.runtime.prepare import PREPARERS, prepare
+from prober.runtime.resources import Resources
 from tests.probes.conftest import loopback_sshd
 
 TARGET = Target("h", "127.0.0.1", "g")
@@ -82,7 +82,7 @@ class TestSetupFailures:
 class TestStopWhilePreparing:
     async def test_stop_during_preparation_records_every_probe(self, monkeypatch) -> None:
         """A signal while preparing stops it: every planned probe gets a cancelled record, none ran."""
-        import prober.probes.prepare as preparation
+        import prober.runtime.prepare as preparation
 
         def slow(jobs, prepared, stop):  # type: ignore[no-untyped-def]
             stop.wait(10)  # until the stop request reaches the preparing thread
@@ -100,7 +100,7 @@ class TestStopWhilePreparing:
 
     async def test_deadline_counts_the_preparation(self, monkeypatch) -> None:
         """--deadline covers preparation: one that outlasts it leaves every probe a deadline record."""
-        import prober.probes.prepare as preparation
+        import prober.runtime.prepare as preparation
 
         monkeypatch.setitem(preparation.PREPARERS, "tcp", lambda jobs, prepared, stop: stop.wait(10))
         jobs = _jobs(TCPSpec(name="t", port=9))

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from prober.model import HTTPSpec, TCPSpec
-from prober.probes.resources import Resources
+from prober.runtime.resources import Resources
 from prober.sinks.jsonl import LINE_MAX, dumps
 from tests.probes.conftest import AppServer, RawServer, run_probe
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from prober.engine import Engine
 from prober.model import HTTPSpec, Job, Result, SSHSpec, Target, TCPSpec
 from prober.probes import probe_for
-from prober.probes.resources import Resources
 from prober.regex import BYTES, TEXT, compile_pattern
+from prober.runtime.engine import Engine
+from prober.runtime.resources import Resources
 from tests.conftest import run_cli
 from tests.probes.conftest import AppServer, RawServer, loopback_sshd
 

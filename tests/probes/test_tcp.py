@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from prober.model import TCPSpec
-from prober.probes.resources import Resources
+from prober.runtime.resources import Resources
 from tests.probes.conftest import RawServer, free_port, reset, run_probe
 
 TIMEOUT = 0.3  # for hosts that never answer

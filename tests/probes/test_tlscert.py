@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from prober.probes import tlscert
+from prober.probes.http import tlscert
 
 
 def der_cert(not_after: dt.datetime, *, cn: str = "t.test", sans: int = 0) -> bytes:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from prober.probes.resources import Resources
+from prober.runtime.resources import Resources
 from tests.probes.conftest import CertFactory
 from tests.secrets.servers import Recorder
 

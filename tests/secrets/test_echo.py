@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from prober.model import SSHSpec, Target, TCPSpec
-from prober.probes.resources import Resources
+from prober.runtime.resources import Resources
 from tests.leaks import assert_no_leaks, new_secret
 from tests.probes.conftest import run_probe
 from tests.probes.httpapp import spec

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from prober.engine import MESSAGE_MAX, Engine
 from prober.errors import ProbeFailed
 from prober.masking import Redactor
 from prober.model import HTTPSpec, Job, Outcome, Result, Target
+from prober.runtime.engine import MESSAGE_MAX, Engine
 from tests.leaks import assert_no_leaks, new_secret
 
 R = "<redacted>"

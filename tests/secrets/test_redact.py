@@ -11,7 +11,7 @@ from prober import redact
 from prober.classify import classify
 from prober.masking import MIN_SECRET, Mask, Redactor, secrets_of
 from prober.model import HTTPSpec, SSHSpec, TCPSpec
-from prober.probes.httpreq import prepare
+from prober.probes.http.request import prepare
 
 R = redact.REDACTED
 

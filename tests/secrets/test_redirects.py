@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from prober.probes import redirects
-from prober.probes.resources import Resources
+from prober.probes.http import redirects
+from prober.runtime.resources import Resources
 from tests.leaks import new_secret
 from tests.probes.conftest import CertFactory, run_probe
 from tests.probes.httpapp import spec

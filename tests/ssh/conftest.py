@@ -18,11 +18,11 @@ from typing import Any
 import asyncssh
 import pytest
 
-from prober.engine import Engine
 from prober.model import Job, Result, SSHSpec, Target
 from prober.probes import probe_for
-from prober.probes.resources import Resources
 from prober.record import to_record
+from prober.runtime.engine import Engine
+from prober.runtime.resources import Resources
 from prober.sim import sshd
 
 

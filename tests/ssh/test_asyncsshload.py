@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from prober.probes import asyncsshload
+from prober._patches import asyncsshload
 from tests.conftest import ROOT, cli_env
 
 AUDIT = """

@@ -7,9 +7,9 @@ import shlex
 from typing import Any
 
 from prober.errors import ProbeFailed
-from prober.probes.resources import Resources
-from prober.probes.sshscript import Frames, Job, command_line, split_result
-from prober.probes.sshsession import Ran
+from prober.probes.ssh.script import Frames, Job, command_line, split_result
+from prober.probes.ssh.session import Ran
+from prober.runtime.resources import Resources
 from tests.ssh.conftest import run_jobs
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from prober.probes.checks import CHECKS
-from prober.probes.sshsession import Ran
+from prober.probes.ssh.checks import CHECKS
+from prober.probes.ssh.session import Ran
 from tests.ssh.conftest import run_jobs, run_one
 from tests.ssh.test_batch import run_batched
 

@@ -11,11 +11,12 @@ from typing import Any
 import asyncssh
 import pytest
 
-from prober.engine import Engine
 from prober.model import Job, Target
-from prober.probes import knownhash, knownhosts, probe_for
-from prober.probes.prepare import Prepared, prepare
-from prober.probes.resources import Resources
+from prober.probes import probe_for
+from prober.probes.ssh import knownhash, knownhosts
+from prober.runtime.engine import Engine
+from prober.runtime.prepare import Prepared, prepare
+from prober.runtime.resources import Resources
 from prober.sim import knownfile, sshd
 from tests.ssh.conftest import Keys, SimServer, run_jobs
 

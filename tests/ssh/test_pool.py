@@ -8,9 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from prober.model import Job, SSHSpec, Target
-from prober.probes import ssh
-from prober.probes.resources import Resources
-from prober.probes.sshpool import SSHPool
+from prober.probes.ssh import probe as ssh
+from prober.probes.ssh.pool import SSHPool
+from prober.runtime.resources import Resources
 from prober.sim import sshd
 from tests.ssh.conftest import run_jobs
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from prober.probes.sshscript import Frames, Job, script, split_result
+from prober.probes.ssh.script import Frames, Job, script, split_result
 
 NONCE = "0123456789abcdef"
 SHELLS = [s for s in ("dash", "bash", "busybox", "mksh", "ksh") if shutil.which(s)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prober.baseline import Baseline
+from prober.results.baseline import Baseline
 from prober.sinks.atomic import write_or_fail
 from prober.sinks.report.collect import ReportData
 from prober.sinks.report.page import render

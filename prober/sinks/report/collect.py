@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from prober.baseline import Baseline
+from prober.results.baseline import Baseline
 
 FAILURES_SHOWN = 500  # rows in the failures table, picked round-robin across (group, kind)
 SLOWEST = 20

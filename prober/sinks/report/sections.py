@@ -6,8 +6,8 @@ import html
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from prober import diff
-from prober.baseline import Outcome
+from prober.results import diff
+from prober.results.baseline import Outcome
 from prober.sinks.report import charts
 from prober.sinks.report.collect import FAILURES_SHOWN, ReportData
 from prober.sinks.safetext import clean

@@ -1,0 +1,67 @@
+"""Argument parsing shared by the commands: argparse's bad usage is exit 3 here, and typed values."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+EXIT_INPUT = 3
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage; 2 means 'the gate failed' here, so bad usage is 3."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def typed(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a converter that raises ValueError with a message."""
+
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def duration(text: str) -> float:
+    from prober.inventory.fields import duration as convert
+
+    return convert(text)
+
+
+def max_fail(text: str) -> str:
+    from prober.inventory.loader import parse_max_fail
+
+    parse_max_fail(text)
+    return text
+
+
+def whole(text: str, low: int, high: int) -> int:
+    if not text.strip().isascii() or not text.strip().isdigit():
+        raise ValueError(f"expected a whole number, got {text!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise ValueError(f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def positive(text: str) -> int:
+    return whole(text, 1, 1_000_000)
+
+
+def retries(text: str) -> int:
+    return whole(text, 0, 10)
+
+
+def limit(text: str) -> list[str]:
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise ValueError(f"expected group or host names (globs allowed) separated by commas, got {text!r}")
+    return items

@@ -1,0 +1,74 @@
+"""`prober plan INVENTORY`: the planned probes as JSON lines with their parameters, secrets redacted."""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import os
+import sys
+from typing import Any
+
+import orjson
+
+from prober import redact
+from prober.cli.args import limit, typed
+from prober.inventory import load_inventory
+from prober.model import HTTPSpec, Job
+from prober.plan import iter_plan, settings_for
+
+
+def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    plan = sub.add_parser("plan", help="print the planned probes as JSON lines; contact nothing")
+    plan.add_argument("inventory")
+    plan.add_argument(
+        "--limit", type=typed(limit), help="only these groups or hosts (comma-separated, globs allowed)"
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    return plan(args.inventory, args.limit)
+
+
+def plan_record(job: Job) -> dict[str, Any]:
+    """One planned probe with its resolved parameters; secrets redacted."""
+    spec = job.spec
+    params: dict[str, Any] = {
+        f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "name"
+    }
+    if isinstance(spec, HTTPSpec):
+        params["url"] = redact.url(spec.url, spec.safe_query)
+        params["headers"] = redact.headers(spec.headers, spec.safe_headers)
+        params["headers_env"] = dict(spec.headers_env)  # variable names, never their values
+        params["expect_status"] = [f"{lo}-{hi}" if lo != hi else lo for lo, hi in spec.expect_status]
+    return {
+        "event": "plan",
+        "index": job.index,
+        "host": job.target.name,
+        "address": job.target.address,
+        "group": job.target.group,
+        "probe": spec.name,
+        "type": spec.kind,
+        "params": params,
+    }
+
+
+def plan(path: str, limit: list[str] | None) -> int:
+    """Print the plan as JSON lines, each whole (never cut like result lines); nothing is contacted.
+
+    Two streamed passes: the first only checks (so bad input prints no line at all, and exits 3), the
+    second prints; the plan is never held whole."""
+    inventory = load_inventory(path)
+    settings = settings_for(inventory)
+    collections.deque(iter_plan(inventory, settings, limit), maxlen=0)
+    out = sys.stdout
+    try:
+        for job in iter_plan(inventory, settings, limit):
+            out.write(orjson.dumps(plan_record(job)).decode() + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # `prober plan | head`: the reader has gone; point stdout at /dev/null so exit stays quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    return 0
