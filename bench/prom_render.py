@@ -22,7 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from prometheus_client import generate_latest
 
-from prober.model import ErrorInfo, HTTPSpec, Job, Result, SSHSpec, Status, Target
+from prober.model import ErrorInfo, Job, Result, Status, Target
+from prober.probes.http.spec import HTTPSpec
+from prober.probes.ssh.spec import SSHSpec
 from prober.record import to_record
 from prober.sinks.prom import PromMetrics
 

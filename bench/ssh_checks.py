@@ -33,8 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 import asyncssh  # noqa: E402
 
-from prober.model import Job, SSHSpec, Target  # noqa: E402
+from prober.model import Job, Target  # noqa: E402
 from prober.probes import probe_for  # noqa: E402
+from prober.probes.ssh.spec import SSHSpec  # noqa: E402
 from prober.runtime.engine import Engine  # noqa: E402
 from prober.runtime.resources import Resources  # noqa: E402
 

@@ -4,7 +4,8 @@ ProberError                 base of everything prober raises on purpose
 ├── InventoryError          bad input: carries every Problem found (file:line, key, message)
 ├── InputError              other bad input (a results file, an output path): carries its Problem
 ├── ProbeFailed             a probe got a wrong answer: carries an error kind and details
-└── SetupError              a per-sweep resource (key, known_hosts) could not be built
+├── SetupError              a per-sweep resource (key, known_hosts) could not be built
+└── Stopped                 preparing a sweep was asked to stop
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ class ProbeFailed(ProberError):
         self.kind = kind
         self.message = message
         self.details = details
+
+
+class Stopped(ProberError):
+    """Preparing a sweep was asked to stop (a signal, or the sweep's deadline)."""
 
 
 class SetupError(ProberError):

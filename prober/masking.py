@@ -20,13 +20,11 @@ few thousand tries whatever a record shows.
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, unquote, unquote_plus
+from urllib.parse import unquote
 
 from prober import redact
-from prober.model import HTTPSpec, SSHSpec, TCPSpec
 
 MIN_SECRET = 3
 _MASK = redact.REDACTED
@@ -170,54 +168,12 @@ def url_credentials(userinfo: str) -> tuple[str, str]:
     return unquote(user), unquote(password)
 
 
-def _http(spec: HTTPSpec) -> list[str]:
-    values: list[str] = []
-    if "@" in spec.url or "?" in spec.url:
-        parts = redact.split_url(spec.url)
-        if parts.userinfo is not None:
-            user, password = url_credentials(parts.userinfo)
-            values += [*parts.userinfo.split(":", 1), user, password, basic_auth(user, password)[6:]]
-        for name, item in redact.query_items(parts.query or ""):
-            if not redact.query_name_safe(name, spec.safe_query):
-                secret = name if item is None else item
-                decoded = unquote_plus(secret)
-                values += [secret, decoded, quote(decoded, safe="")]  # as written, as received, re-encoded
-    for name, value in spec.headers:
-        if not redact.header_safe(name, spec.safe_headers):
-            values += words(value)
-    for name, variable in spec.headers_env:
-        from_env = os.environ.get(variable)
-        if from_env is not None and not redact.header_safe(name, spec.safe_headers):
-            values += words(from_env)
-    return values
-
-
-def _ssh(spec: SSHSpec) -> list[str]:
-    names = (spec.password_env, spec.passphrase_env)
-    return [value for name in names if name and (value := os.environ.get(name)) is not None]
-
-
-def _tcp(spec: TCPSpec) -> list[str]:
-    payload = os.environ.get(spec.send_env) if spec.send_env else None
-    if payload is None:
-        return []
-    values = [payload]
-    for line in payload.splitlines():
-        values.append(line)
-        first, *rest = line.split() or [""]
-        values += rest if rest else [first]
-    return values
-
-
 def secrets_of(spec: Any) -> list[str]:
-    """Every secret value a probe of this spec sends (environment variables read now)."""
-    if isinstance(spec, HTTPSpec):
-        return _http(spec)
-    if isinstance(spec, SSHSpec):
-        return _ssh(spec)
-    if isinstance(spec, TCPSpec):
-        return _tcp(spec)
-    return []
+    """Every secret value a probe of this spec sends (environment variables read now): each kind
+    declares its own (prober/probes/<kind>, `secrets`)."""
+    from prober.probes import registry
+
+    return registry.get(spec.kind).secrets(spec)
 
 
 class Redactor:

@@ -26,7 +26,8 @@ from typing import Any
 from prober.errors import InventoryError, Problem
 from prober.inventory import fields, ranges, tables
 from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
-from prober.model import SPEC_CLASSES, Job, ProbeSpec, Target
+from prober.model import Job, ProbeSpec, Target
+from prober.probes import registry
 from prober.templating import resolve_one
 
 MAX_JOBS = 2_000_000
@@ -118,7 +119,7 @@ class _Planner:
     def _built(self, probe: ProbeDef, params: dict[str, Any]) -> ProbeSpec | None:
         if self.check_only:
             return None
-        return SPEC_CLASSES[probe.kind](name=probe.name, **params)  # type: ignore[return-value]
+        return registry.get(probe.kind).spec(name=probe.name, **params)
 
     def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
@@ -132,7 +133,7 @@ class _Planner:
             static = {
                 n: layer.params[n]
                 for n, layer in origin.items()
-                if n not in tables.TEMPLATED or not fields.is_template(layer.params[n])
+                if n not in tables.templated(probe.kind) or not fields.is_template(layer.params[n])
             }
             templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
             merged = self.merged[key] = (static, templated, origin, self._combinations(probe, overrides))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from prober import redact
-from prober.model import HTTPSpec, ProbeSpec, Result, SSHSpec, TCPSpec
+from prober.model import BaseSpec, Result
+from prober.probes import registry
 
 _second: list[Any] = [None, ""]  # the last whole second formatted, and its text up to the seconds
 
@@ -28,32 +29,18 @@ def iso_ts(epoch: float) -> str:
     return f"{_second[1]}{ms:03d}Z"
 
 
-def _per_kind(spec: ProbeSpec, details: Any) -> dict[str, Any]:
-    if isinstance(spec, HTTPSpec):
-        # The probe puts the shown URL in details; a probe that never got that far did not.
-        url = details.get("url") or redact.url(spec.url, spec.safe_query)
-        out = {"status_code": details.get("status_code"), "url": url}
-    elif isinstance(spec, TCPSpec):
-        out = {"port": spec.port}
-    elif isinstance(spec, SSHSpec):
-        out = {"exit_status": details.get("exit_status"), "stdout": details.get("stdout"), "port": spec.port}
-    else:
-        out = {}
+def _section(spec: BaseSpec, details: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's section named after the kind: what the kind puts there, then the probe's details."""
+    out = registry.get(spec.kind).record(spec, details)
     for key, value in details.items():
         if key != "check":  # lifted to the record's top level by to_record
             out.setdefault(key, value)
     return out
 
 
-def is_insecure(spec: ProbeSpec) -> bool:
-    """True when the inventory switched off host-key or certificate verification for this probe, or
-    let its redirects go from https to plain http."""
-    if isinstance(spec, SSHSpec):
-        return spec.insecure_ignore_host_key
-    if not isinstance(spec, HTTPSpec):
-        return False
-    unverified = spec.may_use_tls and not spec.verify_tls
-    return unverified or (spec.follow_redirects and spec.allow_insecure_redirects)
+def is_insecure(spec: BaseSpec) -> bool:
+    """True when the inventory switched off verification for this probe (see each kind's `insecure`)."""
+    return registry.get(spec.kind).insecure(spec)
 
 
 def to_record(result: Result, run_id: str) -> dict[str, Any]:
@@ -73,7 +60,7 @@ def to_record(result: Result, run_id: str) -> dict[str, Any]:
         "attempts": result.attempts,
         "error": {"kind": result.error.kind, "message": result.error.message} if result.error else None,
         "warning": result.warning,
-        spec.kind: _per_kind(spec, result.details),
+        spec.kind: _section(spec, result.details),
     }
     if "check" in result.details:  # a built-in host check's reading: {name, value, unit, warn, crit, ...}
         record["check"] = result.details["check"]

@@ -11,11 +11,11 @@ from typing import Any
 
 import orjson
 
-from prober import redact
 from prober.cli.args import limit, typed
 from prober.inventory import load_inventory
-from prober.model import HTTPSpec, Job
+from prober.model import Job
 from prober.plan import iter_plan, settings_for
+from prober.probes import registry
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,11 +36,9 @@ def plan_record(job: Job) -> dict[str, Any]:
     params: dict[str, Any] = {
         f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "name"
     }
-    if isinstance(spec, HTTPSpec):
-        params["url"] = redact.url(spec.url, spec.safe_query)
-        params["headers"] = redact.headers(spec.headers, spec.safe_headers)
-        params["headers_env"] = dict(spec.headers_env)  # variable names, never their values
-        params["expect_status"] = [f"{lo}-{hi}" if lo != hi else lo for lo, hi in spec.expect_status]
+    shown = registry.get(spec.kind).shown
+    if shown is not None:  # the kind's own view of its parameters: secrets redacted
+        params.update(shown(spec))
     return {
         "event": "plan",
         "index": job.index,

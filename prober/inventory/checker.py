@@ -84,8 +84,8 @@ class Checker:
 
     def probe_params(self, kind: str, data: LocDict, key: str) -> Layer:
         """Convert a probe's (or an override's) keys with the table of its kind."""
-        table = {**tables.COMMON_FIELDS, **tables.KIND_FIELDS[kind]}
-        aliases = tables.ALIASES.get(kind, {})
+        table = tables.converters(kind)
+        aliases = tables.aliases(kind)
         layer = Layer(key, line=data.line)
         for given, value in data.items():
             if given == "type":

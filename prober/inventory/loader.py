@@ -116,18 +116,17 @@ def _probe(check: Checker, name: str, body: Any, line: int) -> ProbeDef | None:
     if spec is None:
         return None
     if "type" not in spec:
-        check.add(spec.line, f"{key}.type", "missing: a probe needs 'type' (http, tcp or ssh)")
+        check.add(spec.line, f"{key}.type", f"missing: a probe needs 'type' ({tables.kind_names()})")
         return None
     kind = spec["type"]
-    if not isinstance(kind, str) or kind not in tables.KIND_FIELDS:
-        message = f"unknown probe type {fields.shown(kind)} (expected http, tcp or ssh)"
+    if not isinstance(kind, str) or not tables.known(kind):
+        message = f"unknown probe type {fields.shown(kind)} (expected {tables.kind_names()})"
         check.add(spec.line_of("type"), f"{key}.type", message)
         return None
     layer = check.probe_params(kind, spec, key)
-    for required in tables.REQUIRED[kind]:
+    for required in tables.required(kind):
         if required not in spec:
             check.add(spec.line, f"{key}.{required}", f"missing: a {kind} probe needs '{required}'")
-    cross_check = tables.CROSS_CHECKS.get(kind)
-    for field, message in cross_check(layer.params) if cross_check else ():
+    for field, message in tables.cross_checks(kind, layer.params):
         check.add(spec.line_of(field), f"{key}.{field}", message)
     return ProbeDef(name, kind, layer.params, spec.line, layer.lines, layer.spelled)

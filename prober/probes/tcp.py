@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from prober.errors import ProbeFailed, SetupError
-from prober.model import Outcome, Target, TCPSpec
+from prober.inventory import fields as f
+from prober.model import BaseSpec, Job, Outcome, Target
+from prober.probes.registry import ProbeKind, Problems, param
 from prober.regex import BYTES, Pattern
-from prober.runtime.resources import Resources
+from prober.runtime.prepare import Prepared, distinct_specs, pattern
+
+if TYPE_CHECKING:
+    from prober.runtime.resources import Resources
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TCPSpec(BaseSpec):
+    """A TCP connect, optionally a payload sent and a regex on the first bytes back."""
+
+    kind: ClassVar[str] = "tcp"
+    port: int = param(f.port, templated=True)
+    send: str | None = param(f.text, None, templated=True)
+    send_env: str | None = param(f.env_name, None)  # variable holding the payload (a secret: masked)
+    expect: str | None = param(f.byte_regex, None)
+    read_max_bytes: int = param(f.integer(1, 1024 * 1024), 4096)
 
 # Once some bytes have arrived, a pause this long (at most a quarter of the probe timeout) means
 # the peer has said all it will say for now: judge it. Without this, a server that answers wrongly
@@ -76,3 +97,52 @@ async def probe(target: Target, spec: TCPSpec, res: Resources) -> Outcome:
         # abort(): no FIN handshake to wait for, and nothing left for asyncio.timeout to hang on.
         writer.transport.abort()
     return Outcome(details)
+
+
+RECORD_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "properties": {"port": {"type": "integer"}, "banner": {"type": "string"}},
+    "required": ["port"],
+}
+
+
+def _record(spec: TCPSpec, details: Mapping[str, Any]) -> dict[str, Any]:
+    return {"port": spec.port}
+
+
+def _secrets(spec: TCPSpec) -> list[str]:
+    """The `send_env` payload, and its lines and words (`AUTH <token>`: the token alone is masked too)."""
+    payload = os.environ.get(spec.send_env) if spec.send_env else None
+    if payload is None:
+        return []
+    values = [payload]
+    for line in payload.splitlines():
+        values.append(line)
+        first, *rest = line.split() or [""]
+        values += rest if rest else [first]
+    return values
+
+
+def _prepare(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | None) -> None:
+    for spec in distinct_specs(jobs):
+        if spec.expect:
+            pattern(prepared, spec.expect, BYTES)
+
+
+def _cross_checks(params: Mapping[str, Any]) -> Problems:
+    if "send" in params and "send_env" in params:
+        return [("send_env", "give either 'send' or 'send_env'")]
+    return []
+
+
+KIND = ProbeKind(
+    name="tcp",
+    spec=TCPSpec,
+    probe="prober.probes.tcp:probe",
+    record=_record,
+    record_schema=RECORD_SCHEMA,
+    doc="a TCP connect, optionally a payload sent and a regex on the first bytes back",
+    secrets=_secrets,
+    prepare=_prepare,
+    cross_checks=_cross_checks,
+)

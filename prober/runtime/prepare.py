@@ -4,9 +4,10 @@ A probe's deadline must measure that probe's own work. Everything that is not pe
 CPU that, done lazily, lands on the clock of whichever probes are in flight and freezes the event
 loop for all of them: importing a probe kind's library (aiohttp ~0.28 s, asyncssh ~0.37 s here), a
 TLS context (~17 ms, the CA store), a private key (a passphrase-protected OpenSSH key runs a bcrypt
-KDF: hundreds of ms), known_hosts (knownhosts), ~/.ssh/config, user regexes. Each probe kind has a
-preparer here, `prepare_<kind>(jobs, prepared, stop)`: synchronous work from the plan's jobs of
-that kind into a Prepared, skipping what is already there. It runs in a thread before the engine
+KDF: hundreds of ms), known_hosts (knownhosts), ~/.ssh/config, user regexes. Each probe kind declares
+its preparer (`ProbeKind.prepare(jobs, prepared, stop)`, prober/probes/registry.py): synchronous work
+from the plan's jobs of that kind into a Prepared, skipping what is already there; its libraries and
+probe module are imported first. It runs in a thread before the engine
 starts its workers (Resources.prepare), or in the parent before it forks workers, whose children
 inherit the result (`inherit`). A setup failure is stored and raised by each probe that needs it,
 so it becomes one record per affected probe, with its kind (auth, host_key, tls).
@@ -14,20 +15,18 @@ so it becomes one record per affected probe, with its kind (auth, host_key, tls)
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prober.errors import SetupError
+from prober.errors import SetupError, Stopped
 from prober.model import Job
-from prober.probes.ssh.knownhash import Stopped
-from prober.regex import BYTES, TEXT, Pattern, compile_pattern
+from prober.regex import TEXT, Pattern, compile_pattern
 
 
 @dataclass
@@ -40,10 +39,10 @@ class Prepared:
     ssh: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # sshopts.cache_key → options | error
     ssh_hosts: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # ssh_config: per (key, host, port)
     known_hosts: dict[str, Any] = field(default_factory=dict)  # path → PreparedKnownHosts | SetupError
+    store: dict[tuple[str, Any], Any] = field(default_factory=dict)  # any kind's own: (kind, key) → value
     seconds: float = 0.0
 
 
-Preparer = Callable[[Sequence[Job], Prepared, "threading.Event | None"], None]
 
 
 def pattern(prepared: Prepared, text: str, mode: str = TEXT) -> Pattern:
@@ -76,57 +75,24 @@ def distinct_specs(jobs: Sequence[Job]) -> list[Any]:
     return list({id(job.spec): job.spec for job in jobs}.values())
 
 
-def prepare_http(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | None) -> None:
-    _import("http", prepared)
-    for spec in distinct_specs(jobs):
-        if spec.may_use_tls:
-            with contextlib.suppress(SetupError):  # stored: each probe needing it fails as `tls`
-                ssl_context(prepared, spec.verify_tls, spec.ca_file)
-        if spec.body_regex:
-            pattern(prepared, spec.body_regex)
-
-
-def prepare_tcp(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | None) -> None:
-    _import("tcp", prepared)
-    for spec in distinct_specs(jobs):
-        if spec.expect:
-            pattern(prepared, spec.expect, BYTES)
-
-
-def prepare_ssh(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | None) -> None:
-    _import("ssh", prepared)
-    from prober.probes.ssh import prepare as sshprep
-
-    for spec in distinct_specs(jobs):
-        if spec.stdout_regex:
-            pattern(prepared, spec.stdout_regex)
-    sshprep.prepare(jobs, prepared, stop)
-
-
-def _import(kind: str, prepared: Prepared) -> None:
-    if kind not in prepared.kinds:
-        from prober.probes import probe_for
-
-        probe_for(kind)
-        prepared.kinds.add(kind)
-
-
-PREPARERS: dict[str, Preparer] = {"http": prepare_http, "tcp": prepare_tcp, "ssh": prepare_ssh}
-
-
 def prepare(
     jobs: Sequence[Job], prepared: Prepared | None = None, stop: threading.Event | None = None
 ) -> Prepared:
     """Run each kind's preparer over its jobs (kinds in plan order); returns `prepared`, filled."""
     prepared = prepared if prepared is not None else Prepared()
     started = time.perf_counter()
+    from prober.probes import registry
+
     by_kind: dict[str, list[Job]] = {}
     for job in jobs:
         by_kind.setdefault(job.spec.kind, []).append(job)
-    for kind, kind_jobs in by_kind.items():
-        preparer = PREPARERS.get(kind)
-        if preparer is not None:
-            preparer(kind_jobs, prepared, stop)
+    for name, kind_jobs in by_kind.items():
+        kind = registry.get(name)
+        if name not in prepared.kinds:
+            kind.load()  # the kind's libraries and probe module: imported now, not on a clock
+            prepared.kinds.add(name)
+        if kind.prepare is not None:
+            kind.prepare(kind_jobs, prepared, stop)
     prepared.seconds += time.perf_counter() - started
     return prepared
 
@@ -177,4 +143,4 @@ def take_inherited() -> Prepared | None:
     return None
 
 
-__all__ = ["PREPARERS", "Prepared", "inherit", "pattern", "prepare", "ssl_context", "take_inherited"]
+__all__ = ["Prepared", "distinct_specs", "inherit", "pattern", "prepare", "ssl_context", "take_inherited"]

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-    from prober.model import HTTPSpec, Job, SSHSpec
+    from prober.model import Job
+    from prober.probes.http.spec import HTTPSpec
     from prober.probes.ssh.pool import SSHPool
+    from prober.probes.ssh.spec import SSHSpec
 
 
 class Resources:

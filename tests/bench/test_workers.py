@@ -14,7 +14,8 @@ import pytest
 
 from bench.fleet import Fleet, addresses
 from bench.inventories import patterns, prober_inventory
-from prober.model import Job, Target, TCPSpec
+from prober.model import Job, Target
+from prober.probes.tcp import TCPSpec
 from prober.runtime.workers import default_workers, merge_stop, shard, usable_cpus
 from tests.conftest import ROOT, cli_env, run_cli
 

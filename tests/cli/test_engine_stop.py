@@ -8,7 +8,8 @@ from typing import Any
 
 import structlog
 
-from prober.model import Job, Outcome, Result, Target, TCPSpec
+from prober.model import Job, Outcome, Result, Target
+from prober.probes.tcp import TCPSpec
 from prober.runtime.engine import Engine
 from prober.runtime.looplag import LagWatch
 

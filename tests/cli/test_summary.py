@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from prober.model import ErrorInfo, Job, Result, Status, Target, TCPSpec
+from prober.model import ErrorInfo, Job, Result, Status, Target
+from prober.probes.tcp import TCPSpec
 from prober.sinks.summary import GROUPS_SHOWN, Summary
 
 

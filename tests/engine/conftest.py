@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from prober.model import Job, Outcome, Result, Target, TCPSpec
+from prober.model import Job, Outcome, Result, Target
+from prober.probes.tcp import TCPSpec
 from prober.record import to_record
 from prober.runtime import engine as engine_mod
 from prober.runtime.engine import Engine

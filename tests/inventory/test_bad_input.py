@@ -257,7 +257,7 @@ class TestEveryProblemReported:
         )
         outcome = cli("validate", path)
         assert outcome.err.splitlines() == [
-            f"error: {path}:2: probes.files.type: unknown probe type 'ftp' (expected http, tcp or ssh)"
+            f"error: {path}:2: probes.files.type: unknown probe type 'ftp' (expected http, ssh or tcp)"
         ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from prober.model import HTTPSpec
+from prober.probes.http.spec import HTTPSpec
 
 TIMEOUT = 0.3  # for hosts that never answer
 FAST = 2.0  # for hosts that answer: generous, so a loaded machine cannot turn them into timeouts

@@ -13,7 +13,8 @@ from aiohttp.client_reqrep import ConnectionKey
 
 from prober.classify import classify
 from prober.errors import ProbeFailed, SetupError
-from prober.model import ERROR_KINDS, HTTPSpec
+from prober.model import ERROR_KINDS
+from prober.probes.http.spec import HTTPSpec
 from prober.runtime.resources import Resources
 from tests.probes.conftest import run_probe
 

@@ -9,8 +9,10 @@ import os
 import time
 from collections import Counter
 
-from prober.model import HTTPSpec, Job, ProbeSpec, Result, Target, TCPSpec
+from prober.model import Job, ProbeSpec, Result, Target
 from prober.probes import probe_for
+from prober.probes.http.spec import HTTPSpec
+from prober.probes.tcp import TCPSpec
 from prober.record import to_record
 from prober.runtime.engine import Engine
 from prober.runtime.resources import Resources

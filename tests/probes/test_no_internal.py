@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from prober.model import ProbeSpec, TCPSpec
+from prober.model import ProbeSpec
+from prober.probes.tcp import TCPSpec
 from prober.runtime.resources import Resources
 from tests.cli import hostile as cli_hostile
 from tests.probes import test_hostile_sweep as sweep_cases

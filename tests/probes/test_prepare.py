@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
-from prober.model import HTTPSpec, Job, Result, SSHSpec, Target, TCPSpec
-from prober.probes import probe_for
+from prober.model import Job, Result, Target
+from prober.probes import probe_for, registry
+from prober.probes.http.spec import HTTPSpec
+from prober.probes.ssh.spec import SSHSpec
+from prober.probes.tcp import TCPSpec
 from prober.regex import BYTES, TEXT
 from prober.runtime.engine import Engine
-from prober.runtime.prepare import PREPARERS, prepare
+from prober.runtime.prepare import prepare
 from prober.runtime.resources import Resources
 from tests.probes.conftest import loopback_sshd
 
@@ -35,7 +39,7 @@ class TestWhatIsPrepared:
         assert set(prepared.ssl) == {(True, None), (False, None)}
         assert set(prepared.patterns) == {("ok", TEXT), ("up", TEXT), ("^220 ", BYTES)}
         assert prepared.kinds == {"http", "tcp"}
-        assert set(PREPARERS) == {"http", "tcp", "ssh"}
+        assert {name for name, kind in registry.kinds().items() if kind.prepare} >= {"http", "tcp", "ssh"}
 
     def test_preparing_again_builds_nothing_new(self) -> None:
         """What a parent prepared before forking is reused as it is: the same objects."""
@@ -82,12 +86,12 @@ class TestSetupFailures:
 class TestStopWhilePreparing:
     async def test_stop_during_preparation_records_every_probe(self, monkeypatch) -> None:
         """A signal while preparing stops it: every planned probe gets a cancelled record, none ran."""
-        import prober.runtime.prepare as preparation
 
         def slow(jobs, prepared, stop):  # type: ignore[no-untyped-def]
             stop.wait(10)  # until the stop request reaches the preparing thread
 
-        monkeypatch.setitem(preparation.PREPARERS, "tcp", slow)
+        real_get, tcp = registry.get, dataclasses.replace(registry.get("tcp"), prepare=slow)
+        monkeypatch.setattr(registry, "get", lambda name: tcp if name == "tcp" else real_get(name))
         jobs = _jobs(*(TCPSpec(name=f"t{i}", port=9) for i in range(5)))
         results: list[Result] = []
         resources = Resources(jobs=jobs)
@@ -100,9 +104,9 @@ class TestStopWhilePreparing:
 
     async def test_deadline_counts_the_preparation(self, monkeypatch) -> None:
         """--deadline covers preparation: one that outlasts it leaves every probe a deadline record."""
-        import prober.runtime.prepare as preparation
-
-        monkeypatch.setitem(preparation.PREPARERS, "tcp", lambda jobs, prepared, stop: stop.wait(10))
+        real_get = registry.get
+        tcp = dataclasses.replace(real_get("tcp"), prepare=lambda jobs, prepared, stop: stop.wait(10))
+        monkeypatch.setattr(registry, "get", lambda name: tcp if name == "tcp" else real_get(name))
         jobs = _jobs(TCPSpec(name="t", port=9))
         results: list[Result] = []
         engine = Engine(

@@ -9,7 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from prober.model import HTTPSpec, TCPSpec
+from prober.probes.http.spec import HTTPSpec
+from prober.probes.tcp import TCPSpec
 from prober.runtime.resources import Resources
 from prober.sinks.jsonl import LINE_MAX, dumps
 from tests.probes.conftest import AppServer, RawServer, run_probe

@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from prober.model import HTTPSpec, Job, Result, SSHSpec, Target, TCPSpec
+from prober.model import Job, Result, Target
 from prober.probes import probe_for
+from prober.probes.http.spec import HTTPSpec
+from prober.probes.ssh.spec import SSHSpec
+from prober.probes.tcp import TCPSpec
 from prober.regex import BYTES, TEXT, compile_pattern
 from prober.runtime.engine import Engine
 from prober.runtime.resources import Resources

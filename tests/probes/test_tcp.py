@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from prober.model import TCPSpec
+from prober.probes.tcp import TCPSpec
 from prober.runtime.resources import Resources
 from tests.probes.conftest import RawServer, free_port, reset, run_probe
 

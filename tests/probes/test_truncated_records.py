@@ -10,7 +10,10 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prober.model import ErrorInfo, HTTPSpec, Job, Result, SSHSpec, Status, Target, TCPSpec
+from prober.model import ErrorInfo, Job, Result, Status, Target
+from prober.probes.http.spec import HTTPSpec
+from prober.probes.ssh.spec import SSHSpec
+from prober.probes.tcp import TCPSpec
 from prober.record import to_record
 from prober.sinks.jsonl import dumps
 from tests.conftest import ROOT

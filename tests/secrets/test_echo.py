@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from prober.model import SSHSpec, Target, TCPSpec
+from prober.model import Target
+from prober.probes.ssh.spec import SSHSpec
+from prober.probes.tcp import TCPSpec
 from prober.runtime.resources import Resources
 from tests.leaks import assert_no_leaks, new_secret
 from tests.probes.conftest import run_probe

@@ -7,7 +7,8 @@ from typing import Any
 
 from prober.errors import ProbeFailed
 from prober.masking import Redactor
-from prober.model import HTTPSpec, Job, Outcome, Result, Target
+from prober.model import Job, Outcome, Result, Target
+from prober.probes.http.spec import HTTPSpec
 from prober.runtime.engine import MESSAGE_MAX, Engine
 from tests.leaks import assert_no_leaks, new_secret
 

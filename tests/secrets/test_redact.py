@@ -10,8 +10,10 @@ import pytest
 from prober import redact
 from prober.classify import classify
 from prober.masking import MIN_SECRET, Mask, Redactor, secrets_of
-from prober.model import HTTPSpec, SSHSpec, TCPSpec
 from prober.probes.http.request import prepare
+from prober.probes.http.spec import HTTPSpec
+from prober.probes.ssh.spec import SSHSpec
+from prober.probes.tcp import TCPSpec
 
 R = redact.REDACTED
 

@@ -6,7 +6,10 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from prober.model import ErrorInfo, HTTPSpec, Job, Result, SSHSpec, Status, Target, TCPSpec
+from prober.model import ErrorInfo, Job, Result, Status, Target
+from prober.probes.http.spec import HTTPSpec
+from prober.probes.ssh.spec import SSHSpec
+from prober.probes.tcp import TCPSpec
 from prober.record import to_record
 
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]

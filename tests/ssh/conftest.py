@@ -18,8 +18,9 @@ from typing import Any
 import asyncssh
 import pytest
 
-from prober.model import Job, Result, SSHSpec, Target
+from prober.model import Job, Result, Target
 from prober.probes import probe_for
+from prober.probes.ssh.spec import SSHSpec
 from prober.record import to_record
 from prober.runtime.engine import Engine
 from prober.runtime.resources import Resources

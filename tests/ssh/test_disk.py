@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from prober.model import SSHSpec, Status
+from prober.model import Status
 from prober.probes.ssh.checks import disk
 from prober.probes.ssh.checks.base import Output, Unreadable
+from prober.probes.ssh.spec import SSHSpec
 from tests.ssh.conftest import run_jobs
 
 BLOCKS_HEAD = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n"

@@ -12,7 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from prober.model import SSHSpec, Target
+from prober.model import Target
+from prober.probes.ssh.spec import SSHSpec
 from prober.sim import sshd
 from tests.ssh.conftest import run_jobs, run_one
 

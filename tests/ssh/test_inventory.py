@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from prober.inventory import fields, tables
-from prober.model import SSHSpec, Target
+from prober.inventory import fields
+from prober.model import Target
+from prober.probes.ssh.spec import SSHSpec, cross_checks
 from tests.conftest import ROOT, cli_env, run_cli
 from tests.ssh.conftest import run_one
 
@@ -34,12 +35,12 @@ class TestConverters:
 
     def test_cross_checks(self) -> None:
         """Each check names what it needs: nagios a command, process a name, systemd a unit."""
-        assert tables.ssh_problems({"check": "disk"}) == []
-        assert tables.ssh_problems({})[0][0] == "command"
-        assert tables.ssh_problems({"check": "nagios"})[0][0] == "command"
-        assert tables.ssh_problems({"check": "process"})[0][0] == "process"
-        assert tables.ssh_problems({"check": "systemd"})[0][0] == "unit"
-        assert tables.ssh_problems({"check": "disk", "warn": 95, "crit": 90})[0][0] == "warn"
+        assert cross_checks({"check": "disk"}) == []
+        assert cross_checks({})[0][0] == "command"
+        assert cross_checks({"check": "nagios"})[0][0] == "command"
+        assert cross_checks({"check": "process"})[0][0] == "process"
+        assert cross_checks({"check": "systemd"})[0][0] == "unit"
+        assert cross_checks({"check": "disk", "warn": 95, "crit": 90})[0][0] == "warn"
 
 
 class TestValidate:

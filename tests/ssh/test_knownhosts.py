@@ -217,7 +217,7 @@ class TestPreparation:
 
     def test_missing_known_hosts_becomes_a_stored_setup_error(self, tmp_path: Path, keys: Keys) -> None:
         """A missing file is one SetupError per spec, raised by each probe as kind host_key."""
-        from prober.model import SSHSpec
+        from prober.probes.ssh.spec import SSHSpec
 
         spec = SSHSpec(
             name="s", command="true", key=str(keys.client_path), known_hosts=str(tmp_path / "none")

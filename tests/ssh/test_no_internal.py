@@ -16,7 +16,8 @@ from typing import Any
 import asyncssh
 import pytest
 
-from prober.model import SSHSpec, Target
+from prober.model import Target
+from prober.probes.ssh.spec import SSHSpec
 from prober.sim import sshd
 from tests.ssh.conftest import known_hosts_line, run_jobs
 

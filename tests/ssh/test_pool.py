@@ -7,9 +7,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from prober.model import Job, SSHSpec, Target
+from prober.model import Job, Target
 from prober.probes.ssh import probe as ssh
 from prober.probes.ssh.pool import SSHPool
+from prober.probes.ssh.spec import SSHSpec
 from prober.runtime.resources import Resources
 from prober.sim import sshd
 from tests.ssh.conftest import run_jobs

@@ -1,1 +1,116 @@
-"""The HTTP(S) probe kind: request, redirects followed by prober, decoded body, certificate expiry."""
+"""The HTTP(S) probe kind: one request (redirects followed by prober itself), judged by status code,
+decoded body and certificate expiry."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, unquote_plus
+
+from prober import masking, redact
+from prober.errors import SetupError
+from prober.model import Job
+from prober.probes.http.spec import HTTPSpec, combinations, cross_checks
+from prober.probes.registry import ProbeKind
+from prober.runtime.prepare import Prepared, distinct_specs, pattern, ssl_context
+
+RECORD_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "properties": {
+        "status_code": {"type": ["integer", "null"]},
+        "url": {"type": "string"},
+        "redirects": {"type": "integer"},
+        "cert_days_left": {"type": "number"},
+        "body": {"type": "string"},
+        "body_bytes": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "decoded body bytes read (at most body_max_bytes; 0 for HEAD, 204, 304)",
+        },
+    },
+    "required": ["status_code", "url"],
+}
+
+
+def _record(spec: HTTPSpec, details: Mapping[str, Any]) -> dict[str, Any]:
+    # The probe puts the shown URL in details; a probe that never got that far did not.
+    url = details.get("url") or redact.url(spec.url, spec.safe_query)
+    return {"status_code": details.get("status_code"), "url": url}
+
+
+def _insecure(spec: HTTPSpec) -> bool:
+    """Certificates not verified, or redirects allowed from https to plain http."""
+    unverified = spec.may_use_tls and not spec.verify_tls
+    return unverified or (spec.follow_redirects and spec.allow_insecure_redirects)
+
+
+def _secrets(spec: HTTPSpec) -> list[str]:
+    """URL credentials (and their Basic form), query values, header values: all but the safe ones."""
+    values: list[str] = []
+    if "@" in spec.url or "?" in spec.url:
+        parts = redact.split_url(spec.url)
+        if parts.userinfo is not None:
+            user, password = masking.url_credentials(parts.userinfo)
+            basic = masking.basic_auth(user, password)[6:]
+            values += [*parts.userinfo.split(":", 1), user, password, basic]
+        for name, item in redact.query_items(parts.query or ""):
+            if not redact.query_name_safe(name, spec.safe_query):
+                secret = name if item is None else item
+                decoded = unquote_plus(secret)
+                values += [secret, decoded, quote(decoded, safe="")]  # as written, as received, re-encoded
+    for name, value in spec.headers:
+        if not redact.header_safe(name, spec.safe_headers):
+            values += masking.words(value)
+    for name, variable in spec.headers_env:
+        from_env = os.environ.get(variable)
+        if from_env is not None and not redact.header_safe(name, spec.safe_headers):
+            values += masking.words(from_env)
+    return values
+
+
+def _prepare(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | None) -> None:
+    """TLS contexts (the CA store: ~17 ms each) and body patterns, once per sweep."""
+    for spec in distinct_specs(jobs):
+        if spec.may_use_tls:
+            with contextlib.suppress(SetupError):  # stored: each probe needing it fails as `tls`
+                ssl_context(prepared, spec.verify_tls, spec.ca_file)
+        if spec.body_regex:
+            pattern(prepared, spec.body_regex)
+
+
+def _libraries() -> None:
+    from prober._patches import aiohttpload
+
+    aiohttpload.load()  # aiohttp without its unused import-time CA stores
+
+
+def _shown(spec: HTTPSpec) -> dict[str, Any]:
+    """`plan` parameters: URL credentials, header and query values redacted; env variables by name."""
+    return {
+        "url": redact.url(spec.url, spec.safe_query),
+        "headers": redact.headers(spec.headers, spec.safe_headers),
+        "headers_env": dict(spec.headers_env),  # variable names, never their values
+        "expect_status": [f"{lo}-{hi}" if lo != hi else lo for lo, hi in spec.expect_status],
+    }
+
+
+KIND = ProbeKind(
+    name="http",
+    spec=HTTPSpec,
+    probe="prober.probes.http.probe:probe",
+    record=_record,
+    record_schema=RECORD_SCHEMA,
+    doc="an HTTP(S) request judged by status code, body and certificate expiry",
+    insecure=_insecure,
+    secrets=_secrets,
+    prepare=_prepare,
+    libraries=_libraries,
+    cross_checks=cross_checks,
+    combinations=combinations,
+    shown=_shown,
+)
+
+__all__ = ["KIND", "HTTPSpec"]

@@ -7,9 +7,10 @@ from typing import Any
 import aiohttp
 
 from prober.errors import ProbeFailed
-from prober.model import HTTPSpec, Outcome, Target
+from prober.model import Outcome, Target
 from prober.probes.http import body as httpbody
 from prober.probes.http import redirects, tlscert
+from prober.probes.http.spec import HTTPSpec
 from prober.regex import utf8_text
 from prober.runtime.resources import Resources
 

@@ -21,8 +21,8 @@ from yarl import URL
 
 from prober import redact
 from prober.errors import ProbeFailed
-from prober.model import HTTPSpec
 from prober.probes.http.request import Prepared
+from prober.probes.http.spec import HTTPSpec
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _BODY_HEADERS = frozenset({"content-type", "content-length"})

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from prober import redact
 from prober.errors import SetupError
 from prober.masking import basic_auth, url_credentials
-from prober.model import HTTPSpec
+from prober.probes.http.spec import HTTPSpec
 
 _NO_HEADERS: dict[str, str] = {}
 

@@ -8,7 +8,8 @@ from calendar import timegm
 from urllib.parse import urlsplit
 
 from prober.errors import ProbeFailed
-from prober.model import HTTPSpec, Target
+from prober.model import Target
+from prober.probes.http.spec import HTTPSpec
 from prober.runtime.resources import Resources
 
 

@@ -10,9 +10,7 @@ import asyncssh
 
 from prober._patches import sshfast
 from prober.errors import ProbeFailed
-from prober.model import SSHSpec
-
-sshfast.install()
+from prober.probes.ssh.spec import SSHSpec
 
 
 class TokenBucket:

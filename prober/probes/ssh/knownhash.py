@@ -27,6 +27,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from prober.errors import Stopped
+
 Hashed = tuple[bytes, bytes, int]  # (salt, HMAC-SHA1 digest, line number)
 
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -38,9 +40,6 @@ MAX_PROCESSES = 8
 PAIR_NS = 480  # measured per (line, name) pair in match_chunk, one core
 WARN_PAIRS = 20_000_000  # ~10 s of CPU: worth a word in the log
 
-
-class Stopped(Exception):
-    """The sweep was stopped while hashed lines were being matched."""
 
 
 def parse(pattern: str) -> tuple[bytes, bytes]:

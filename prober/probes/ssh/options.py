@@ -10,7 +10,7 @@ from typing import Any
 import asyncssh
 
 from prober.errors import SetupError
-from prober.model import SSHSpec
+from prober.probes.ssh.spec import SSHSpec
 
 # asyncssh's default puts chacha20-poly1305 first, which builds a new cipher context for every
 # packet; AES-GCM (hardware-accelerated, one context per key) costs less client CPU. All

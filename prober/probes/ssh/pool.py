@@ -20,10 +20,11 @@ from typing import Any
 
 import asyncssh
 
-from prober.model import Job, SSHSpec, Target
+from prober.model import Job, Target
 from prober.probes.ssh import options as sshopts
 from prober.probes.ssh.connect import Pacer, connect_direct, login, parse_jump
 from prober.probes.ssh.session import Ran, Request, fail_all, run_batch, run_check, run_single
+from prober.probes.ssh.spec import SSHSpec
 
 MAX_CHANNELS = 10  # OpenSSH's default MaxSessions: more sessions on one connection are refused
 Key = tuple[Any, ...]

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import asyncssh
 
 from prober.errors import SetupError
-from prober.model import Job, SSHSpec
+from prober.model import Job
 from prober.probes.ssh import knownhosts
 from prober.probes.ssh import options as sshopts
 from prober.probes.ssh.connect import parse_jump
+from prober.probes.ssh.spec import SSHSpec
 
 if TYPE_CHECKING:
     from prober.runtime.prepare import Prepared

@@ -8,10 +8,11 @@ from typing import Any
 
 from prober.errors import ProbeFailed
 from prober.masking import NO_SECRETS, Mask
-from prober.model import Outcome, SSHSpec, Status, Target
+from prober.model import Outcome, Status, Target
 from prober.probes.ssh.checks import CHECKS
 from prober.probes.ssh.checks.base import Output, Unreadable
 from prober.probes.ssh.session import STDERR_MAX_BYTES, Ran
+from prober.probes.ssh.spec import SSHSpec
 from prober.probes.textcap import REMOTE_TEXT_MAX, decode
 from prober.regex import Pattern, utf8_text
 from prober.runtime.resources import Resources

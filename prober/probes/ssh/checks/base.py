@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prober.model import SSHSpec, Status
+from prober.model import Status
+from prober.probes.ssh.spec import SSHSpec
 
 
 class Unreadable(Exception):

@@ -6,7 +6,6 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from prober.model import SSHSpec
 from prober.probes.ssh.checks.base import (
     Check,
     Output,
@@ -16,6 +15,7 @@ from prober.probes.ssh.checks.base import (
     threshold,
     worst,
 )
+from prober.probes.ssh.spec import SSHSpec
 
 # Filesystem and mount point may contain spaces (a CIFS share, /media/My Disk): anchor on the four
 # figures. The header lines ("Filesystem 1024-blocks ...", "... IUse% ...") never match.

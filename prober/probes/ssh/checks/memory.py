@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from prober.model import SSHSpec
 from prober.probes.ssh.checks.base import Check, Output, Reading, Unreadable, require_success, threshold
+from prober.probes.ssh.spec import SSHSpec
 
 
 def command(spec: SSHSpec) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from prober.model import SSHSpec, Status
+from prober.model import Status
 from prober.probes.ssh.checks import perfdata
 from prober.probes.ssh.checks.base import Check, Output, Reading, Unreadable
+from prober.probes.ssh.spec import SSHSpec
 
 _STATES = {
     0: ("OK", Status.OK),

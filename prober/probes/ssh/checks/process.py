@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shlex
 
-from prober.model import SSHSpec, Status
+from prober.model import Status
 from prober.probes.ssh.checks.base import Check, Output, Reading, Unreadable
+from prober.probes.ssh.spec import SSHSpec
 
 
 def command(spec: SSHSpec) -> str:
