@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dns.flags
 import dns.message
@@ -158,10 +159,9 @@ def truncated(query: dns.message.Message) -> bytes:
 class _UDP(asyncio.DatagramProtocol):
     def __init__(self, server: FakeDNS) -> None:
         self.server = server
-        self.transport: asyncio.DatagramTransport | None = None
+        self.transport: Any = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
@@ -184,21 +184,23 @@ def _parsed(data: bytes) -> dns.message.Message | None:
 
 
 class FakeDNS:
-    """An asyncio DNS server on 127.0.0.1 (UDP and TCP on one port, or UDP only) answering with `reply`."""
+    """An asyncio DNS server on a loopback address (UDP and TCP on one port, or UDP only) answering
+    with `reply`."""
 
-    def __init__(self, reply: Reply, *, tcp: bool = True) -> None:
+    def __init__(self, reply: Reply, *, tcp: bool = True, address: str = "127.0.0.1", port: int = 0) -> None:
         self.reply = reply
         self.with_tcp = tcp
+        self.address = address
         self.queries: list[tuple[str, bytes]] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self.writers: set[asyncio.StreamWriter] = set()
-        self.udp: asyncio.DatagramTransport | None = None
+        self.udp: Any = None
         self.tcp: asyncio.Server | None = None
-        self.port = 0
+        self.port = port
 
     @property
     def server(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writers.add(writer)
@@ -221,19 +223,22 @@ class FakeDNS:
 
     async def __aenter__(self) -> FakeDNS:
         loop = asyncio.get_running_loop()
+        wanted = self.port
         for _ in range(50):
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UDP(self), local_addr=("127.0.0.1", 0)
+                lambda: _UDP(self), local_addr=(self.address, wanted)
             )
-            self.udp = transport  # type: ignore[assignment]
+            self.udp = transport
             self.port = transport.get_extra_info("sockname")[1]
             if not self.with_tcp:
                 return self
             try:
-                self.tcp = await asyncio.start_server(self._serve_tcp, "127.0.0.1", self.port)
+                self.tcp = await asyncio.start_server(self._serve_tcp, self.address, self.port)
                 return self
-            except OSError:  # that port is taken over TCP: another one
+            except OSError:  # that port is taken over TCP: another one (unless one was asked for)
                 transport.close()
+                if wanted:
+                    raise
         raise RuntimeError("no port free for both UDP and TCP")
 
     async def __aexit__(self, *exc: object) -> None:
