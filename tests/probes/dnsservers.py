@@ -172,8 +172,15 @@ class _UDP(asyncio.DatagramProtocol):
 
     async def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
         wire = await self.server.reply(_parsed(data), data, "udp")
-        if wire is not None and self.transport is not None:
+        if wire is None or self.transport is None:
+            return
+        if wire:
             self.transport.sendto(wire, addr)
+            return
+        # asyncio's sendto drops an empty datagram: send it through a duplicate of the socket.
+        fileno = self.transport.get_extra_info("socket").fileno()
+        with socket.fromfd(fileno, socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            raw.sendto(b"", addr)
 
 
 def _parsed(data: bytes) -> dns.message.Message | None:
@@ -184,8 +191,8 @@ def _parsed(data: bytes) -> dns.message.Message | None:
 
 
 class FakeDNS:
-    """An asyncio DNS server on a loopback address (UDP and TCP on one port, or UDP only) answering
-    with `reply`."""
+    """An asyncio DNS server on a loopback address (UDP and TCP on one port; or `tcp=False`: UDP only,
+    its TCP port held closed) answering with `reply`."""
 
     def __init__(self, reply: Reply, *, tcp: bool = True, address: str = "127.0.0.1", port: int = 0) -> None:
         self.reply = reply
@@ -196,6 +203,7 @@ class FakeDNS:
         self.writers: set[asyncio.StreamWriter] = set()
         self.udp: Any = None
         self.tcp: asyncio.Server | None = None
+        self.closed_tcp: socket.socket | None = None
         self.port = port
 
     @property
@@ -230,9 +238,11 @@ class FakeDNS:
             )
             self.udp = transport
             self.port = transport.get_extra_info("sockname")[1]
-            if not self.with_tcp:
-                return self
             try:
+                if not self.with_tcp:  # bound, never listening: a TCP connect there gets RST
+                    self.closed_tcp = socket.socket()
+                    self.closed_tcp.bind((self.address, self.port))
+                    return self
                 self.tcp = await asyncio.start_server(self._serve_tcp, self.address, self.port)
                 return self
             except OSError:  # that port is taken over TCP: another one (unless one was asked for)
@@ -242,6 +252,8 @@ class FakeDNS:
         raise RuntimeError("no port free for both UDP and TCP")
 
     async def __aexit__(self, *exc: object) -> None:
+        if self.closed_tcp is not None:
+            self.closed_tcp.close()
         if self.udp is not None:
             self.udp.close()
         if self.tcp is not None:
