@@ -3,19 +3,25 @@ by regex, TCP, truncation and the fallback to TCP, and the system resolver read 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from prober.probes.dns import DNSSpec, system
 from prober.runtime.resources import Resources
+from tests.conftest import ROOT, run_cli
 from tests.probes.conftest import run_probe
 from tests.probes.dnsservers import DNSMASQ, Dnsmasq, dnsmasq
 
+VALIDATOR = jsonschema.Draft202012Validator(
+    json.loads((ROOT / "prober" / "schema" / "result.schema.json").read_text())
+)
 pytestmark = pytest.mark.skipif(
     not os.access(DNSMASQ, os.X_OK), reason="dnsmasq (Debian package dnsmasq) missing: .ci/run installs it"
 )
@@ -179,3 +185,33 @@ class TestSystemResolver:
         assert record["status"] == "ok", record["error"]
         assert record["dns"]["answers"] == ["host-a.\t30\tIN\tA\t127.7.7.7"]
         assert record["dns"]["server"] == f"{address}:53"
+
+
+class TestSweep:
+    @pytest.mark.parametrize("workers", ["1", "2"])
+    def test_templated_names_swept_per_host(self, server: Dnsmasq, tmp_path: Path, workers: str) -> None:
+        """`prober sweep` over an inventory whose query_name is templated per host: each host's own name
+        is asked, each record follows the published schema, and the verdict is the sweep's exit code."""
+        inventory = tmp_path / "dns.yaml"
+        inventory.write_text(
+            "defaults: {retries: 0}\n"
+            "probes:\n"
+            f"  lookup: {{type: dns, server: '{server.server}', query_name: '{{host}}.test.lan'}}\n"
+            f"  mx: {{type: dns, server: '{server.server}', query_name: test.lan, query_type: MX,"
+            " transport: tcp, expect: '\\tMX\\t10 mail\\.test\\.lan\\.$'}\n"
+            "groups:\n"
+            "  web: {hosts: [web, web2, nope, many], probes: [lookup]}\n"
+            "  mail: {hosts: [mx1], probes: [mx]}\n"
+        )
+        proc = run_cli("sweep", str(inventory), "--workers", workers, timeout=60)
+        lines = [json.loads(line) for line in proc.stdout.splitlines()]
+        records = {r["host"]: r for r in lines if r["event"] == "probe"}
+        for record in records.values():
+            VALIDATOR.validate(record)
+        assert proc.returncode == 2, proc.stderr  # nope fails
+        assert records["web"]["dns"]["answers"] == ["web.test.lan.\t600\tIN\tA\t127.9.9.9"]
+        assert records["web2"]["dns"]["answers"] == ["web2.test.lan.\t600\tIN\tA\t127.9.9.10"]
+        assert records["nope"]["error"]["message"] == "rcode NXDOMAIN, expected NOERROR"
+        assert records["many"]["status"] == "ok" and records["many"]["dns"]["transport"] == "tcp"
+        assert records["mx1"]["status"] == "ok", records["mx1"]
+        assert lines[-1]["counts"] == {"ok": 4, "warn": 0, "fail": 1}
