@@ -104,9 +104,10 @@ class _Planner:
             variables.update(target.vars, host=target.name, address=target.address, group=target.group)
         params = dict(static)
         ok = True
+        declared = registry.get(probe.kind).params
         for name, (value, layer) in templated.items():
             try:
-                params[name] = resolve_one(name, value, variables)
+                params[name] = resolve_one(name, value, variables, declared[name].rendered)
             except ValueError as exc:
                 self.fail(layer.where(name), str(exc), variables["host"])
                 ok = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from prober import authority
@@ -59,11 +60,14 @@ def render(field: str, template: str, variables: dict[str, Any]) -> str:
     return _rendered(field, template, _values(_pieces(template)[1], variables))
 
 
-def resolve_one(name: str, value: Any, variables: dict[str, Any]) -> Any:
-    """One templated parameter for one host; ValueError (file:line added by the caller) if it cannot be."""
+def resolve_one(
+    name: str, value: Any, variables: dict[str, Any], check: Callable[[str], Any] | None = None
+) -> Any:
+    """One templated parameter for one host, through `check` (the field's check of a rendered value,
+    if it has one); ValueError (file:line added by the caller) if it cannot be."""
     values = _values(_pieces(value)[1], variables)  # an unknown var: reported as such
     try:
         rendered = _rendered(name, value, values)
-        return fields.port(rendered) if name == "port" else rendered
+        return rendered if check is None else check(rendered)
     except ValueError as exc:
         raise ValueError(f"after templating: {exc}") from None

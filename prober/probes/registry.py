@@ -5,8 +5,9 @@ its spec (a frozen dataclass whose fields carry `param(...)` metadata: converter
 a field without a default is required), the dotted path of its probe function (imported, with its
 libraries, only when a plan uses the kind), its record section and that section's JSON Schema, what
 makes a spec insecure, which values it sends are secrets, what it prepares before any probe's clock
-starts, and its cross-field checks. The inventory's key tables, the loader's messages, the probe map,
-record shaping and the schema's per-kind parts come from here; nothing else names a kind.
+starts, its cross-field checks, and the Prometheus metrics its record section gives. The inventory's
+key tables, the loader's messages, the probe map, record shaping, the schema's per-kind parts and the
+metrics sink's per-kind families come from here; nothing else names a kind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import functools
 import importlib
 import pkgutil
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -40,12 +41,15 @@ class Param:
     convert: Converter
     templated: bool = False  # may hold {host}, {address}, {group} and vars, resolved per host
     alias: str | None = None  # the inventory's spelling, when the field's name is taken
+    # A templated field's check of each host's rendered value (`convert` lets a template through
+    # unchecked): a var can never make a value `convert` would have refused. None: taken as rendered.
+    rendered: Converter | None = None
 
 
 def param(convert: Converter, default: Any = dataclasses.MISSING, *, templated: bool = False,
-          alias: str | None = None) -> Any:  # fmt: skip
+          alias: str | None = None, rendered: Converter | None = None) -> Any:  # fmt: skip
     """A spec field read from the inventory; no default means the inventory must give it."""
-    meta = {"param": Param(convert, templated, alias)}
+    meta = {"param": Param(convert, templated, alias, rendered)}
     if default is dataclasses.MISSING:
         return field(metadata=meta)
     return field(default=default, metadata=meta)
@@ -67,6 +71,19 @@ class ProbeFn(Protocol[S_contra]):
 
 
 Preparer = Callable[[Sequence[Job], "Prepared", "threading.Event | None"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A Prometheus gauge family a kind exports (blackbox_exporter's name and help where they apply)."""
+
+    name: str
+    help: str
+
+
+# (family, labels beyond the record's own, value); given the record's section and the whole record.
+MetricSample = tuple[Metric, tuple[tuple[str, str], ...], float]
+Metrics = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[MetricSample]]
 
 
 def _never(spec: Any) -> bool:
@@ -102,6 +119,7 @@ class ProbeKind(Generic[S]):
     cross_checks: Callable[[Mapping[str, Any]], Problems] = _no_problems  # one probe definition
     combinations: Callable[[Mapping[str, Any]], Problems] = _no_problems  # after every override layer
     shown: Callable[[S], dict[str, Any]] | None = None  # `plan` parameters (secrets redacted)
+    metrics: Metrics | None = None  # Prometheus samples from its record section (prober/sinks/prom.py)
     _loaded: list[ProbeFn[S]] = field(default_factory=list, repr=False, compare=False)
 
     @functools.cached_property
@@ -173,4 +191,16 @@ def names() -> str:
     return ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} or {ordered[-1]}"
 
 
-__all__ = ["COMMON", "Param", "ProbeFn", "ProbeKind", "get", "kinds", "names", "param"]
+__all__ = [
+    "COMMON",
+    "Metric",
+    "MetricSample",
+    "Metrics",
+    "Param",
+    "ProbeFn",
+    "ProbeKind",
+    "get",
+    "kinds",
+    "names",
+    "param",
+]

@@ -25,7 +25,7 @@ class TCPSpec(BaseSpec):
     """A TCP connect, optionally a payload sent and a regex on the first bytes back."""
 
     kind: ClassVar[str] = "tcp"
-    port: int = param(f.port, templated=True)
+    port: int = param(f.port, templated=True, rendered=f.port)
     send: str | None = param(f.text, None, templated=True)
     send_env: str | None = param(f.env_name, None)  # variable holding the payload (a secret: masked)
     expect: str | None = param(f.byte_regex, None)

@@ -1,4 +1,5 @@
-"""The metric families a probe record becomes, what each probe kind adds, and Prometheus label names.
+"""The metric families a probe record becomes, and Prometheus label names. What a probe kind adds from
+its record section, the kind declares itself (`ProbeKind.metrics`, prober/probes/registry.py).
 
 Names and help texts shared with blackbox_exporter are copied from its prober/ code, so dashboards and
 alerts written for it read prober's metrics unchanged; prober's own families start with `prober_`.
@@ -7,10 +8,13 @@ alerts written for it read prober's metrics unchanged; prober's own families sta
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prober.probes.registry import Metrics
 
 __all__ = ["FAMILIES", "KINDS", "Family", "KindSamples", "Sample", "family", "register_kind"]
 
@@ -40,25 +44,20 @@ def family(name: str, help_text: str) -> int:
     return _INDEX[name]
 
 
-# blackbox_exporter's families (prober/handler.go, http.go, prober.go), same names, same help.
+# blackbox_exporter's families (prober/handler.go, prober.go), same names, same help.
 SUCCESS = family("probe_success", "Displays whether or not the probe was a success")
 DURATION = family("probe_duration_seconds", "Returns how long the probe took to complete in seconds")
-HTTP_STATUS = family("probe_http_status_code", "Response HTTP status code")
-HTTP_REDIRECTS = family("probe_http_redirects", "The number of redirects")
-CERT_EXPIRY = family("probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime")
 # prober's own.
 STATUS = family(
     "prober_probe_status", "1 for the status (ok, warn or fail) of the latest result, 0 for the other two"
 )
 ERROR = family("prober_probe_error_info", "1 with the error kind of the latest result, absent without error")
 ATTEMPTS = family("prober_probe_attempts", "Attempts the latest result took (0: it never ran)")
-SSH_EXIT = family("prober_ssh_exit_status", "Exit status of the SSH command, absent when none came back")
 CHECK_VALUE = family("prober_check_value", "What an SSH host check read (disk, memory, load...), in unit")
 PERFDATA = family("prober_check_perfdata_value", "A value of a nagios check's performance data, in uom")
 
 STATUSES = ("ok", "warn", "fail")
 _STATUS_LABELS = {status: (("status", status),) for status in STATUSES}
-_DAY = 86400.0
 
 
 def record_samples(record: Mapping[str, Any]) -> list[Sample]:
@@ -75,7 +74,7 @@ def record_samples(record: Mapping[str, Any]) -> list[Sample]:
     if isinstance(error, Mapping):
         samples.append((ERROR, (("kind", str(error.get("kind"))),), 1.0))
     samples.append((ATTEMPTS, (), float(record.get("attempts") or 0)))
-    kind = KINDS.get(str(record.get("type")))
+    kind = _kind_samples(str(record.get("type")))
     section = record.get(str(record.get("type")))
     if kind is not None and isinstance(section, Mapping):
         samples += kind(section, record)
@@ -83,23 +82,6 @@ def record_samples(record: Mapping[str, Any]) -> list[Sample]:
     if isinstance(check, Mapping):
         samples += _check(check)
     return samples
-
-
-def _http(section: Mapping[str, Any], record: Mapping[str, Any]) -> Iterable[Sample]:
-    # blackbox reports 0 when no response came back; so does prober (status_code null).
-    yield HTTP_STATUS, (), float(section.get("status_code") or 0)
-    if section.get("redirects") is not None:
-        yield HTTP_REDIRECTS, (), float(section["redirects"])
-    days = section.get("cert_days_left")
-    if days is not None:
-        # A point in time, as blackbox gives it: when the probe ran plus the days it saw left. The
-        # record rounds days to 0.1, so this is within ~1.2 h of the certificate's notAfter.
-        yield CERT_EXPIRY, (), epoch(str(record["ts"])) + float(days) * _DAY
-
-
-def _ssh(section: Mapping[str, Any], record: Mapping[str, Any]) -> Iterable[Sample]:
-    if section.get("exit_status") is not None:
-        yield SSH_EXIT, (), float(section["exit_status"])
 
 
 def _check(check: Mapping[str, Any]) -> Iterable[Sample]:
@@ -121,16 +103,41 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-# What a probe kind adds, keyed by the record's `type`. A new kind registers here with its families;
-# e.g. a dns kind would add blackbox's probe_dns_answer_rrs, probe_dns_authority_rrs and
-# probe_dns_additional_rrs ("Returns number of entries in the ... resource record list") from its
-# `dns` section: register_kind("dns", samples) with family("probe_dns_answer_rrs", ...) for each index.
-KINDS: dict[str, KindSamples] = {"http": _http, "ssh": _ssh}
+# Samples registered here for a kind replace what the kind declares (ProbeKind.metrics), e.g. to try
+# new families without touching the kind: register_kind("dns", samples), samples(section, record)
+# yielding (family("probe_dns_answer_rrs", ...), labels, value).
+KINDS: dict[str, KindSamples] = {}
+_DECLARED: dict[str, KindSamples | None] = {}  # each registered kind's own metrics, as samples
 
 
 def register_kind(kind: str, samples: KindSamples) -> None:
     """Let a probe kind add samples from its record section: samples(section, record) → Sample items."""
     KINDS[kind] = samples
+
+
+def _kind_samples(kind: str) -> KindSamples | None:
+    """What the record's kind adds: a registered override, else what the kind declares, else nothing."""
+    own = KINDS.get(kind)
+    if own is not None:
+        return own
+    if kind not in _DECLARED:
+        from prober.probes import registry
+
+        declared = registry.kinds().get(kind)
+        if declared is None:
+            return None  # a type no kind has (a results file from elsewhere): nothing kept for it
+        _DECLARED[kind] = None if declared.metrics is None else _from_kind(declared.metrics)
+    return _DECLARED[kind]
+
+
+def _from_kind(metrics: Metrics) -> KindSamples:
+    """The kind's (Metric, labels, value) samples with the family index the renderer keys on."""
+
+    def samples(section: Mapping[str, Any], record: Mapping[str, Any]) -> Iterator[Sample]:
+        for metric, labels, value in metrics(section, record):
+            yield family(metric.name, metric.help), labels, value
+
+    return samples
 
 
 def epoch(ts: str) -> float:

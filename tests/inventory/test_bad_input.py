@@ -13,6 +13,7 @@ from typing import NamedTuple
 import pytest
 
 from prober.inventory.yamlsafe import MAX_BYTES, MAX_DEPTH, guess_key_path
+from prober.probes import registry
 from tests.conftest import ROOT, cli_env, run_cli
 from tests.inventory.conftest import DATA, Outcome
 
@@ -257,7 +258,7 @@ class TestEveryProblemReported:
         )
         outcome = cli("validate", path)
         assert outcome.err.splitlines() == [
-            f"error: {path}:2: probes.files.type: unknown probe type 'ftp' (expected http, ssh or tcp)"
+            f"error: {path}:2: probes.files.type: unknown probe type 'ftp' (expected {registry.names()})"
         ]
 
 

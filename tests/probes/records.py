@@ -25,7 +25,12 @@ COMMON = {
     "error",
     "warning",
 }
-PER_TYPE = {"http": ("status_code", "url"), "tcp": ("port",), "ssh": ("exit_status", "stdout")}
+PER_TYPE = {
+    "http": ("status_code", "url"),
+    "tcp": ("port",),
+    "ssh": ("exit_status", "stdout"),
+    "dns": ("rcode", "answers", "server"),
+}
 
 
 def check_record(record: dict[str, Any]) -> None:
@@ -69,6 +74,10 @@ def check_record(record: dict[str, Any]) -> None:
         assert isinstance(body_bytes, int) and body_bytes >= 0
     if kind == "tcp":
         assert isinstance(per_type["port"], int)
+    if kind == "dns":
+        assert per_type["rcode"] is None or isinstance(per_type["rcode"], str)
+        assert isinstance(per_type["answers"], list) and len(per_type["answers"]) <= 10
+        assert all(isinstance(text, str) and len(text) <= 200 for text in per_type["answers"])
     line = dumps(record)
     assert len(line) <= LINE_MAX and line.endswith(b"\n")
     assert json.loads(line)["status"] == record["status"]

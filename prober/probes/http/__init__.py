@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
@@ -14,7 +15,7 @@ from prober import masking, redact
 from prober.errors import SetupError
 from prober.model import Job
 from prober.probes.http.spec import HTTPSpec, combinations, cross_checks
-from prober.probes.registry import ProbeKind
+from prober.probes.registry import Metric, MetricSample, ProbeKind
 from prober.runtime.prepare import Prepared, distinct_specs, pattern, ssl_context
 
 RECORD_SCHEMA: Mapping[str, Any] = {
@@ -97,6 +98,26 @@ def _shown(spec: HTTPSpec) -> dict[str, Any]:
     }
 
 
+# blackbox_exporter's families (prober/http.go, tls.go), same names, same help.
+HTTP_STATUS = Metric("probe_http_status_code", "Response HTTP status code")
+HTTP_REDIRECTS = Metric("probe_http_redirects", "The number of redirects")
+CERT_EXPIRY = Metric("probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime")
+_DAY = 86400.0
+
+
+def _metrics(section: Mapping[str, Any], record: Mapping[str, Any]) -> Iterable[MetricSample]:
+    # blackbox reports 0 when no response came back; so does prober (status_code null).
+    yield HTTP_STATUS, (), float(section.get("status_code") or 0)
+    if section.get("redirects") is not None:
+        yield HTTP_REDIRECTS, (), float(section["redirects"])
+    days = section.get("cert_days_left")
+    if days is not None:
+        # A point in time, as blackbox gives it: when the probe ran plus the days it saw left. The
+        # record rounds days to 0.1, so this is within ~1.2 h of the certificate's notAfter.
+        ran = datetime.fromisoformat(str(record["ts"]).replace("Z", "+00:00")).timestamp()
+        yield CERT_EXPIRY, (), ran + float(days) * _DAY
+
+
 KIND = ProbeKind(
     name="http",
     spec=HTTPSpec,
@@ -111,6 +132,7 @@ KIND = ProbeKind(
     cross_checks=cross_checks,
     combinations=combinations,
     shown=_shown,
+    metrics=_metrics,
 )
 
 __all__ = ["KIND", "HTTPSpec"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from prober.model import Job
-from prober.probes.registry import ProbeKind
+from prober.probes.registry import Metric, MetricSample, ProbeKind
 from prober.probes.ssh.spec import SSHSpec, combinations, cross_checks
 from prober.runtime.prepare import Prepared, distinct_specs, pattern
 
@@ -57,6 +57,14 @@ def _libraries() -> None:
     sshfast.install()  # skips log formatting nobody reads (see its docstring)
 
 
+SSH_EXIT = Metric("prober_ssh_exit_status", "Exit status of the SSH command, absent when none came back")
+
+
+def _metrics(section: Mapping[str, Any], record: Mapping[str, Any]) -> Iterable[MetricSample]:
+    if section.get("exit_status") is not None:
+        yield SSH_EXIT, (), float(section["exit_status"])
+
+
 KIND = ProbeKind(
     name="ssh",
     spec=SSHSpec,
@@ -70,6 +78,7 @@ KIND = ProbeKind(
     libraries=_libraries,
     cross_checks=cross_checks,
     combinations=combinations,
+    metrics=_metrics,
 )
 
 __all__ = ["KIND", "SSHSpec"]

@@ -19,7 +19,7 @@ class SSHSpec(BaseSpec):
 
     kind: ClassVar[str] = "ssh"
     command: str | None = param(f.command, None, templated=True)
-    port: int = param(f.port, 22, templated=True)
+    port: int = param(f.port, 22, templated=True, rendered=f.port)
     user: str | None = param(f.text, None, templated=True)
     key: str | None = param(f.local_file, None)
     known_hosts: str | None = param(f.local_file, "~/.ssh/known_hosts")
