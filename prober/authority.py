@@ -139,6 +139,12 @@ def _host_value(name: str, value: str, whole: str) -> str:
 
 def _value(place: str, name: str, value: str, whole: str) -> str:
     if place == "path" or place == "query":
+        # A tail value moved to "query" begins the path up to its own '?'.
+        if _dot_segment(value if place == "path" else value.split("?", 1)[0]):
+            raise ValueError(
+                f"var {{{name}}} = {fields.shown(value)} would change the path: '.' and '..' segments "
+                "are removed when the URL is normalised (even as %2E)"
+            )
         plain = _PATH_PLAIN.match(value) and (place == "path" or "+" not in value)
         return value if plain else quote(value, safe=_SAFE[place])
     if place == "host":
@@ -152,6 +158,10 @@ def _value(place: str, name: str, value: str, whole: str) -> str:
     raise ValueError(
         f"var {{{name}}} = {fields.shown(value)} would set the scheme: write http:// or https://"
     )
+
+
+def _dot_segment(path: str) -> bool:
+    return "." in path and any(part in (".", "..") for part in path.split("/"))
 
 
 def _filled(shape: Form, names: tuple[str, ...], raw: list[str]) -> tuple[list[str], Form]:

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 import yarl
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from prober.templating import render, resolve_one
@@ -63,6 +63,9 @@ class TestRefused:
             ("http://{address}:80{v}/", "000", "URL has an invalid port"),
             ("http://{address}{v}", "@evil.example", "would change the host"),
             ("http://10.0.0.{v}/", "010", "'10.0.0.010' is not a canonical IPv4 address"),
+            ("http://{address}/api/{v}/health", "..", "var {v} = '..' would change the path"),
+            ("http://{address}/{v}", "a/../../admin", "would change the path"),
+            ("http://{address}:80{v}", "/./x?q=1", "would change the path"),
         ],
     )  # fmt: skip
     def test_values_that_would_move_the_authority(
@@ -236,12 +239,18 @@ class TestProperties:
 
     @settings(max_examples=300, deadline=None)
     @given(template=st.sampled_from(TEMPLATES), value=ANY_TEXT)
+    @example(template="http://{address}:8080/{v}", value=".")
+    @example(template="http://{address}:8080/{v}", value="x/..")
+    @example(template="http://{address}:8080/{v}?x=1", value="...")
     def test_no_value_moves_the_url(self, template: str, value: str) -> None:
         """For any text in a user, password, path or query var, the URL is either refused or goes to the
         template's host and port, and aiohttp's parser (yarl) gives the value back unchanged."""
         try:
             url = render("url", template, {"address": "127.0.0.1", "v": value})
-        except ValueError:
+        except ValueError as error:
+            if "would change the path" in str(error):  # yarl drops dot segments, even as %2E
+                assert "{v}" in template.split("?")[0] and {".", ".."} & set(value.split("?")[0].split("/"))
+                return
             assert template == "http://{address}:8080{v}", value  # only a value not starting the path
             return
         parsed = yarl.URL(url)
