@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.conftest import Lab, no_traceback, popen_cli, probes, records
 from tests.cli.hostile import free_port
 from tests.conftest import ROOT, cli_env, run_cli
@@ -75,6 +77,7 @@ HOSTS_100K = "127.[20:23].[0:99].[1:250]"  # 4 * 100 * 250 = 100,000 addresses
 
 
 class TestHundredThousandHosts:
+    @pytest.mark.timeout(360)  # ~11 s idle, ~30 s loaded; the sweep's own guard kills it at 300 s
     def test_plan_validate_and_sweep_100k(self, tmp_path: Path) -> None:
         """A 100k-host inventory plans, validates, and sweeps to exactly 100k probe records."""
         port = free_port("127.20.0.1")  # nothing listens there: every connect is refused at once
