@@ -65,12 +65,13 @@ class TestOpenFileLimit:
     def test_soft_limit_is_raised_to_the_hard_limit(self, lab: Lab) -> None:
         """A low soft limit under a high hard limit is raised: no cap, the hung hosts share one round."""
         hung = lab.add("hung", "hung", 150)
-        proc = limited_sweep(lab.inventory(timeout="1s"), 256, 8192)
+        proc = limited_sweep(lab.inventory(timeout="2s"), 256, 8192)
         no_traceback(proc.stderr)
         assert "capped" not in proc.stderr
         lines = records(proc.stdout)
         assert len(probes(lines)) == 150
-        assert spread_s(probes(lines), hung) < 0.9  # one round: all time out together
+        # One round: all time out together (~0.1 s apart idle); two rounds would be 2 s apart.
+        assert spread_s(probes(lines), hung) < 1.5
 
 
 HOSTS_100K = "127.[20:23].[0:99].[1:250]"  # 4 * 100 * 250 = 100,000 addresses
