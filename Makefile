@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench bench-smoke clean
+.PHONY: demo test lint bench bench-smoke mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,11 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 	$(PY) bench/ssh_checks.py --hosts 200
 
+# Mutation check of the core modules (README, "Development"); not part of `test` or CI. Niced: it
+# keeps every core busy for a while. MUTATE_ARGS: module globs, --resume, --report, --max-children N.
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[mutate]'
+	nice -n 10 $(PY) tools/mutate/mutate.py $(MUTATE_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache mutants

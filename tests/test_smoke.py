@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import pytest
 
 from tests.conftest import ROOT, run_cli
 
 SCHEMA = json.loads((ROOT / "prober" / "schema" / "result.schema.json").read_text())
 
 
+@pytest.mark.timeout(180)  # each demo run takes ~6-10 s idle; run_cli gives up at 120 s
 class TestSmoke:
     def test_version(self) -> None:
         """`prober --version` prints the version and exits 0."""

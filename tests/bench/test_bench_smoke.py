@@ -15,6 +15,9 @@ from bench.table import Row, render, set_ratios
 from prober.inventory.ranges import expand
 from tests.conftest import ROOT, cli_env
 
+# The module's first test pays for the shared bench run (~9 s idle; the run gives up at 240 s).
+pytestmark = pytest.mark.timeout(300)
+
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict]:

@@ -121,6 +121,7 @@ class TestFailures:
             cwd=ROOT,
         )
 
+    @pytest.mark.timeout(120)  # ~3.5 s idle
     def test_a_killed_worker_s_probes_are_recorded_as_internal(
         self, fleet: Fleet, tmp_path: Path, loopback_block: int
     ) -> None:

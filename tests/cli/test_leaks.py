@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from prober.cli import sweep
 from prober.runtime.execute import execute
 from tests.cli.hostile import ServerProcess, free_port
@@ -66,6 +68,7 @@ async def run_sweep(inventory: Path, out: Path) -> list[dict[str, Any]]:
 
 
 class TestHostileFleetResources:
+    @pytest.mark.timeout(120)  # two sweeps of 1,000 hosts: ~6 s idle
     async def test_no_fd_growth_over_1000_hostile_hosts(self, tmp_path: Path, loopback_block: int) -> None:
         """Two sweeps of 1,000 refused/hung/reset/healthy hosts (HTTP and TCP) leave the fd count as is."""
         port = free_port(f"127.{loopback_block}.0.1")

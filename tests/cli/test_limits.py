@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.conftest import Lab, no_traceback, popen_cli, probes, records
 from tests.cli.hostile import free_port
 from tests.conftest import ROOT, cli_env, run_cli
@@ -63,18 +65,20 @@ class TestOpenFileLimit:
     def test_soft_limit_is_raised_to_the_hard_limit(self, lab: Lab) -> None:
         """A low soft limit under a high hard limit is raised: no cap, the hung hosts share one round."""
         hung = lab.add("hung", "hung", 150)
-        proc = limited_sweep(lab.inventory(timeout="1s"), 256, 8192)
+        proc = limited_sweep(lab.inventory(timeout="2s"), 256, 8192)
         no_traceback(proc.stderr)
         assert "capped" not in proc.stderr
         lines = records(proc.stdout)
         assert len(probes(lines)) == 150
-        assert spread_s(probes(lines), hung) < 0.9  # one round: all time out together
+        # One round: all time out together (~0.1 s apart idle); two rounds would be 2 s apart.
+        assert spread_s(probes(lines), hung) < 1.5
 
 
 HOSTS_100K = "127.[20:23].[0:99].[1:250]"  # 4 * 100 * 250 = 100,000 addresses
 
 
 class TestHundredThousandHosts:
+    @pytest.mark.timeout(360)  # ~11 s idle, ~30 s loaded; the sweep's own guard kills it at 300 s
     def test_plan_validate_and_sweep_100k(self, tmp_path: Path) -> None:
         """A 100k-host inventory plans, validates, and sweeps to exactly 100k probe records."""
         port = free_port("127.20.0.1")  # nothing listens there: every connect is refused at once

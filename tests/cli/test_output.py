@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import Lab, no_traceback, popen_cli, probes, records
 from tests.conftest import ROOT, cli_env, run_cli
 
@@ -88,6 +90,7 @@ class TestUnusableOutput:
 
 
 class TestSlowReader:
+    @pytest.mark.timeout(120)  # 620 hosts read by a deliberately slow reader: ~4.5 s idle
     def test_slow_reader_gets_every_line_and_true_latencies(self, lab: Lab) -> None:
         """A reader sleeping between lines gets every line whole, and hung probes still time out on time."""
         hung = lab.add("hung", "hung", 20)

@@ -28,16 +28,26 @@ def make_jobs(
 
 
 class Collected:
-    """An emit callable that keeps every Result it is given."""
+    """An emit callable that keeps every Result it is given, each checked against the record schema."""
 
     def __init__(self) -> None:
-        self.results: list[Result] = []
+        self._results: list[Result] = []
+        self.invalid: list[str] = []
 
     def __call__(self, result: Result) -> None:
-        check_record(
-            to_record(result, "run-engine")
-        )  # every record the engine makes has the documented shape
-        self.results.append(result)
+        try:
+            check_record(to_record(result, "run-engine"))  # every record has the documented shape
+        except AssertionError as exc:
+            # The engine answers an emit failure with a plain "internal" record, which would hide
+            # the invalid one: keep it, so that reading the results fails the test.
+            self.invalid.append(f"{result!r}: {exc}")
+            raise
+        self._results.append(result)
+
+    @property
+    def results(self) -> list[Result]:
+        assert not self.invalid, f"the engine emitted invalid records: {self.invalid}"
+        return self._results
 
     def by_index(self) -> dict[int, Result]:
         return {r.job.index: r for r in self.results}

@@ -87,18 +87,20 @@ class TestBeforeLogin:
         assert time.perf_counter() - started < 0.2 * 2 + 1
 
     async def test_endless_garbage_before_banner(self) -> None:
-        """Endless non-SSH lines end in protocol (or timeout) within the deadline, memory bounded."""
+        """Endless non-SSH lines are a protocol error once the client has read 1,024 of them (~200 KB,
+        milliseconds of work), long before the 30 s timeout: memory stays bounded."""
         server, port = await _hostile("garbage")
         reset = _reset_hwm()
         before = _hwm_kb()
         try:
-            spec = SSHSpec(name="g", command="true", port=port, known_hosts="/dev/null", timeout=2, retries=0)
-            started = time.perf_counter()
+            spec = SSHSpec(
+                name="g", command="true", port=port, known_hosts="/dev/null", timeout=30, retries=0
+            )
             record = await run_one(Target("garbage", "127.0.0.1", "g"), spec)
         finally:
             server.close()
-        assert record["error"]["kind"] in ("protocol", "timeout")
-        assert time.perf_counter() - started < 2 * 2 + 1
+        assert record["error"]["kind"] == "protocol", record["error"]
+        assert "banner" in record["error"]["message"].lower()
         if reset:
             assert _hwm_kb() - before < 50_000
 
@@ -128,17 +130,16 @@ class TestCommands:
         assert server.stats.logins == 1
 
     async def test_fifty_megabytes_of_output(self, sim_server) -> None:
-        """A command printing 50 MB keeps client memory bounded and still yields a small valid record."""
+        """A command printing 50 MB is read to its end (exit status 0: `head` wrote every byte) with
+        client memory bounded, and yields an ok record under 4 KiB. Streaming 50 MB over loopback
+        takes ~1 s here; the 30 s timeout leaves room for a loaded machine, so ok is the only verdict."""
         server = await sim_server()
         reset = _reset_hwm()
         before = _hwm_kb()
         spec = server.spec(command="head -c 50000000 /dev/zero", timeout=30)
-        started = time.perf_counter()
         record = await run_one(server.target(), spec)
-        elapsed = time.perf_counter() - started
-        assert record["status"] in ("ok", "fail")
-        assert record["status"] == "ok" or record["error"]["kind"] == "timeout"
-        assert elapsed < 30 + 1
+        assert record["status"] == "ok", record["error"]
+        assert record["ssh"]["exit_status"] == 0 and record["ssh"]["stdout"].startswith("\x00")
         assert len(orjson.dumps(record)) < 4096
         if reset:
             assert _hwm_kb() - before < 40_000  # 50 MB never held at once
