@@ -25,10 +25,13 @@ import asyncio
 import inspect
 from typing import Any
 
-import aiohttp
-from aiohttp.connector import TCPConnector
+from prober._patches import aiohttpload, enabled
 
-from prober._patches import enabled, interim
+aiohttpload.load()  # before aiohttp's first import, whichever module asks first (its docstring)
+import aiohttp  # noqa: E402
+from aiohttp.connector import TCPConnector  # noqa: E402
+
+from prober._patches import interim  # noqa: E402
 
 # The keyword-only parameters of the private hook we override; checked once at import, so an
 # aiohttp release that changes the hook falls back to the stock connector instead of breaking.

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from prober._patches import enabled
+from prober._patches import asyncsshload, enabled
 
 ip_address: Any
 HostPatternList: Any
+asyncsshload.load()  # before asyncssh's first import, whichever module asks first (its docstring)
 try:
     from asyncssh.misc import ip_address
     from asyncssh.pattern import HostPatternList

@@ -35,11 +35,12 @@ import functools
 import inspect
 from typing import Any
 
-from aiohttp import http_parser
-from aiohttp.client_proto import ResponseHandler
-from aiohttp.http_exceptions import HttpProcessingError
+from prober._patches import aiohttpload, enabled
 
-from prober._patches import enabled
+aiohttpload.load()  # before aiohttp's first import, whichever module asks first (its docstring)
+from aiohttp import http_parser  # noqa: E402
+from aiohttp.client_proto import ResponseHandler  # noqa: E402
+from aiohttp.http_exceptions import HttpProcessingError  # noqa: E402
 
 # Go's net/http (blackbox_exporter) failed a request after 5 interim responses until Go 1.24, which
 # bounds their total size instead (1 MiB); curl bounds neither. A server sends one 100 or 103, or a

@@ -28,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
+from prober._patches import aiohttpload, enabled
 
-from prober._patches import enabled
+aiohttpload.load()  # before aiohttp's first import, whichever module asks first (its docstring)
+import aiohttp  # noqa: E402
 
 _ATTRIBUTE = "_retry_connection"
 COMPATIBLE = _ATTRIBUTE in getattr(aiohttp.ClientSession, "ATTRS", ())

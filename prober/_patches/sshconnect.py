@@ -27,10 +27,11 @@ import inspect
 import socket
 from typing import Any
 
-import asyncssh
-from asyncssh import connection as ssh_connection
+from prober._patches import asyncsshload, enabled
 
-from prober._patches import enabled
+asyncsshload.load()  # before asyncssh's first import, whichever module asks first (its docstring)
+import asyncssh  # noqa: E402
+from asyncssh import connection as ssh_connection  # noqa: E402
 
 _INTERNAL = getattr(ssh_connection, "_connect", None)
 _EXPECTED = ["options", "config", "loop", "flags", "sock", "conn_factory", "msg"]

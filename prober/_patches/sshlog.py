@@ -24,10 +24,11 @@ import inspect
 import logging
 from typing import Any
 
-from asyncssh import logging as ssh_logging
-from asyncssh import packet as ssh_packet
+from prober._patches import asyncsshload, enabled
 
-from prober._patches import enabled
+asyncsshload.load()  # before asyncssh's first import, whichever module asks first (its docstring)
+from asyncssh import logging as ssh_logging  # noqa: E402
+from asyncssh import packet as ssh_packet  # noqa: E402
 
 _MARK = "_prober_quiet"
 _LOGGER: Any = ssh_logging.SSHLogger

@@ -35,8 +35,9 @@ def test_guard_matches_installed_aiohttp() -> None:
     assert noretry.COMPATIBLE and noretry.MIDDLEWARES
 
 
-async def test_the_attribute_is_aiohttps_switch() -> None:
+async def test_the_attribute_is_aiohttps_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new session has it on; make_session turns it off and adds no middleware."""
+    monkeypatch.delenv(SWITCH, raising=False)
     async with aiohttp.ClientSession() as stock:
         assert stock._retry_connection is True
     async with noretry.make_session() as session:
