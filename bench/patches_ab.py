@@ -14,7 +14,6 @@ Variants: `patched` (prober as it runs), `no-patches` (PROBER_NO_PATCHES=1: stoc
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import subprocess

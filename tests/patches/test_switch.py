@@ -100,7 +100,7 @@ def test_module_documents_itself(name: str) -> None:
     tests = re.findall(r"tests/[\w/]+\.py", doc[doc.find("Test:") :])
     assert tests and all((ROOT / t).is_file() for t in tests), tests
     assert "def test_guard_" in (ROOT / tests[0]).read_text(), tests[0]
-    assert f"_patches import" in (ROOT / tests[0]).read_text() and name in (ROOT / tests[0]).read_text()
+    assert "_patches import" in (ROOT / tests[0]).read_text() and name in (ROOT / tests[0]).read_text()
 
 
 def test_modules_listed() -> None:
