@@ -96,11 +96,9 @@ def make_connector(**options: Any) -> TCPConnector:
     aiohttp's TCPConnector as it comes."""
     if not enabled():
         return TCPConnector(**options)
-    connector: TCPConnector | None = DirectConnector(**options) if HOOK_COMPATIBLE else None
-    if connector is not None and not _has_state(connector):
-        connector = None  # built and dropped: nothing opened yet, the garbage collector frees it
-    if connector is None:
-        connector = TCPConnector(**options)
+    connector = DirectConnector(**options) if HOOK_COMPATIBLE else TCPConnector(**options)
+    if isinstance(connector, DirectConnector) and not _has_state(connector):
+        connector = TCPConnector(**options)  # the dropped one opened nothing: nothing to close
     interim.install(connector)
     return connector
 
