@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench bench-smoke mutate clean
+.PHONY: demo test test-nopatches lint bench bench-smoke mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# The tests that reach every library patch's fallback, again with all patches switched off (README,
+# "Library patches"): HTTP, TCP and SSH probes, hostile servers, 1xx, re-sends, known_hosts. CI runs
+# it after `test`; tests of what only a patch gives skip, naming the patch.
+NOPATCHES_TESTS := tests/patches tests/probes tests/secrets tests/ssh/test_probe.py tests/ssh/test_pool.py \
+	tests/ssh/test_hostile.py tests/ssh/test_classify_ssh.py tests/ssh/test_knownhosts.py \
+	tests/ssh/test_prepared_sweep.py
+test-nopatches: $(STAMP)
+	PROBER_NO_PATCHES=1 $(PY) -m pytest $(NOPATCHES_TESTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

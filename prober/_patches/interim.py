@@ -9,18 +9,38 @@ connection as the parser hands them over; past the bound it closes the connectio
 response, like any malformed answer (kind `protocol`). A host dripping 1xx slowly still ends at the
 probe's deadline (`timeout`): the engine owns time.
 
-Private API: aiohttp builds each connection's protocol with `connector._factory`, a partial of
-client_proto.ResponseHandler (checked in aiohttp 3.14); `install` swaps in the subclass below only when it
-finds exactly that, and tests/probes/test_interim.py fails if an aiohttp upgrade changes it.
+Private API: aiohttp builds each connection's protocol with `connector._factory`, a
+functools.partial of client_proto.ResponseHandler; InterimGuard subclasses ResponseHandler and
+overrides feed_data((message, payload), size), reading RawResponseMessage's code, reason and
+raw_headers, and fails the response with set_exception.
+Tested with: aiohttp 3.14.5, uvloop 0.23.0, CPython 3.11.7.
+Gain: correctness, not speed: a `102 Processing` flood is `protocol` in < 0.2 s with a few MB,
+instead of a late `timeout` (2.3-2.8 s of a 2 s timeout) after ~140 MB, and a healthy neighbour
+stays `ok` (commit d1acd47). Cost: one Python call per response parsed, ~3,300 instructions of a
+plain probe's 523,000 (0.6%, callgrind, bench/patches_ab.py, within its ~1-2% run-to-run spread).
+Guard: COMPATIBLE, checked at import (feed_data takes the message tuple first; RawResponseMessage
+has code, reason and raw_headers), and `install` swaps the factory only when it finds exactly a
+partial of ResponseHandler; otherwise the connector is left as aiohttp built it.
+Switch: with PROBER_NO_PATCHES=1 (or an incompatible aiohttp) interim responses are unbounded, as
+in aiohttp: no public API can bound them (aiohttp skips 1xx inside ClientResponse.start, before a
+response, a trace or a middleware sees anything). The probe's deadline still ends a flood, as a
+`timeout`, late under load; README's "Library patches" says what is lost.
+Test: tests/patches/test_interim.py (test_guard_matches_installed_aiohttp fails if an upgrade
+changes the factory or the message; the bounds, the flood, the neighbour; the unbounded fallback).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any
 
-from aiohttp.client_proto import ResponseHandler
-from aiohttp.http_exceptions import HttpProcessingError
+from prober._patches import aiohttpload, enabled
+
+aiohttpload.load()  # before aiohttp's first import, whichever module asks first (its docstring)
+from aiohttp import http_parser  # noqa: E402
+from aiohttp.client_proto import ResponseHandler  # noqa: E402
+from aiohttp.http_exceptions import HttpProcessingError  # noqa: E402
 
 # Go's net/http (blackbox_exporter) failed a request after 5 interim responses until Go 1.24, which
 # bounds their total size instead (1 MiB); curl bounds neither. A server sends one 100 or 103, or a
@@ -31,6 +51,16 @@ MAX_INTERIM_BYTES = 65536
 
 
 _feed_data = ResponseHandler.feed_data  # called directly: this runs for every response
+
+
+def _compatible() -> bool:
+    params = list(inspect.signature(_feed_data).parameters)
+    messages = {http_parser.RawResponseMessage, getattr(http_parser, "RawResponseMessagePy", None)} - {None}
+    fields = ("code", "reason", "raw_headers")  # the C parser's class and the pure-Python one
+    return params[:2] == ["self", "data"] and all(hasattr(m, f) for m in messages for f in fields)
+
+
+COMPATIBLE = _compatible()
 
 
 class InterimGuard(ResponseHandler):
@@ -78,7 +108,10 @@ def _size(message: Any) -> int:
 
 
 def install(connector: Any) -> bool:
-    """Make `connector` build InterimGuard protocols; False if this aiohttp builds them otherwise."""
+    """Make `connector` build InterimGuard protocols; False when switched off or this aiohttp builds
+    them otherwise."""
+    if not enabled() or not COMPATIBLE:
+        return False
     factory = getattr(connector, "_factory", None)
     if not isinstance(factory, functools.partial) or factory.func is not ResponseHandler:
         return False

@@ -171,22 +171,19 @@ def _make_session(concurrency: int) -> aiohttp.ClientSession:
     import aiohttp
 
     from prober._patches.connector import make_connector
+    from prober._patches.noretry import make_session
     from prober.probes.http.body import ACCEPT_ENCODING
 
     # limit=0: the engine bounds concurrency; aiohttp's default pool of 100 would queue
     # requests silently and turn the queueing into timeouts. force_close: every host is new.
     connector = make_connector(limit=0, force_close=True, ttl_dns_cache=300)
-    session = aiohttp.ClientSession(
+    # aiohttp silently re-sends a GET once when the server drops the connection, even with
+    # force_close (nothing was reused): make_session switches that off, so that the engine owns
+    # retries and `attempts` counts every connection.
+    return make_session(
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
         timeout=aiohttp.ClientTimeout(total=None),  # the engine's asyncio.timeout owns the deadline
         headers={"User-Agent": "prober/0.1", "Accept-Encoding": ACCEPT_ENCODING},  # what httpbody decodes
     )
-    # aiohttp silently re-sends a GET once when the server drops the connection, even with
-    # force_close (nothing was reused). The engine owns retries: without this a resetting host
-    # gets twice the connections and `attempts` under-reports them. No public switch exists
-    # (aiohttp's own test client flips the same attribute).
-    if hasattr(session, "_retry_connection"):
-        session._retry_connection = False
-    return session

@@ -9,6 +9,7 @@ import os
 import time
 from collections import Counter
 
+from prober._patches import enabled
 from prober.model import Job, ProbeSpec, Result, Target
 from prober.probes import probe_for
 from prober.probes.http.spec import HTTPSpec
@@ -121,7 +122,11 @@ class TestHostileSweep:
                     {"timeout"},
                 ),
                 (HTTPSpec(name="refused", url=f"http://127.0.0.1:{refused}/"), {"refused"}),
-                (HTTPSpec(name="interim", url=f"http://127.0.0.1:{servers['interim'].port}/"), {"protocol"}),
+            ]
+            if enabled():  # without the 1xx guard each flood holds the loop past its deadline (README)
+                interim = HTTPSpec(name="interim", url=f"http://127.0.0.1:{servers['interim'].port}/")
+                cases.append((interim, {"protocol"}))
+            cases += [
                 (
                     HTTPSpec(name="bomb", url=f"http://127.0.0.1:{servers['bomb'].port}/", body_regex="y"),
                     {"assertion"},

@@ -18,6 +18,7 @@ from prober.runtime.engine import Engine
 from prober.runtime.prepare import Prepared, prepare
 from prober.runtime.resources import Resources
 from prober.sim import knownfile, sshd
+from tests.nopatches import needs_patch
 from tests.ssh.conftest import Keys, SimServer, run_jobs
 
 
@@ -226,6 +227,7 @@ class TestPreparation:
         (error,) = prepared.ssh.values()
         assert error.kind == "host_key" and "not found" in error.message
 
+    @needs_patch("hostmatch", "hashed lines matched while preparing")
     async def test_named_host_is_matched_by_its_address_before_the_sweep(
         self, sim_server, keys: Keys, tmp_path: Path, monkeypatch
     ) -> None:

@@ -20,6 +20,7 @@ import pytest
 from prober.sim import knownfile
 from tests.cli.hostile import ServerProcess, free_port
 from tests.conftest import run_cli
+from tests.nopatches import needs_patch
 from tests.ssh.conftest import SSHD, TEST_USER, Keys, _ensure_user, _wait_listening
 
 HOSTS = 20
@@ -145,9 +146,16 @@ def _report(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[tuple[An
     return [(s["errors"], s["loop_lag_max_ms"], b["errors"], b["loop_lag_max_ms"]) for s, b in pairs]
 
 
+# asyncssh's own matcher tests every hashed line on every connection, on the loop: at a 1 s timeout
+# with 50,000 of them, the probes time out (README, "Library patches").
+INDEX = needs_patch("hostmatch", "50,000 hashed known_hosts lines within a 1 s timeout")
+
+
 @pytest.mark.sshd
 class TestFleetScaleKnownHosts:
-    @pytest.mark.parametrize("hashed", [False, True], ids=["plain", "hashed"])
+    @pytest.mark.parametrize(
+        "hashed", [False, pytest.param(True, marks=INDEX)], ids=["plain", "hashed"]
+    )
     def test_no_false_timeouts_and_no_loop_stall(
         self, fleet: Fleet, keys: Keys, tmp_path: Path, hashed: bool
     ) -> None:
@@ -164,6 +172,7 @@ class TestFleetScaleKnownHosts:
         for sweep, _ in pairs:
             assert set(sweep["errors"]) <= {"timeout"}, sweep["errors"]  # never a wrong verdict
 
+    @INDEX
     def test_changed_key_in_a_large_file_is_host_key(self, fleet: Fleet, keys: Keys, tmp_path: Path) -> None:
         """Real OpenSSH whose key differs from its (hashed) line: every SSH probe is host_key, HTTP is ok."""
         other = f"ssh-ed25519 {knownfile.ed25519_blob(os.urandom(32))}"

@@ -52,9 +52,9 @@ def _libraries() -> None:
     from prober._patches import asyncsshload
 
     asyncsshload.load()  # asyncssh without running gcc and ld to look for liboqs (before any import of it)
-    from prober._patches import sshfast
+    from prober._patches import sshlog
 
-    sshfast.install()  # skips log formatting nobody reads (see its docstring)
+    sshlog.install()  # skips log formatting nobody reads (see its docstring)
 
 
 SSH_EXIT = Metric("prober_ssh_exit_status", "Exit status of the SSH command, absent when none came back")

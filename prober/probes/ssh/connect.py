@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncssh
 
-from prober._patches import sshfast
+from prober._patches import sshconnect
 from prober.errors import ProbeFailed
 from prober.probes.ssh.spec import SSHSpec
 
@@ -66,7 +66,7 @@ async def login(
     kwargs.setdefault("config", None)  # never read ~/.ssh/config per connection unless asked
     try:
         async with asyncio.timeout(limit):
-            return await sshfast.connect(host, port, **kwargs)
+            return await sshconnect.connect(host, port, **kwargs)
     except TimeoutError:
         raise ProbeFailed("timeout", f"{what} to {host}:{port} not done within {limit:g}s") from None
 

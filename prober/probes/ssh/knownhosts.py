@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncssh
-from asyncssh.misc import ip_address
-from asyncssh.pattern import HostPatternList
 
+from prober._patches import hostmatch
+from prober._patches.hostmatch import HostPatternList, ip_address
 from prober.probes.ssh import knownhash
 
 _PATTERN_CHARS = frozenset("*?|/!")
@@ -216,6 +216,12 @@ class PreparedKnownHosts(asyncssh.SSHKnownHosts):
         return found
 
 
+def read(path: str) -> asyncssh.SSHKnownHosts:
+    """The file indexed (prepared later, for the planned lookups), or read by asyncssh itself when
+    the index's borrowed matching is off (prober._patches.hostmatch: PROBER_NO_PATCHES=1)."""
+    return load(path, ()) if hostmatch.usable() else asyncssh.read_known_hosts(path)
+
+
 def load(path: str, queries: Iterable[Query], stop: threading.Event | None = None) -> PreparedKnownHosts:
     """Read and index `path`, prepared for `queries`; OSError/ValueError as asyncssh would raise them."""
     with open(path, encoding="utf-8") as handle:
@@ -225,4 +231,4 @@ def load(path: str, queries: Iterable[Query], stop: threading.Event | None = Non
     return known
 
 
-__all__ = ["Index", "PreparedKnownHosts", "Query", "load", "lookup_names", "scan"]
+__all__ = ["Index", "PreparedKnownHosts", "Query", "load", "lookup_names", "read", "scan"]

@@ -77,7 +77,7 @@ def known_hosts(prepared: Prepared, spec: SSHSpec) -> Any:
     path = _path(spec.known_hosts)
     if path not in prepared.known_hosts:
         try:
-            prepared.known_hosts[path] = knownhosts.load(path, ())
+            prepared.known_hosts[path] = knownhosts.read(path)
         except FileNotFoundError:
             why = f"known_hosts file not found: {spec.known_hosts}"
             prepared.known_hosts[path] = SetupError("host_key", why)

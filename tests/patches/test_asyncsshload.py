@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes.util
+import inspect
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from prober._patches import asyncsshload
+from prober._patches import SWITCH, asyncsshload
 from tests.conftest import ROOT, cli_env
 
 AUDIT = """
@@ -23,18 +24,42 @@ import asyncssh.crypto.pq as pq
 print(len(started), pq.mlkem_available)
 """
 
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the dynamic linker's directories")
 
-def test_ssh_probe_import_starts_no_process() -> None:
-    """Loading the SSH probe imports asyncssh (ML-KEM via cryptography still available) and runs
-    no child process; a plain `import asyncssh` runs several here (ldconfig, gcc, ld)."""
+
+def _processes_started(switch: str) -> list[str]:
     proc = subprocess.run(
-        [sys.executable, "-c", AUDIT], capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60
+        [sys.executable, "-c", AUDIT], capture_output=True, text=True, env=cli_env({SWITCH: switch}),
+        cwd=ROOT, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["0", "True"]
+    return proc.stdout.split()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the dynamic linker's directories")
+def test_guard_pq_uses_find_library() -> None:
+    """asyncssh.crypto.pq still looks liboqs up with ctypes.util.find_library when imported: if an
+    upgrade changes that, this fails (the patch would silently do nothing)."""
+    import asyncssh.crypto.pq as pq
+
+    assert "ctypes.util.find_library(" in inspect.getsource(pq)
+
+
+@linux
+def test_ssh_probe_import_starts_no_process() -> None:
+    """Loading the SSH probe imports asyncssh (ML-KEM via cryptography still available) and runs
+    no child process."""
+    assert _processes_started("") == ["0", "True"]
+
+
+@linux
+def test_switched_off_is_the_stock_import() -> None:
+    """PROBER_NO_PATCHES=1: asyncssh imported as it comes, which on Linux starts ldconfig (and gcc,
+    ld) from ctypes.util.find_library; ML-KEM available all the same."""
+    count, mlkem = _processes_started("1")
+    assert int(count) > 0 and mlkem == "True"
+
+
+@linux
 def test_finds_a_system_library_like_ctypes() -> None:
     """libc is found in the linker's directories, under the name ctypes finds (or its dev link)."""
     found = asyncsshload.find_library("c")

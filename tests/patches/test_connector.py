@@ -8,11 +8,15 @@ from typing import Any
 
 import aiohappyeyeballs
 import pytest
+from aiohttp import TCPConnector
 
-from prober._patches import connector
+from prober._patches import SWITCH, connector
 from prober.runtime.resources import Resources
+from tests.nopatches import needs_patch
 from tests.probes.conftest import AppServer, free_port, run_probe
 from tests.probes.httpapp import make_app, spec
+
+direct = needs_patch("connector", "the native connect")
 
 
 @pytest.fixture
@@ -29,12 +33,24 @@ def eyeballs_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return calls
 
 
-async def test_hook_matches_the_installed_aiohttp(resources: Resources) -> None:
-    """If an aiohttp upgrade changes the private hook, this fails (prober itself falls back)."""
+async def test_guard_hook_matches_installed_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If an aiohttp upgrade changes the private hook or the state it reads, this fails (prober
+    itself falls back to the stock connector)."""
+    monkeypatch.delenv(SWITCH, raising=False)
     assert connector.HOOK_COMPATIBLE
+    built = connector.make_connector(limit=0, force_close=True)
+    try:
+        assert type(built) is connector.DirectConnector and connector._has_state(built)
+    finally:
+        await built.close()
+
+
+@direct
+async def test_session_uses_the_direct_connector(resources: Resources) -> None:
     assert type(resources.http_session().connector) is connector.DirectConnector
 
 
+@direct
 async def test_ip_literal_skips_happy_eyeballs(resources: Resources, eyeballs_calls: Counter[str]) -> None:
     async with AppServer(make_app(Counter())) as server:
         _, record = await run_probe(spec(server.url("/ok")), resources)
@@ -42,6 +58,7 @@ async def test_ip_literal_skips_happy_eyeballs(resources: Resources, eyeballs_ca
     assert eyeballs_calls["start_connection"] == 0
 
 
+@direct
 async def test_refused_is_still_refused(resources: Resources, eyeballs_calls: Counter[str]) -> None:
     """The error the native connect raises is classified like aiohttp's own."""
     _, record = await run_probe(spec(f"http://127.0.0.1:{free_port()}/"), resources)
@@ -71,6 +88,7 @@ def test_ipv6_zone_keeps_aiohttp_path() -> None:
     assert not connector._scoped(plain) and not connector._scoped(v4)
 
 
+@direct
 async def test_ipv6_loopback_connects_directly(resources: Resources, eyeballs_calls: Counter[str]) -> None:
     """An IPv6 literal without a zone takes the native connect too."""
     from aiohttp import web
@@ -97,3 +115,22 @@ async def test_ipv6_loopback_connects_directly(resources: Resources, eyeballs_ca
         await runner.cleanup()
     assert record["status"] == "ok" and record["http"]["status_code"] == 200
     assert eyeballs_calls["start_connection"] == 0
+
+
+async def test_switched_off_is_aiohttps_connector(
+    monkeypatch: pytest.MonkeyPatch, eyeballs_calls: Counter[str]
+) -> None:
+    """PROBER_NO_PATCHES=1: the session's connector is aiohttp's own, every connect goes through
+    aiohappyeyeballs, and answers and refusals are recorded as on the native path."""
+    monkeypatch.setenv(SWITCH, "1")
+    res = Resources()
+    try:
+        assert type(res.http_session().connector) is TCPConnector
+        async with AppServer(make_app(Counter())) as server:
+            _, record = await run_probe(spec(server.url("/ok")), res)
+        assert record["status"] == "ok" and record["http"]["status_code"] == 200
+        _, refused = await run_probe(spec(f"http://127.0.0.1:{free_port()}/"), res)
+        assert refused["error"]["kind"] == "refused" and "127.0.0.1" in refused["error"]["message"]
+    finally:
+        await res.aclose()
+    assert eyeballs_calls["start_connection"] == 2

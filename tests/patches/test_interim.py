@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import tracemalloc
 
-from prober._patches import interim
+import pytest
+from aiohttp import TCPConnector
+from aiohttp.client_proto import ResponseHandler
+
+from prober._patches import SWITCH, interim
 from prober.model import Job, Result, Target
 from prober.probes import probe_for
 from prober.record import to_record
 from prober.runtime.engine import Engine
 from prober.runtime.resources import Resources
+from tests.nopatches import needs_patch
 from tests.probes.conftest import CertFactory, Handler, RawServer, run_probe
 from tests.probes.httpapp import MARGIN, TIMEOUT, spec
 from tests.probes.records import check_record
@@ -68,9 +74,25 @@ def early_hints(links: int, size: int) -> bytes:
     return b"HTTP/1.1 103 Early Hints\r\n" + link.encode() * links + b"\r\n"
 
 
+async def test_guard_matches_installed_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aiohttp's connectors build their protocol from a partial of ResponseHandler, whose feed_data
+    takes the parsed message first: if an upgrade changes either, this fails (the 1xx bound would
+    silently be gone)."""
+    monkeypatch.delenv(SWITCH, raising=False)
+    assert interim.COMPATIBLE
+    connector = TCPConnector()
+    try:
+        assert interim.install(connector)
+        factory = connector._factory
+        assert isinstance(factory, functools.partial) and factory.func is interim.InterimGuard
+    finally:
+        await connector.close()
+
+
+@needs_patch("interim", "bounding interim (1xx) responses")
 class TestInterim:
     async def test_guard_is_installed(self, resources: Resources) -> None:
-        """If an aiohttp upgrade changes how connections build their protocol, this fails."""
+        """The sweep's session builds guarded protocols."""
         factory = resources.http_session().connector._factory  # type: ignore[union-attr]
         assert factory.func is interim.InterimGuard
 
@@ -174,3 +196,42 @@ class TestInterim:
                 assert records["healthy"]["status"] == "ok", records["healthy"]["error"]
                 assert records["flood"]["error"]["kind"] == "protocol"
                 assert elapsed < 1.5, elapsed
+
+
+class TestUnboundedWithoutThePatch:
+    """PROBER_NO_PATCHES=1: interim responses are aiohttp's, unbounded (README, "Library patches")."""
+
+    async def test_switch_leaves_aiohttps_protocol(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv(SWITCH, "1")
+        res = Resources()
+        try:
+            factory = res.http_session().connector._factory  # type: ignore[union-attr]
+            assert factory.func is ResponseHandler
+        finally:
+            await res.aclose()
+
+    async def test_many_interim_answers_are_skipped(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Past the bound, the final answer is taken as aiohttp takes it: ok."""
+        monkeypatch.setenv(SWITCH, "1")
+        res = Resources()
+        try:
+            async with RawServer(interim_then_ok(*[PROCESSING] * (3 * interim.MAX_INTERIM))) as srv:
+                _, record = await run_probe(spec(f"http://127.0.0.1:{srv.port}/"), res)
+        finally:
+            await res.aclose()
+        assert record["status"] == "ok", record["error"]
+
+    async def test_flood_still_ends_as_timeout(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A 102 flood still ends in one record, `timeout` (never internal), but late: the loop is held
+        by the flood (measured here at a 1 s timeout: ~2 s on asyncio, 5-8 s on uvloop)."""
+        monkeypatch.setenv(SWITCH, "1")
+        res = Resources()
+        try:
+            async with RawServer(interim_forever(PROCESSING)) as srv:
+                started = time.perf_counter()
+                _, record = await run_probe(spec(f"http://127.0.0.1:{srv.port}/", timeout=0.5), res)
+        finally:
+            await res.aclose()
+        check_record(record)
+        assert record["error"]["kind"] == "timeout"
+        assert 0.5 <= time.perf_counter() - started < 30
