@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from prober.exits import Exit
 from prober.sinks.gate import Gate, GroupGate
 from prober.sinks.safetext import one_line
 
@@ -14,6 +15,8 @@ MIN_ROWS = 8  # host lines shown even on a tiny terminal
 def verdict(gate: Gate, warnings: int, code: int) -> str:
     """One line: passed or failed, and what was allowed through (warnings, failures within budget)."""
     what = "failing hosts" if gate.fail_on == "fail" else "failing or warning hosts"
+    if code == Exit.INTERRUPTED:
+        return f"  gate: no verdict, the sweep was interrupted (exit {code})"
     if not gate.passed:
         over = [name for name, group in gate.groups.items() if not group.passed]
         names = ", ".join(over[:5]) + (f" and {len(over) - 5} more" if len(over) > 5 else "")

@@ -55,13 +55,15 @@ def status_line(
     else:
         text = f"all {planned} probes ok"
     over = [(name, group) for name, group in gate.worst_first() if not group.passed]
-    if over:
+    if code is Nagios.UNKNOWN:  # no verdict: the failures may be the stop's own (cancelled)
+        pass
+    elif over:
         shown = "; ".join(
             f"{name} ({group.counted} of {group.hosts} hosts failing, max_fail {group.allowed})"
             for name, group in over[:3]
         )
         text += f"; over budget: {shown}" + (f" and {len(over) - 3} more groups" if len(over) > 3 else "")
-    elif gate.failing_hosts() and code is not Nagios.UNKNOWN:
+    elif gate.failing_hosts():
         text += f"; {gate.failing_hosts()} failing hosts within budget"
     perf = [f"{s}={counts[s]};;;0;{planned}" for s in ("ok", "warn", "fail")]
     perf.append(f"duration={duration_s:.3f}s;;;0;")
