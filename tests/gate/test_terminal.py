@@ -108,8 +108,8 @@ class TestFailingHostsSummary:
     def test_every_host_named_until_a_screenful_then_counted(self, lab: Lab) -> None:
         """300 refused hosts on a 24-row terminal: the summary names hosts until its screenful, then
         counts the rest exactly and says where the full list is; with 5 hosts it names all 5."""
-        block = lab.block
-        lab.hosts["down"] = [(f"down{i:03d}", f"127.{block}.{10 + i // 200}.{1 + i % 200}") for i in range(300)]
+        addresses = [f"127.{lab.block}.{10 + i // 200}.{1 + i % 200}" for i in range(300)]
+        lab.hosts["down"] = [(f"down{i:03d}", address) for i, address in enumerate(addresses)]
         inventory = write(lab, {"down": {}})
         ran = run("sweep", str(inventory), stderr_tty=True, rows=24, cols=80)
         summary = ran.err.split(CLEAR)[-1]
