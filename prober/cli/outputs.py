@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prober.budget import NONE, Budget
 from prober.errors import InputError, Problem
@@ -55,7 +55,6 @@ class Outputs:
     jsonl: BackgroundJsonlSink | None = None
     progress: Progress | None = None
     pointer: str = ""  # where the full list of failing records is, for the summary
-    extra: list[Sink] = field(default_factory=list)
 
 
 def check(options: OutputOptions) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.cli.conftest import Lab, probes
+from tests.cli.conftest import Lab, probes, records
 from tests.conftest import ROOT
 from tests.gate.helpers import gate_of, sweep, write
 
@@ -58,6 +58,10 @@ class TestGateOnChange:
         assert sweep(str(first))[0].returncode == 2
         proc, lines = sweep(str(first), "--baseline", str(baseline))
         assert proc.returncode == 0 and gate_of(lines)["groups"]["web"]["counted"] == 0
+        # The baseline is read whole before the output is opened: the same file can be both.
+        proc, _ = sweep(str(first), "--baseline", str(baseline), "-o", str(baseline))
+        assert proc.returncode == 0
+        assert {r.get("baseline") for r in probes(records(baseline.read_text())) if r["error"]} == {"still"}
 
     def test_new_failures_over_budget_fail_the_gate(self, lab: Lab, tmp_path: Path) -> None:
         """A baseline where every host was ok: both failures are new, budget 0 → exit 2."""
