@@ -47,6 +47,14 @@ class TestLabels:
         metrics = load_jsonl(str(out)).render().decode()
         assert f'host="{first[0]}"' in metrics and 'rack="12"' in metrics and 'team="alpha"' in metrics
 
+    def test_plan_shows_the_labels_records_will_carry(self) -> None:
+        """`prober plan` on inventories/gate.yaml: batch hosts get dc, team and queue; web's team wins."""
+        proc = run_cli("plan", "inventories/gate.yaml")
+        plans = {r["host"]: r.get("labels") for r in map(json.loads, proc.stdout.splitlines())}
+        assert plans["batch01.example.com"] == {"dc": "eu-1", "team": "platform", "queue": "nightly"}
+        assert plans["web01.example.com"] == {"dc": "eu-1", "team": "web"}
+        assert plans["db01"] == {"dc": "eu-1", "team": "platform"}
+
     def test_no_labels_no_key(self, lab: Lab) -> None:
         lab.add("web", "http_ok", 1)
         _, lines = sweep(str(write(lab, {"web": {}})))
