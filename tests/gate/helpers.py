@@ -22,7 +22,8 @@ def write(
 ) -> Path:
     """An inventory of the lab's hosts: `groups` maps a lab group to its keys besides hosts
     (probes: default [web]; max_fail, labels, vars...); `hosts` replaces the lab's host lists."""
-    settings = {"timeout": "2s", "retries": 0, "concurrency": 64, **(defaults or {})}
+    # A generous timeout: healthy hosts answer in ms, and a loaded CI machine must not fail them.
+    settings = {"timeout": "10s", "retries": 0, "concurrency": 64, **(defaults or {})}
     lines = ["defaults:", *(f"  {key}: {json.dumps(value)}" for key, value in settings.items())]
     lines += [
         "probes:",
