@@ -13,11 +13,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# The simulated fleet has broken hosts on purpose, so the sweep's verdict is 2 ("some probes
-# failed"); the demo itself succeeded when that verdict is 0, 1 or 2.
+# The simulated fleet has broken hosts on purpose, so the sweep's verdict is 2 ("the gate
+# failed"); the demo itself succeeded when that verdict is 0 or 2.
 demo: $(STAMP)
 	@$(VENV)/bin/prober demo; code=$$?; \
-	echo "prober demo: exit $$code (0 ok, 1 warn, 2 fail: the simulated fleet has failing hosts by design)" >&2; \
+	echo "prober demo: exit $$code (0 gate passed, 2 gate failed: the simulated fleet has failing hosts by design)" >&2; \
 	[ $$code -le 2 ]
 
 test: $(STAMP)

@@ -11,6 +11,15 @@ import structlog
 
 # Why writes to stderr failed (disk full, I/O error): diagnostics or the summary were lost (exit 2).
 _stderr_error: list[str] = []
+# While a live progress line sits on the terminal (no newline), each diagnostic first returns to the
+# start of the line and erases it, in the same write(), so it never lands inside the progress text.
+CLEAR_LINE = b"\r\x1b[K"
+_status_line: list[bool] = [False]
+
+
+def status_line(shown: bool) -> None:
+    """A progress line is (or no longer is) on stderr: diagnostics clear it first."""
+    _status_line[0] = shown
 
 
 class _StderrLogger(structlog.PrintLogger):
@@ -29,6 +38,8 @@ class _StderrLogger(structlog.PrintLogger):
 
 def _write_line(stream: Any, message: str) -> None:
     line = (message + "\n").encode("utf-8", "replace")
+    if _status_line[0]:
+        line = CLEAR_LINE + line
     try:
         fd = stream.fileno()
     except (OSError, ValueError):  # not a real file (a test's capture): its own write is all there is
@@ -41,9 +52,10 @@ def _write_line(stream: Any, message: str) -> None:
         view = view[os.write(fd, view) :]
 
 
-def configure(verbose: bool = False) -> None:
-    """Route structlog (and asyncssh/aiohttp's stdlib logging) to stderr; stdout is for results."""
-    level = logging.DEBUG if verbose else logging.INFO
+def configure(verbose: bool = False, quiet: bool = False) -> None:
+    """Route structlog (and asyncssh/aiohttp's stdlib logging) to stderr; stdout is for results.
+    `quiet` (-q): errors only."""
+    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
     if sys.stderr is None:  # started with stderr closed (2>&-): diagnostics go nowhere, never to stdout
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     renderer: Any
@@ -64,7 +76,9 @@ def configure(verbose: bool = False) -> None:
     # asyncssh logs every connection at INFO; keep library chatter out unless it matters.
     for name in ("asyncssh", "aiohttp"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.ERROR if quiet else logging.WARNING, format="%(name)s: %(message)s"
+    )
 
 
 def stderr_closed() -> None:

@@ -45,6 +45,7 @@ class Target:
     address: str
     group: str
     vars: Mapping[str, Any] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)  # the inventory's `labels:` vars, as text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from prober.budget import Budget
 from prober.errors import InventoryError, Problem
 from prober.inventory import fields, ranges, tables
 from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
@@ -43,7 +44,7 @@ class SweepSettings:
     concurrency: int
     latency_warn: float | None = None
     deadline: float | None = None
-    max_fail: str | None = None
+    max_fail: Budget | None = None  # for groups that set none
 
 
 def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
@@ -172,14 +173,21 @@ class _Planner:
 
     def jobs_for(self, group: GroupDef, host: HostDecl) -> Iterator[tuple[Target, ProbeSpec]]:
         shared_vars = {**self.inventory.defaults.vars, **group.vars, **host.vars}
+        labels = _labels((*self.inventory.defaults.labels, *group.labels), shared_vars)
         for name in ranges.expand(host.pattern):
             address = host.address or name
-            target = Target(name, address, group.name, shared_vars)
+            target = Target(name, address, group.name, shared_vars, labels)
             variables: dict[str, Any] = {}  # filled on first use: a plan without templates never needs it
             for probe_name in group.probes:
                 spec = self.spec(self.inventory.probes[probe_name], group, host, variables, target)
                 if spec is not None:
                     yield target, spec
+
+
+def _labels(names: Iterable[str], variables: dict[str, Any]) -> dict[str, str]:
+    """The record's `labels`: each listed var this host has, as text (one dict per host declaration,
+    shared by the hosts a range expands to). A var this host lacks is left out, as Prometheus does."""
+    return {name: str(variables[name]) for name in names if name in variables}
 
 
 def _selected(limit: Iterable[str] | None, group: str, host: str) -> bool:

@@ -66,6 +66,8 @@ def to_record(result: Result, run_id: str) -> dict[str, Any]:
         record["check"] = result.details["check"]
     if is_insecure(spec):
         record["insecure"] = True
+    if job.target.labels:  # the inventory's `labels:` vars, for log stacks and Prometheus
+        record["labels"] = job.target.labels
     return record
 
 

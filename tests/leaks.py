@@ -74,8 +74,9 @@ async def run_cli(*args: str, env: Mapping[str, str] | None = None) -> tuple[int
 
 
 async def every_stream(inventory: Path, env: Mapping[str, str], out_dir: Path) -> dict[str, str]:
-    """Every output of validate, plan and sweep (stdout, stderr with -v, -o FILE, --workers 2), and
-    of what reads results back: report (HTML, JUnit, GitHub annotations and step summary) and diff."""
+    """Every output of validate, plan and sweep (stdout, stderr with -v, -o FILE, --workers 2; the
+    sweep's table, JUnit, annotations, step summary with --baseline; --nagios), and of what reads
+    results back: report (HTML, JUnit, GitHub annotations and step summary) and diff."""
     streams: dict[str, str] = {}
     for command in ("validate", "plan"):
         code, out, err = await run_cli(command, str(inventory), env=env)
@@ -89,6 +90,26 @@ async def every_stream(inventory: Path, env: Mapping[str, str], out_dir: Path) -
     streams["sweep -o file"], streams["sweep -o stderr"] = output.read_text(), err
     streams["sweep -o stdout"] = out or "(empty)"
     streams.update(await _result_streams(output, streams["sweep stdout"], env, out_dir))
+    streams.update(await _sweep_outputs(inventory, env, out_dir, code))
+    return streams
+
+
+async def _sweep_outputs(inventory: Path, env: Mapping[str, str], out_dir: Path, code: int) -> dict[str, str]:
+    """The sweep's own CI and terminal outputs, fed live: table, JUnit, annotations, step summary
+    (against the first sweep as --baseline), and the Nagios line with its -o file."""
+    junit, summary = out_dir / "sweep-junit.xml", out_dir / "sweep-summary.md"
+    github = {**env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    args = ("--format", "table", "--junit", str(junit), "--baseline", str(out_dir / "first.jsonl"))
+    code_ci, out, err = await run_cli("sweep", str(inventory), *args, env=github)
+    assert code_ci == code or code_ci == 0, err  # with a baseline, only new failures count
+    streams = {"sweep table": out, "sweep annotations": err, "sweep junit": junit.read_text()}
+    streams["sweep step summary"] = summary.read_text()
+    assert "::" in err and "<testsuite " in streams["sweep junit"]  # the outputs were written
+    nagios = out_dir / "nagios.jsonl"
+    _, out, err = await run_cli("sweep", str(inventory), "--nagios", "-o", str(nagios), env=env)
+    assert out.startswith("PROBER "), (out, err)
+    streams |= {"sweep nagios": out, "sweep nagios stderr": err or "(empty)"}
+    streams["sweep nagios -o"] = nagios.read_text()
     return streams
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -20,10 +21,12 @@ class TestSmoke:
         assert proc.returncode == 0
         assert proc.stdout.startswith("prober ")
 
-    def test_demo_sweeps_the_simulated_fleet(self) -> None:
+    def test_demo_sweeps_the_simulated_fleet(self, tmp_path: Path) -> None:
         """The demo probes 200 hosts (SSH hosts also get disk and load checks), one record per planned
-        probe plus a sweep line, and exits 2 (the fleet fails some hosts by design)."""
-        proc = run_cli("demo")
+        probe plus a sweep line, exits 2 (the fleet fails some hosts by design), and writes an HTML
+        report of the sweep, saying where."""
+        report = tmp_path / "demo.html"
+        proc = run_cli("demo", "--report", str(report))
         lines = [json.loads(line) for line in proc.stdout.splitlines()]
         probes = [rec for rec in lines if rec["event"] == "probe"]
         assert len({rec["host"] for rec in probes}) == 200
@@ -36,10 +39,18 @@ class TestSmoke:
         assert lines[-1]["counts"]["fail"] > 0 and lines[-1]["counts"]["ok"] > 50
         assert {rec["type"] for rec in probes} == {"http", "tcp", "ssh"}
         assert proc.returncode == 2
+        assert f"prober demo: HTML report: {report} (open it in a browser)" in proc.stderr
+        page = report.read_text()
+        assert page.startswith("<!DOCTYPE html>") and next(r["host"] for r in probes if r["error"]) in page
 
-    def test_demo_output_matches_the_published_schema(self) -> None:
+    def test_demo_refuses_an_unwritable_report_first(self, tmp_path: Path) -> None:
+        """A report path in a missing directory: exit 3 before any fleet starts."""
+        proc = run_cli("demo", "--report", str(tmp_path / "missing" / "r.html"))
+        assert proc.returncode == 3 and proc.stdout == "" and "--report: directory" in proc.stderr
+
+    def test_demo_output_matches_the_published_schema(self, tmp_path: Path) -> None:
         """Every line the demo writes validates against prober/schema/result.schema.json."""
-        proc = run_cli("demo", "--hosts", "60")
+        proc = run_cli("demo", "--hosts", "60", "--report", str(tmp_path / "demo.html"))
         lines = proc.stdout.splitlines()
         assert len(lines) == json.loads(lines[-1])["planned"] + 1 > 60
         for line in lines:

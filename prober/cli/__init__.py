@@ -17,10 +17,11 @@ from typing import NoReturn
 
 from prober import __version__
 from prober.cli.args import EXIT_INPUT, Parser
+from prober.exits import Exit
 from prober.runtime.signals import STOP_SIGNALS
 
-EXIT_WRITE_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_WRITE_ERROR = int(Exit.FAILED)
+EXIT_INTERRUPTED = int(Exit.INTERRUPTED)
 WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})
 MAX_PROBLEMS_SHOWN = 100
 # The commands, in the order `prober --help` lists them; each is imported only when it runs, except
@@ -69,11 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from prober import logs
     from prober.errors import InputError, InventoryError
 
-    logs.configure(args.verbose)
+    # -q: errors only. --nagios too: Icinga 2 shows a check's stderr with its output.
+    nagios = getattr(args, "nagios", False)
+    logs.configure(args.verbose, quiet=getattr(args, "quiet", False) or nagios)
     try:
         try:
             return COMMANDS[args.command].command(args)
         except (InventoryError, InputError) as exc:
+            if nagios:  # a check that cannot run is UNKNOWN (3), with a status line saying why
+                print(f"PROBER UNKNOWN - bad input: {_one_line(str(exc.problems[0])).replace('|', '/')}")
             return _report(exc.problems)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

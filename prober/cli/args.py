@@ -7,7 +7,11 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-EXIT_INPUT = 3
+from prober import budget
+from prober.budget import Budget
+from prober.exits import Exit
+
+EXIT_INPUT = int(Exit.INPUT)
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,11 +40,8 @@ def duration(text: str) -> float:
     return convert(text)
 
 
-def max_fail(text: str) -> str:
-    from prober.inventory.loader import parse_max_fail
-
-    parse_max_fail(text)
-    return text
+def max_fail(text: str) -> Budget:
+    return budget.parse(text)
 
 
 def whole(text: str, low: int, high: int) -> int:

@@ -39,7 +39,7 @@ def plan_record(job: Job) -> dict[str, Any]:
     shown = registry.get(spec.kind).shown
     if shown is not None:  # the kind's own view of its parameters: secrets redacted
         params.update(shown(spec))
-    return {
+    record = {
         "event": "plan",
         "index": job.index,
         "host": job.target.name,
@@ -49,6 +49,9 @@ def plan_record(job: Job) -> dict[str, Any]:
         "type": spec.kind,
         "params": params,
     }
+    if job.target.labels:  # what every result record of this probe will carry
+        record["labels"] = job.target.labels
+    return record
 
 
 def plan(path: str, limit: list[str] | None) -> int:

@@ -6,12 +6,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, Protocol
 
 from prober.errors import InputError, Problem
 from prober.results import baseline as baselines
 from prober.results.reader import ResultsFile
 from prober.sinks.atomic import check_output
+from prober.sinks.base import Sink
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,15 +38,10 @@ def command(args: argparse.Namespace) -> int:
     )
 
 
-class RecordSink(Protocol):
-    """What a live sweep and a results file both feed: each probe record, then the sweep line."""
-
-    def record(self, record: dict[str, Any]) -> None: ...
-
-    def close(self, sweep: dict[str, Any] | None = None) -> None: ...
+RecordSink = Sink  # the one sink type (prober.sinks.base), fed live by a sweep or from a file here
 
 
-def replay(path: str, sinks: Sequence[RecordSink]) -> ResultsFile:
+def replay(path: str, sinks: Sequence[Sink]) -> ResultsFile:
     """Feed every probe record of a results file to `sinks`, then close them with its sweep line.
 
     A file that is not prober output raises InputError before any sink is closed, so nothing is written."""
@@ -68,7 +63,9 @@ def _not_an_input(path: str, flag: str, inputs: Sequence[str | None]) -> None:
 
 def github_mode(choice: str) -> bool:
     """--annotations: github, none, or auto (github when running in GitHub Actions)."""
-    return choice == "github" or (choice == "auto" and os.environ.get("GITHUB_ACTIONS") == "true")
+    from prober.cli.outputs import github
+
+    return github(choice)
 
 
 def report(
@@ -93,7 +90,7 @@ def report(
             check_output(path, flag)
             _not_an_input(path, flag, [results, baseline])
     old = baselines.load(baseline) if baseline else None
-    sinks: list[RecordSink] = []
+    sinks: list[Sink] = []
     if output:
         from prober.sinks.report import HtmlReport
 

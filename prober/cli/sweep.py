@@ -1,40 +1,59 @@
-"""`prober sweep INVENTORY`: plan, run (one process or workers), write the sweep line, exit with a verdict."""
+"""`prober sweep INVENTORY`: plan, run (one process or workers) feeding one fan-out of sinks, then
+write the sweep line and exit with the gate's verdict (prober.cli.finish)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prober import logs
+from prober.budget import Budget
+from prober.cli import outputs as outs
 from prober.cli.args import duration, limit, max_fail, positive, retries, typed
+from prober.cli.finish import finish
 from prober.inventory import Inventory, load_inventory
-from prober.inventory.loader import parse_max_fail
 from prober.model import Job
 from prober.plan import SweepSettings, build_plan, settings_for
 from prober.record import new_run_id
 from prober.runtime.execute import SweepOutcome, execute, run_loop
 from prober.runtime.output import STDOUT, close_output, open_output
+from prober.runtime.records import Recorder
 from prober.runtime.signals import signals_held
-from prober.sinks.jsonl import JsonlSink
-from prober.sinks.summary import EXIT_FAIL, EXIT_OK, EXIT_WARN
-from prober.sinks.writer import write_all
-
-EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
-# Why records could not be written → exit code: the reader left (like SIGPIPE), or a write failed.
-OUTPUT_LOST = {"output_closed": EXIT_OUTPUT_CLOSED, "output_error": EXIT_FAIL}
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sweep = sub.add_parser("sweep", help="probe every (host, probe) pair of an inventory")
-    sweep.add_argument("inventory")
+    sweep.add_argument("inventory", help="the inventory file, or - to read it from stdin")
     sweep.add_argument("--concurrency", type=typed(positive), help="probes in flight at once")
     sweep.add_argument("--timeout", type=typed(duration), help="per-probe deadline, e.g. 500ms, 2s")
     sweep.add_argument("--retries", type=typed(retries), help="extra attempts on timeout/refused/reset")
     sweep.add_argument("--deadline", type=typed(duration), help="deadline for the whole sweep, e.g. 60s")
-    sweep.add_argument("--max-fail", type=typed(max_fail), help="failures tolerated (N or P%%) before exit 2")
-    sweep.add_argument("-o", "--output", help="write JSON lines to FILE instead of stdout")
+    sweep.add_argument(
+        "--max-fail",
+        type=typed(max_fail),
+        help="failing hosts a group may have (N, or P%% of its hosts) for groups that set no max_fail",
+    )
+    sweep.add_argument(
+        "--fail-on", choices=("fail", "warn"), default="fail", help="warn: warnings count as failures"
+    )
+    sweep.add_argument("--baseline", help="an earlier results file: only failures new since it count")
+    sweep.add_argument("-o", "--output", help="write the records to FILE instead of stdout")
+    sweep.add_argument("--append", action="store_true", help="append to -o FILE instead of replacing it")
+    sweep.add_argument(
+        "--format", choices=("jsonl", "table"), help="records as JSON lines, or a table of what is not ok "
+        "(default: table when stdout is a terminal, else jsonl)",
+    )
+    sweep.add_argument(
+        "--nagios", action="store_true", help="one Nagios status line on stdout, exit 0-3 (records: -o)"
+    )
+    sweep.add_argument("--junit", help="write JUnit XML to FILE (one testsuite per group)")
+    sweep.add_argument(
+        "--annotations",
+        choices=("auto", "github", "none"),
+        default="auto",
+        help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
+    )
     sweep.add_argument(
         "--limit", type=typed(limit), help="only these groups or hosts (comma-separated, globs allowed)"
     )
@@ -43,7 +62,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=typed(positive),
         help="processes sharing the plan (default: usable CPUs for 500+ probes per extra worker, else 1)",
     )
-    sweep.add_argument("-q", "--quiet", action="store_true", help="no human summary on stderr")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="print nothing on stderr but errors")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -56,7 +75,18 @@ def command(args: argparse.Namespace) -> int:
         limit=args.limit,
         workers=args.workers,
     )
-    return run(args.inventory, flags, output=args.output, quiet=args.quiet)
+    options = outs.OutputOptions(
+        output=args.output,
+        append=args.append,
+        fmt=args.format,
+        nagios=args.nagios,
+        junit=args.junit,
+        annotations=args.annotations,
+        baseline=args.baseline,
+        fail_on=args.fail_on,
+        quiet=args.quiet,
+    )
+    return run(args.inventory, flags, options)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +97,7 @@ class SweepFlags:
     timeout: float | None = None
     retries: int | None = None
     deadline: float | None = None
-    max_fail: str | None = None
+    max_fail: Budget | None = None
     limit: list[str] | None = None
     workers: int | None = None  # None: usable CPUs when the plan is large enough (prober.runtime.workers)
 
@@ -86,63 +116,50 @@ def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[
     return inventory, settings, build_plan(inventory, settings, flags.limit)
 
 
-def finish(
-    outcome: SweepOutcome, settings: SweepSettings, *, out_fd: int, run_id: str, quiet: bool = False
-) -> int:
-    """Write the sweep line and the human summary; return the exit code."""
-    summary, stop_reason, duration = outcome.summary, outcome.stop_reason, outcome.duration
-    budget = parse_max_fail(settings.max_fail) if settings.max_fail else None
-    code = summary.exit_code(budget, stop_reason)
-    if stop_reason in OUTPUT_LOST:  # nowhere to write the sweep line or the rest: stop quietly
-        return OUTPUT_LOST[stop_reason]
-    sink = JsonlSink(out_fd, run_id)
-    sink.write(summary.sweep_record(run_id, duration, code, stop_reason), cap=False)
-    if sink.lost:
-        return OUTPUT_LOST[sink.lost]
-    if not quiet:
-        _print_summary(summary.render(duration, code, stop_reason))
-    if logs.stderr_error() and code in (EXIT_OK, EXIT_WARN):
-        return EXIT_FAIL  # the records are out, but diagnostics or the summary were lost
-    return code
+def run(path: str, flags: SweepFlags, options: outs.OutputOptions | None = None) -> int:
+    """`prober sweep`: the whole sweep; InventoryError/InputError propagate for the CLI to report.
 
-
-def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool = False) -> int:
-    """`prober sweep`: the whole sweep; InventoryError propagates for the CLI to report.
-
-    Until the output is open (planning, waiting for a FIFO's reader), a stop signal ends prober at
-    once (exit 130, see prober.runtime.signals); then signals are held until the sweep's handlers take them.
+    Everything that can be bad input is checked before anything is probed: output options and paths,
+    the baseline, the inventory and its plan, the output file. Until the output is open (planning,
+    waiting for a FIFO's reader), a stop signal ends prober at once (exit 130, see
+    prober.runtime.signals); then signals are held until the sweep's handlers take them.
     """
-    _, settings, jobs = load(path, flags)
-    out_fd = open_output(output)
+    options = options or outs.OutputOptions()
+    outs.check(options)
+    baseline = None
+    if options.baseline:
+        from prober.results import baseline as baselines
+
+        baseline = baselines.load(options.baseline)
+    inventory, settings, jobs = load(path, flags)
+    out_fd = open_output(options.output, append=options.append)
     with signals_held():
-        code = _sweep(jobs, settings, out_fd, quiet, _workers(flags.workers, len(jobs)))
+        run_id = new_run_id()
+        outputs = outs.build(
+            options, inventory=inventory, settings=settings, jobs=jobs, out_fd=out_fd, run_id=run_id,
+            baseline=baseline,
+        )  # fmt: skip
+        recorder = Recorder(run_id, baseline=baseline, fail_on=options.fail_on)
+        outcome = _sweep(jobs, settings, outputs, recorder, _workers(flags.workers, len(jobs)))
+        code = finish(outcome, outputs, run_id=run_id, nagios_mode=options.nagios, quiet=options.quiet)
         return code if out_fd == STDOUT else close_output(out_fd, code)
 
 
-def _print_summary(text: str) -> None:
-    # Not print(): a text stream drops what a partial write() left (seen under PYTHONUNBUFFERED=1 with
-    # a slow stderr reader after a uvloop sweep: 1,661 of 5,757 bytes written, the rest lost).
-    try:
-        sys.stderr.flush()
-        encoding = sys.stderr.encoding or "utf-8"
-        write_all(sys.stderr.fileno(), (text + "\n").encode(encoding, "backslashreplace"))
-    except OSError as exc:
-        logs.stderr_failed(exc)
-
-
-def _sweep(jobs: Sequence[Job], settings: SweepSettings, out_fd: int, quiet: bool, workers: int) -> int:
-    run_id = new_run_id()
-    log = logs.get()
-    log.info(
-        "sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency, workers=workers
+def _sweep(
+    jobs: Sequence[Job], settings: SweepSettings, outputs: outs.Outputs, recorder: Recorder, workers: int
+) -> SweepOutcome:
+    logs.get().info(
+        "sweep starting",
+        run_id=recorder.run_id,
+        probes=len(jobs),
+        concurrency=settings.concurrency,
+        workers=workers,
     )
     if workers > 1:
         from prober.runtime.workers import run_workers
 
-        outcome = run_workers(jobs, settings, workers=workers, out_fd=out_fd, run_id=run_id)
-    else:
-        outcome = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id))
-    return finish(outcome, settings, out_fd=out_fd, run_id=run_id, quiet=quiet)
+        return run_workers(jobs, settings, workers=workers, fanout=outputs.fanout, recorder=recorder)
+    return run_loop(execute(jobs, settings, fanout=outputs.fanout, recorder=recorder))
 
 
 def _workers(asked: int | None, planned: int) -> int:
@@ -152,4 +169,4 @@ def _workers(asked: int | None, planned: int) -> int:
     return max(1, min(asked, planned)) if asked else default_workers(planned)
 
 
-__all__ = ["SweepFlags", "add_arguments", "command", "finish", "load", "run"]
+__all__ = ["SweepFlags", "add_arguments", "command", "load", "run"]

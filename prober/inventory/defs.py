@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from prober.budget import Budget
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -59,6 +61,8 @@ class GroupDef:
     probes: tuple[str, ...]
     vars: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Layer] = field(default_factory=dict)
+    max_fail: Budget | None = None  # None: the sweep's default (--max-fail, else defaults.max_fail)
+    labels: tuple[str, ...] = ()  # vars copied into every record's `labels` (besides the defaults')
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,9 @@ class Defaults:
     concurrency: int = 256
     latency_warn: float | None = None
     deadline: float | None = None
-    max_fail: str | None = None
+    max_fail: Budget | None = None
     vars: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from prober.inventory import fields, ranges
+from prober.inventory import fields, gatekeys, ranges
 from prober.inventory.checker import NAME, Checker, describe
 from prober.inventory.defs import GroupDef, HostDecl, Layer, ProbeDef
 from prober.inventory.yamlsafe import LocDict, LocList
 
-_GROUP_KEYS = {"hosts", "probes", "vars", "overrides"}
+_GROUP_KEYS = {"hosts", "probes", "vars", "overrides", "max_fail", "labels"}
 _HOST_KEYS = {"address", "vars", "overrides"}
 
 
@@ -48,7 +48,8 @@ def _group(check: Checker, name: str, body: Any, line: int, probes: dict[str, Pr
         names = _probe_names(check, spec["probes"], spec.line_of("probes"), f"{key}.probes", probes)
     group_vars = check.variables(spec["vars"], spec.line_of("vars"), f"{key}.vars") if "vars" in spec else {}
     overrides = _overrides(check, spec, f"{key}.overrides", probes)
-    return GroupDef(name, spec.line, tuple(hosts), tuple(names), group_vars, overrides)
+    budget, labels = gatekeys.max_fail(check, spec, key), gatekeys.labels(check, spec, key)
+    return GroupDef(name, spec.line, tuple(hosts), tuple(names), group_vars, overrides, budget, labels)
 
 
 def _probe_names(check: Checker, value: Any, line: int, key: str, probes: dict[str, ProbeDef]) -> list[str]:

@@ -2,53 +2,31 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from prober.errors import InventoryError, Problem
-from prober.inventory import fields, tables
+from prober.inventory import fields, gatekeys, tables
 from prober.inventory.checker import NAME, Checker, describe
 from prober.inventory.defs import Defaults, GroupDef, HostDecl, Inventory, Layer, ProbeDef
 from prober.inventory.groups import parse_groups
-from prober.inventory.yamlsafe import LocDict, load_yaml
+from prober.inventory.yamlsafe import LocDict, load_yaml, shown_path
 
 __all__ = ["Defaults", "GroupDef", "HostDecl", "Inventory", "Layer", "ProbeDef", "load_inventory"]
 
 _TOP_KEYS = {"defaults", "probes", "groups"}
-_MAX_FAIL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
-
-
-def parse_max_fail(value: str) -> tuple[float, bool]:
-    """'5' → (5, False); '10%' → (10.0, True). ValueError on anything else."""
-    match = _MAX_FAIL.match(value)
-    if not match or (not match.group(2) and "." in match.group(1)):
-        raise ValueError(f"expected a count (5) or a percentage (10%), got {fields.shown(value)}")
-    amount, percent = float(match.group(1)), bool(match.group(2))
-    if percent and amount > 100:
-        raise ValueError(f"a percentage is at most 100%, got {fields.shown(value)}")
-    return amount, percent
-
-
-def check_max_fail(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"expected a count (5) or a percentage (10%), got {fields.shown(value)}")
-    parse_max_fail(str(value))
-    return str(value)
-
-
 _DEFAULT_FIELDS: dict[str, fields.Converter] = {
     "timeout": fields.duration,
     "retries": fields.integer(0, 10),
     "concurrency": fields.integer(1, 100_000),
     "latency_warn": fields.duration,
     "deadline": fields.duration,
-    "max_fail": check_max_fail,
 }
 
 
 def load_inventory(path: str) -> Inventory:
     """Read and validate an inventory; raise InventoryError listing every problem found."""
     raw = load_yaml(path)
+    path = shown_path(path)  # `-` is standard input: problems say <stdin>:LINE
     check = Checker(path)
     if raw is None:
         raise InventoryError(
@@ -62,6 +40,7 @@ def load_inventory(path: str) -> Inventory:
     defaults = _defaults(check, raw)
     probes = _probes(check, raw)
     groups = parse_groups(check, raw, probes)
+    gatekeys.check_label_vars(check, raw, defaults, groups)
     inventory = Inventory(path, defaults, probes, groups)
     if check.problems:
         from prober.plan import template_problems  # plan imports this module
@@ -77,7 +56,7 @@ def _defaults(check: Checker, raw: LocDict) -> Defaults:
     data = check.mapping(raw["defaults"], raw.line_of("defaults"), "defaults")
     if data is None:
         return Defaults()
-    check.unknown_keys(data, {*_DEFAULT_FIELDS, "vars"}, "defaults.")
+    check.unknown_keys(data, {*_DEFAULT_FIELDS, "vars", "max_fail", "labels"}, "defaults.")
     values: dict[str, Any] = {}
     for key, converter in _DEFAULT_FIELDS.items():
         if key in data:
@@ -86,6 +65,8 @@ def _defaults(check: Checker, raw: LocDict) -> Defaults:
                 values[key] = converted
     if "vars" in data:
         values["vars"] = check.variables(data["vars"], data.line_of("vars"), "defaults.vars")
+    values["max_fail"] = gatekeys.max_fail(check, data, "defaults")
+    values["labels"] = gatekeys.labels(check, data, "defaults")
     return Defaults(**values)
 
 

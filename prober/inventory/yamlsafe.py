@@ -137,9 +137,20 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+def shown_path(path: str) -> str:
+    """How a path is named in messages: `-` (standard input) is `<stdin>`."""
+    return STDIN_NAME if path == STDIN else path
+
+
 def load_yaml(path: str) -> Any:
-    """Parse one YAML file strictly; every failure becomes an InventoryError naming file:line."""
-    raw = _read(path)
+    """Parse one YAML file (`-`: standard input) strictly; every failure becomes an InventoryError
+    naming file:line (`<stdin>:LINE` for standard input)."""
+    raw = _read_stdin() if path == STDIN else _read(path)
+    path = shown_path(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -216,6 +227,21 @@ def _read(path: str) -> bytes:
         raise InventoryError([Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]) from None
     if len(raw) > MAX_BYTES:
         raise InventoryError([Problem(path, None, "", too_big)])
+    return raw
+
+
+def _read_stdin() -> bytes:
+    """Standard input's bytes, at most MAX_BYTES (read until it closes)."""
+    import sys
+
+    too_big = f"input is over {MAX_BYTES // (1024 * 1024)} MiB; an inventory is never that large"
+    try:
+        raw = sys.stdin.buffer.read(MAX_BYTES + 1) if sys.stdin is not None else b""
+    except (OSError, ValueError) as exc:
+        message = f"cannot read: {getattr(exc, 'strerror', None) or exc}"
+        raise InventoryError([Problem(STDIN_NAME, None, "", message)]) from None
+    if len(raw) > MAX_BYTES:
+        raise InventoryError([Problem(STDIN_NAME, None, "", too_big)])
     return raw
 
 

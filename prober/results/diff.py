@@ -7,13 +7,14 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from prober.exits import Exit
 from prober.results.baseline import Baseline, Key, Outcome
 from prober.sinks.safetext import one_line
 
 # Listed in this order: what needs attention first.
 CHANGES = ("newly_failing", "still_failing", "recovered", "added", "removed")
 _ORDER = {change: index for index, change in enumerate(CHANGES)}
-EXIT_UNCHANGED, EXIT_NEW_FAILURE = 0, 2
+EXIT_UNCHANGED, EXIT_NEW_FAILURE = int(Exit.OK), int(Exit.FAILED)  # like the gate
 
 
 class Change(NamedTuple):

@@ -20,7 +20,7 @@ FRAME = struct.Struct("!I")
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 EXIT_PARENT_GONE = 75
 
-Item = tuple[int, str, "float | None", int, "str | None", "str | None", "str | None", bytes]
+Item = tuple[int, bytes]  # (the job's position in the whole plan, its JSON line)
 
 
 def die_with_parent(parent: int) -> None:
@@ -35,7 +35,7 @@ def die_with_parent(parent: int) -> None:
 
 
 def run_child(
-    jobs: Sequence[Job], indices: list[int], workers: int, settings: Any, run_id: str, wfd: int
+    jobs: Sequence[Job], indices: list[int], workers: int, settings: Any, recorder: Any, wfd: int
 ) -> int:
     """Run the jobs at `indices` and stream items to wfd; returns the exit status."""
     from prober.runtime.execute import run_loop
@@ -46,7 +46,7 @@ def run_child(
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     local = [Job(k, jobs[i].target, jobs[i].spec) for k, i in enumerate(indices)]
-    stream = _ChildStream(wfd, indices.__getitem__, run_id)
+    stream = _ChildStream(wfd, indices.__getitem__, recorder)
     concurrency = math.ceil(settings.concurrency / workers)
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -87,12 +87,13 @@ class _ChildStream:
     """Batches results into pickled frames that a writer thread sends to the parent: the event loop never
     writes to the pipe, so a parent that is slow to read never stalls this child's probes."""
 
-    def __init__(self, wfd: int, global_index: Callable[[int], int], run_id: str) -> None:
-        from prober.record import to_record
+    def __init__(
+        self, wfd: int, global_index: Callable[[int], int], recorder: Callable[[Result], Any]
+    ) -> None:
         from prober.sinks.jsonl import QUEUE_LINES, dumps
 
-        self.global_index, self.run_id = global_index, run_id
-        self._to_record, self._dumps = to_record, dumps
+        self.global_index = global_index
+        self._to_record, self._dumps = recorder, dumps
         self.batch: list[Item] = []
         self.loop: Any = None
         self.stop: Callable[[str], None] | None = None
@@ -104,21 +105,8 @@ class _ChildStream:
         return self.writer.room()
 
     def emit(self, result: Result) -> None:
-        error = result.error
-        kind, message = (error.kind, error.message) if error else (None, None)
-        line = self._dumps(self._to_record(result, self.run_id))
-        self.batch.append(
-            (
-                self.global_index(result.job.index),
-                result.status.value,
-                result.latency_ms,
-                result.attempts,
-                kind,
-                message,
-                result.warning,
-                line,
-            )
-        )
+        line = self._dumps(self._to_record(result))
+        self.batch.append((self.global_index(result.job.index), line))
         if len(self.batch) >= BATCH_ITEMS:
             self.flush()
         elif self._timer is None and self.loop is not None:

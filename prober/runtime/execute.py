@@ -1,4 +1,4 @@
-"""One sweep in this process: fresh per-sweep resources, the engine, the JSONL sink, stop signals."""
+"""One sweep in this process: fresh per-sweep resources, the engine feeding the fan-out, stop signals."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from prober.model import Job, Result
 from prober.plan import SweepSettings
 from prober.probes import probe_for
 from prober.runtime.engine import Engine
+from prober.runtime.records import Recorder
 from prober.runtime.resources import Resources
 from prober.runtime.signals import STOP_SIGNALS, leave_now
-from prober.sinks.jsonl import BackgroundJsonlSink
-from prober.sinks.summary import Summary
+from prober.sinks.base import FanOut
 
 FDS_PER_PROBE = 2
 FD_RESERVE = 64
@@ -30,13 +30,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class SweepOutcome:
-    """What running a plan gives, in one process or over workers: the summary fed by every record,
-    why the sweep stopped early (None: it did not), how long it ran, and whether the output was lost."""
+    """What running a plan gives, in one process or over workers (the records went to the fan-out):
+    why the sweep stopped early (None: it did not), how long it ran, and the event loop's worst lag
+    (the worst worker's under --workers; None if not measured)."""
 
-    summary: Summary
     stop_reason: str | None
     duration: float
-    output_closed: bool
+    loop_lag_max_ms: float | None = None
 
 
 def fd_budget(concurrency: int) -> int:
@@ -84,44 +84,62 @@ def build_engine(
 
 
 async def execute(
-    jobs: Sequence[Job], settings: SweepSettings, *, out_fd: int, run_id: str, handle_signals: bool = True
+    jobs: Sequence[Job],
+    settings: SweepSettings,
+    *,
+    fanout: FanOut,
+    recorder: Recorder,
+    handle_signals: bool = True,
 ) -> SweepOutcome:
-    """Run the plan, streaming records to out_fd."""
-    summary = Summary(len(jobs))
-    engine_ref: list[Engine] = []
-    # Writes happen on a thread: a slow reader must not stall the loop and inflate every latency.
-    sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda reason: engine_ref[0].stop(reason))
+    """Run the plan, feeding every record to the fan-out (which the caller closes with the sweep line).
 
-    def emit(result: object) -> None:
-        summary(result)  # type: ignore[arg-type]
-        sink(result)  # type: ignore[arg-type]
+    A sink that asks to stop (the JSONL sink's reader left) stops the engine; a sink with a bounded
+    queue (JSONL behind a slow reader) holds new probes back through the engine's `room`."""
+
+    def emit(result: Result) -> None:
+        fanout.record(recorder(result))
 
     engine, resources = build_engine(
-        jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline, room=sink.room
+        jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline, room=fanout.room_fn()
     )
-    engine_ref.append(engine)
     loop = asyncio.get_running_loop()
+    fanout.bind(lambda reason: _call_soon(loop, engine.stop, reason))
     interrupts: list[int] = []
     if handle_signals:
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, _on_signal, engine, interrupts)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since planning ended
     started = time.perf_counter()
-    sink.start()
+    fanout.start()
     try:
         stop_reason = await engine.run()
     finally:
-        summary.loop_lag_max_ms = engine.lag.max_ms
         try:
-            await asyncio.to_thread(sink.close)  # every record is out before the sweep line
+            # Every record is out before the sweep line, while a second signal can still leave at
+            # once (a reader that never reads again).
+            await asyncio.to_thread(fanout.drain)
         finally:
             if handle_signals:
                 signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
                 for signum in STOP_SIGNALS:
                     loop.remove_signal_handler(signum)
             await resources.aclose()
-    duration = time.perf_counter() - started
-    return SweepOutcome(summary, stop_reason, duration, sink.closed)
+    return SweepOutcome(stop_reason, time.perf_counter() - started, engine.lag.max_ms)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, stop: Callable[[str], None], reason: str) -> None:
+    """Stop the engine from any thread (a sink's writer thread included)."""
+    if loop.is_closed():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        stop(reason)
+    else:
+        with contextlib.suppress(RuntimeError):  # the loop finished meanwhile: nothing left to stop
+            loop.call_soon_threadsafe(stop, reason)
 
 
 def _on_signal(engine: Engine, interrupts: list[int]) -> None:

@@ -7,14 +7,14 @@ import os
 
 from prober import logs
 from prober.errors import InventoryError, Problem
-from prober.sinks.summary import EXIT_FAIL, EXIT_OK, EXIT_WARN
+from prober.exits import Exit
 
 STDOUT = 1
 
 
-def open_output(path: str | None) -> int:
-    """The fd records go to: stdout, or FILE created/truncated (a FIFO: once a reader opens it);
-    InventoryError if neither is usable."""
+def open_output(path: str | None, append: bool = False) -> int:
+    """The fd records go to: stdout, or FILE created/truncated (appended to with `append`; a FIFO:
+    once a reader opens it); InventoryError if neither is usable."""
     if path is None or path == "-":
         try:
             os.fstat(STDOUT)
@@ -25,15 +25,15 @@ def open_output(path: str | None) -> int:
             raise InventoryError([problem]) from None
         return STDOUT
     try:
-        return _open_file(path)
+        return _open_file(path, append)
     except OSError as exc:
         raise InventoryError([Problem(path, None, "--output", f"cannot write: {exc.strerror}")]) from None
 
 
-def _open_file(path: str) -> int:
+def _open_file(path: str, append: bool) -> int:
     """Open FILE for writing. A FIFO without a reader (a non-blocking open fails with ENXIO instead of
     waiting) is waited for, saying so; SIGINT/SIGTERM interrupt the wait (exit 130)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     try:
         fd = os.open(path, flags | os.O_NONBLOCK, 0o644)
     except OSError as exc:
@@ -51,5 +51,5 @@ def close_output(fd: int, code: int) -> int:
         os.close(fd)
     except OSError as exc:
         logs.get().error("cannot write results", error=exc.strerror or str(exc))
-        return EXIT_FAIL if code in (EXIT_OK, EXIT_WARN) else code
+        return Exit.FAILED if code in (Exit.OK, Exit.WARNING) else code
     return code

@@ -11,8 +11,10 @@ import threading
 from collections.abc import Iterator
 from typing import NoReturn
 
+from prober.exits import Exit
+
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = int(Exit.INTERRUPTED)
 
 
 def leave_now() -> NoReturn:

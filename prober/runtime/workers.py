@@ -1,16 +1,18 @@
-"""Split one plan across worker processes behind ONE JSONL stream and ONE summary.
+"""Split one plan across worker processes behind ONE fan-out: the same sinks as in one process.
 
 The parent forks N children. Hosts are dealt round-robin to the children in plan order, so slow
 ranges spread evenly while every probe of one host stays in one child (its SSH probes must share
 one connection). Each child runs the ordinary engine on its share with ceil(concurrency / N)
-slots. Children do not write stdout: they send batches of (job index, summary fields, JSON line)
-over a pipe; the parent feeds the summary, hands the lines to its writer thread and writes the one
+slots. Children do not write stdout: they send batches of (job index, JSON line) over a pipe; the
+parent reads each line back into its record (~2 µs) and feeds the fan-out, whose JSONL sink writes
+the child's line as it is (prober.sinks.base.Serialized); the caller closes the fan-out with the one
 `sweep` line. No event loop and no reading loop ever blocks on a write: each side has a writer
 thread behind a bounded queue, so a slow stdout only holds the sweep back once it is QUEUE_LINES
 behind. If a child dies, the parent records every job it had not reported as `internal`, so each
 planned probe still yields exactly one record. SIGINT/SIGTERM received by the parent are forwarded
 to the children, which record their unfinished jobs as `cancelled`, as a single process would; a
-lost output (reader gone, disk full) stops them too. Children die with the parent (PDEATHSIG).
+sink that asks to stop (the JSONL sink's reader gone, its disk full) stops them too. Children die
+with the parent (PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import orjson
+
 from prober.model import ErrorInfo, Job, Result, Status
 from prober.runtime.child import FRAME, die_with_parent, run_child
 from prober.runtime.execute import SweepOutcome
-from prober.sinks.jsonl import QUEUE_LINES
-from prober.sinks.summary import Summary
-from prober.sinks.writer import ThreadWriter
+from prober.runtime.records import Recorder
+from prober.sinks.base import FanOut, Serialized
 
 # Probes per extra worker before one pays off. Measured on 2 cores, wall, median of 10: HTTP 200
 # probes 285 → 269 ms with 2 workers, 400: 339 → 306, 800: 463 → 370; but SSH 300 (sshd on the
@@ -73,59 +76,40 @@ def merge_stop(reasons: Sequence[str | None]) -> str | None:
     return next((r for r in reasons if r), None)
 
 
-_STATUS = {status.value: status for status in Status}  # Status(value) is a slow enum lookup
-
-
 class _Parent:
-    """Reads every child's frames, feeds the summary and queues the lines for the writer thread.
+    """Reads every child's frames and feeds each record to the fan-out.
 
-    The writer thread owns out_fd, so a slow reader never stops the parent from reading its children;
-    only a reader QUEUE_LINES behind does (then the children's queues fill and their engines wait).
-    """
+    The JSONL sink's writer thread owns the output, so a slow reader never stops the parent from
+    reading its children; only a reader QUEUE_LINES behind does (then the children's queues fill and
+    their engines wait)."""
 
-    def __init__(self, jobs: Sequence[Job], out_fd: int, summary: Summary) -> None:
-        self.jobs, self.summary = jobs, summary
+    def __init__(self, jobs: Sequence[Job], fanout: FanOut, recorder: Recorder) -> None:
+        self.jobs, self.fanout, self.recorder = jobs, fanout, recorder
         self.recorded = bytearray(len(jobs))
         self.reasons: list[str | None] = []
+        self.lag: float | None = None
         self.children: dict[int, int] = {}  # read fd → pid
         self.running: set[int] = set()  # pids not yet reaped: the only ones ever signalled
         self.forwarded: list[float] = []  # when each stop signal was forwarded
-        self.out = ThreadWriter(out_fd, limit=QUEUE_LINES, name="prober-out")
-        self._told_lost = False
-
-    @property
-    def lost(self) -> str | None:
-        """Why nothing can be written any more (the reader left, or a write failed), or None."""
-        return self.out.lost
-
-    def item(
-        self,
-        index: int,
-        status: str,
-        latency: float | None,
-        attempts: int,
-        kind: str | None,
-        message: str | None,
-        warning: str | None,
-        line: bytes,
-    ) -> bytes:
-        """Count one result; return its line, or b"" if the job was already recorded."""
-        if self.recorded[index]:
-            return b""
-        self.recorded[index] = 1
-        error = ErrorInfo(kind, message or "") if kind else None
-        self.summary(Result(self.jobs[index], _STATUS[status], latency, attempts, 0.0, error, warning))
-        return line
+        self.asked_stop: str | None = None  # a sink asked the sweep to stop (fan-out's stop)
+        self._told_stop = False
 
     def frame(self, message: tuple[str, Any]) -> None:
         kind, body = message
         if kind == "items":
-            # One chunk per batch: the parent is the output's only writer, so lines cannot interleave.
-            self.out.put(b"".join([self.item(*item) for item in body]), len(body))
+            record, recorded = self.fanout.record, self.recorded
+            for index, line in body:
+                if not recorded[index]:
+                    recorded[index] = 1
+                    record(Serialized(orjson.loads(line), line))
         elif kind == "lag":  # the child's worst event-loop lag (ms): the sweep line shows the worst
-            self.summary.loop_lag_max_ms = max(body, self.summary.loop_lag_max_ms or 0.0)
+            self.lag = max(body, self.lag or 0.0)
         else:  # "done": the child's stop reason
             self.reasons.append(body)
+
+    def ask_stop(self, reason: str) -> None:
+        """The fan-out's stop (from any thread): the reading loop stops the children (police)."""
+        self.asked_stop = self.asked_stop or reason
 
     def signal_children(self, signum: int) -> None:
         for pid in self.running:
@@ -133,9 +117,9 @@ class _Parent:
                 os.kill(pid, signum)
 
     def police(self) -> None:
-        """Stop the children once the output is lost; kill them if they outlast a stop's grace."""
-        if self.lost and not self._told_lost:
-            self._told_lost = True
+        """Stop the children once a sink asked to; kill them if they outlast a stop's grace."""
+        if self.asked_stop and not self._told_stop:
+            self._told_stop = True
             self.signal_children(signal.SIGTERM)
         if self.forwarded and time.monotonic() - self.forwarded[0] > KILL_GRACE_S:
             self.signal_children(signal.SIGKILL)  # a child ignoring SIGTERM must not hang us
@@ -157,34 +141,33 @@ class _Parent:
 
 
 def run_workers(
-    jobs: Sequence[Job], settings: Any, *, workers: int, out_fd: int, run_id: str
+    jobs: Sequence[Job], settings: Any, *, workers: int, fanout: FanOut, recorder: Recorder
 ) -> SweepOutcome:
-    """Fork `workers` children over the plan; the same outcome as running it in one process."""
+    """Fork `workers` children over the plan; the same records, to the same fan-out, as running it in
+    one process (the caller closes the fan-out with the sweep line)."""
     _preload(jobs)
-    summary = Summary(len(jobs))
-    parent = _Parent(jobs, out_fd, summary)
+    parent = _Parent(jobs, fanout, recorder)
+    fanout.bind(parent.ask_stop)
     started = time.perf_counter()
     sys.stdout.flush()
     sys.stderr.flush()
     shares = shard(jobs, workers)
     try:
         for indices in shares:
-            _fork(parent, jobs, indices, workers, settings, run_id)
+            _fork(parent, jobs, indices, workers, settings)
         with _forwarding(parent):
-            parent.out.start()
+            fanout.start()  # after forking: the sinks' threads must not be copied into the children
             _read_children(parent)
             for indices, code in zip(shares, parent.reap(), strict=True):
-                _fill_missing(parent, indices, code, run_id)
-            parent.out.close()  # every line is out before the sweep line
+                _fill_missing(parent, indices, code)
+            fanout.drain()  # every record is out before the sweep line; a second signal still leaves
     finally:
         parent.kill_remaining()
-    stop = parent.lost or merge_stop(parent.reasons)
-    return SweepOutcome(summary, stop, time.perf_counter() - started, parent.lost is not None)
+    stop = parent.asked_stop or merge_stop(parent.reasons)
+    return SweepOutcome(stop, time.perf_counter() - started, parent.lag)
 
 
-def _fork(
-    parent: _Parent, jobs: Sequence[Job], indices: list[int], workers: int, settings: Any, run_id: str
-) -> None:
+def _fork(parent: _Parent, jobs: Sequence[Job], indices: list[int], workers: int, settings: Any) -> None:
     """Start one child on the jobs at `indices`; the parent keeps the read end of its pipe."""
     rfd, wfd = os.pipe()
     parent_pid = os.getpid()
@@ -196,7 +179,7 @@ def _fork(
             os.close(rfd)
             for other in parent.children:
                 os.close(other)
-            status = run_child(jobs, indices, workers, settings, run_id, wfd)
+            status = run_child(jobs, indices, workers, settings, parent.recorder, wfd)
         finally:
             sys.stderr.flush()
             os._exit(status)
@@ -237,8 +220,8 @@ def _read_children(parent: _Parent) -> None:
             selector.register(rfd, selectors.EVENT_READ)
         while selector.get_map():
             parent.police()
-            if parent.out.full():
-                parent.out.wait_room(POLL_S)  # the children's pipes fill, then their engines wait
+            if parent.fanout.full():
+                parent.fanout.wait_room(POLL_S)  # the children's pipes fill, then their engines wait
                 continue
             for key, _ in selector.select(timeout=POLL_S):
                 rfd = key.fd
@@ -262,11 +245,8 @@ def _drain(parent: _Parent, buffer: bytearray) -> None:
         parent.frame(message)
 
 
-def _fill_missing(parent: _Parent, indices: list[int], code: int, run_id: str) -> None:
+def _fill_missing(parent: _Parent, indices: list[int], code: int) -> None:
     """One record for each job at `indices` its child never reported (it died, or was killed)."""
-    from prober.record import to_record
-    from prober.sinks.jsonl import dumps
-
     missing = [i for i in indices if not parent.recorded[i]]
     if not missing:
         return
@@ -279,8 +259,7 @@ def _fill_missing(parent: _Parent, indices: list[int], code: int, run_id: str) -
     for index in missing:
         result = Result(parent.jobs[index], Status.FAIL, None, 0, time.time(), ErrorInfo(kind, message))
         parent.recorded[index] = 1
-        parent.summary(result)
-        parent.out.put(dumps(to_record(result, run_id)))
+        parent.fanout.record(parent.recorder(result))
 
 
 def _preload(jobs: Sequence[Job]) -> None:

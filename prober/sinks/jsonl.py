@@ -1,4 +1,7 @@
-"""JSON Lines sink: one record per line, written as each result arrives, one write() per line."""
+"""JSON Lines sink: one record per line, written as each result arrives, one write() per line.
+
+`BackgroundJsonlSink` is the sweep's: a sink of the fan-out (prober.sinks.base) whose writes happen
+on a writer thread; `JsonlSink` writes in the caller's thread."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import orjson
 from prober.model import Result
 from prober.record import to_record
 from prober.sinks import fit
+from prober.sinks.base import Record, Serialized
 from prober.sinks.safetext import no_workflow_commands_json as inert
 from prober.sinks.writer import ThreadWriter, failure, write_all
 
@@ -55,6 +59,11 @@ class JsonlSink:
     def __call__(self, result: Result) -> None:
         self.write(to_record(result, self.run_id))
 
+    def record(self, record: Record) -> None:
+        """A probe record (the fan-out's sink interface); a worker's record comes with its line."""
+        if not self.closed:
+            self._put(record.line if isinstance(record, Serialized) else dumps(record))
+
     def write(self, obj: dict[str, Any], cap: bool = True) -> None:
         """Queue or write one record; `cap=False` only for the single final sweep line."""
         if not self.closed:
@@ -89,16 +98,31 @@ class BackgroundJsonlSink(JsonlSink):
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> BackgroundJsonlSink:
-        """Start the writer thread; call from the event loop that should hear about a lost output."""
-        self._loop = asyncio.get_running_loop()
+        """Start the writer thread. Started from an event loop, `on_closed` runs on that loop;
+        otherwise (the parent of --workers) on the writer thread."""
+        with contextlib.suppress(RuntimeError):
+            self._loop = asyncio.get_running_loop()
         self.writer.start()
         return self
 
     async def room(self) -> None:
         await self.writer.room()
 
-    def close(self) -> None:
-        """Write every queued line, then stop the writer thread."""
+    def full(self) -> bool:
+        return self.writer.full()
+
+    def wait_room(self, timeout: float) -> None:
+        self.writer.wait_room(timeout)
+
+    def drain(self) -> None:
+        """Wait until every record queued so far is written (or the output is lost)."""
+        self.writer.drain()
+
+    def close(self, sweep: Record | None = None) -> None:
+        """Write every queued line and then the sweep line (never cut: it lists every group), then
+        stop the writer thread."""
+        if sweep is not None:
+            self.write(sweep, cap=False)
         self.writer.close()
 
     def _put(self, line: bytes) -> None:
@@ -106,7 +130,11 @@ class BackgroundJsonlSink(JsonlSink):
 
     def _lost_on_thread(self, reason: str) -> None:
         self.lost = reason
-        if self.on_closed is not None and self._loop is not None:
-            # RuntimeError: the loop already finished, so there is nothing left to stop.
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self.on_closed, reason)
+        if self.on_closed is None:
+            return
+        if self._loop is None:
+            self.on_closed(reason)
+            return
+        # RuntimeError: the loop already finished, so there is nothing left to stop.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self.on_closed, reason)

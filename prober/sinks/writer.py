@@ -116,6 +116,12 @@ class ThreadWriter:
                 self._warn()
                 self._cond.wait(timeout)
 
+    def drain(self) -> None:
+        """Wait until every chunk queued so far is written (or the output is lost); keep the thread."""
+        with self._cond:
+            while self.queued and self.lost is None and self._thread.is_alive():
+                self._cond.wait(FLUSH_S)
+
     def close(self) -> None:
         """Write every queued chunk (unless the output is lost), then stop the thread."""
         with self._cond:

@@ -14,6 +14,10 @@ import pytest
 
 from prober.cli import sweep
 from prober.runtime.execute import execute
+from prober.runtime.records import Recorder
+from prober.sinks.base import FanOut
+from prober.sinks.jsonl import BackgroundJsonlSink
+from prober.sinks.summary import Summary
 from tests.cli.hostile import ServerProcess, free_port
 
 ROLES = ("refused", "hung", "reset", "http_ok")
@@ -58,11 +62,16 @@ def write_inventory(path: Path, block: int, port: int, per_role: int) -> dict[st
 async def run_sweep(inventory: Path, out: Path) -> list[dict[str, Any]]:
     _, settings, jobs = sweep.load(str(inventory), sweep.SweepFlags())
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    summary = Summary(len(jobs))
+    records = BackgroundJsonlSink(fd, "leak")
+    fanout = FanOut([summary, records], queue=records)
     try:
-        outcome = await execute(jobs, settings, out_fd=fd, run_id="leak", handle_signals=False)
+        recorder = Recorder("leak")
+        outcome = await execute(jobs, settings, fanout=fanout, recorder=recorder, handle_signals=False)
+        await asyncio.to_thread(fanout.close)
     finally:
         os.close(fd)
-    assert outcome.stop_reason is None and outcome.summary.planned == len(jobs)
+    assert outcome.stop_reason is None and sum(summary.by_status.values()) == len(jobs)
     text = await asyncio.to_thread(out.read_text)
     return [json.loads(line) for line in text.splitlines()]
 

@@ -1,18 +1,23 @@
-"""The human summary in-process: worst groups first, capped, and why a sweep stopped."""
+"""The human summary in-process: worst groups first, capped, why a sweep stopped, and the gate's
+verdict with every failing host, collapsed past a screenful."""
 
 from __future__ import annotations
 
 import time
 
+from prober.budget import parse
 from prober.model import ErrorInfo, Job, Result, Status, Target
 from prober.probes.tcp import TCPSpec
+from prober.record import to_record
+from prober.sinks import gatetext
+from prober.sinks.gate import Gate
 from prober.sinks.summary import GROUPS_SHOWN, Summary
 
 
-def result(group: str, status: Status, index: int) -> Result:
-    job = Job(index, Target(f"{group}-h{index}", "127.0.0.1", group), TCPSpec(name="t", port=1))
+def result(group: str, status: Status, index: int, host: str | None = None) -> dict[str, object]:
+    job = Job(index, Target(host or f"{group}-h{index}", "127.0.0.1", group), TCPSpec(name="t", port=1))
     error = ErrorInfo("refused", "connection refused") if status is Status.FAIL else None
-    return Result(job, status, 1.0 + index, 1, time.time(), error)
+    return to_record(Result(job, status, 1.0 + index, 1, time.time(), error), "run")
 
 
 class TestSummaryRender:
@@ -20,9 +25,9 @@ class TestSummaryRender:
         """With more groups than fit, failing groups come first and the rest is counted, not listed."""
         summary = Summary(GROUPS_SHOWN + 10)
         for index in range(GROUPS_SHOWN + 9):
-            summary(result(f"g{index:02d}", Status.OK, index))
-        summary(result("zz-broken", Status.FAIL, 99))
-        lines = summary.render(1.0, 2).splitlines()
+            summary.record(result(f"g{index:02d}", Status.OK, index))
+        summary.record(result("zz-broken", Status.FAIL, 99))
+        lines = summary.render(1.0, 2)
         assert lines[1].startswith("  group zz-broken")
         assert sum(line.startswith("  group ") for line in lines) == GROUPS_SHOWN
         assert "… and 10 more groups" in "\n".join(lines)
@@ -30,6 +35,51 @@ class TestSummaryRender:
     def test_stop_reason_is_named(self) -> None:
         """A sweep cut short by its deadline says so under the headline."""
         summary = Summary(1)
-        summary(result("g", Status.FAIL, 0))
-        assert "stopped early: the sweep deadline passed" in summary.render(1.0, 2, "deadline")
-        assert "stopped early" not in summary.render(1.0, 2)
+        summary.record(result("g", Status.FAIL, 0))
+        assert "stopped early: the sweep deadline passed" in "\n".join(summary.render(1.0, 2, "deadline"))
+        assert "stopped early" not in "\n".join(summary.render(1.0, 2))
+
+    def test_remote_text_cannot_reach_the_terminal(self) -> None:
+        """An error message with terminal escapes and line breaks is shown on one line, escapes replaced."""
+        summary = Summary(1)
+        record = result("g", Status.FAIL, 0)
+        record["error"] = {"kind": "protocol", "message": "bad\x1b[2J\nFAKE LINE"}
+        summary.record(record)
+        text = "\n".join(summary.render(1.0, 2))
+        assert "\x1b" not in text and "\nFAKE LINE" not in text
+
+
+class TestGateSummary:
+    def gate(self, hosts: int, failing: int, budget: str = "0") -> Gate:
+        gate = Gate({"web": (hosts, parse(budget))})
+        for index in range(failing):
+            gate.record(result("web", Status.FAIL, index, host=f"web{index:05d}"))
+        return gate
+
+    def test_every_failing_host_is_named_when_they_fit(self) -> None:
+        """30 failing hosts on an 80-column, 40-row screen: every name is in the summary."""
+        gate = self.gate(100, 30)
+        lines = gatetext.failing_hosts(gate, rows=40, width=80, pointer="see FILE")
+        text = "\n".join(lines)
+        assert all(f"web{index:05d}" in text for index in range(30))
+        assert "more failing hosts" not in text
+        assert all(len(line) <= 80 for line in lines)
+
+    def test_past_a_screenful_the_rest_is_counted_with_a_pointer(self) -> None:
+        """5,000 failing hosts: the list stops within the rows given, counts the rest exactly, and
+        says where the full list is."""
+        gate = self.gate(10_000, 5_000)
+        lines = gatetext.failing_hosts(gate, rows=20, width=80, pointer="every record is in out.jsonl")
+        assert len(lines) <= 21
+        named = sum(f"web{index:05d}" in "\n".join(lines) for index in range(5_000))
+        assert named > 0
+        assert lines[-1] == f"    … and {5_000 - named} more failing hosts: every record is in out.jsonl"
+
+    def test_verdict_says_what_was_allowed_through(self) -> None:
+        """A passing gate with failures within budget and warnings says so; a failing one names the group."""
+        passing = self.gate(40, 2, "5%")
+        assert gatetext.verdict(passing, 3, 0) == (
+            "  gate passed (exit 0): 2 failing hosts within budget, 3 warning(s) allowed"
+        )
+        failing = self.gate(40, 3, "5%")
+        assert gatetext.verdict(failing, 0, 2) == "  gate FAILED (exit 2): 1 group(s) over budget: web"

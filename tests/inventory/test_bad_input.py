@@ -281,7 +281,7 @@ class TestArgumentErrors:
             ),
             (
                 ["sweep", "x.yaml", "--max-fail", "nan%"],
-                "argument --max-fail: expected a count (5) or a percentage",
+                "argument --max-fail: expected a count of hosts (0, 3) or a percentage of the group's hosts",
             ),
             (["plan", "x.yaml", "--limit", "web,,db"], "argument --limit: expected group or host names"),
             (["plan"], "the following arguments are required: inventory"),

@@ -77,9 +77,27 @@ def sweep_line(records: Iterable[dict[str, Any]], duration_ms: float = 2500.0) -
         "by_group": {g: {s: c[s] for s in ("ok", "warn", "fail")} for g, c in sorted(groups.items())},
         "errors": dict(Counter(r["error"]["kind"] for r in records if r["error"])),
         "duration_ms": duration_ms,
-        "exit_code": 2 if counts["fail"] else 1 if counts["warn"] else 0,
+        "exit_code": 2 if counts["fail"] else 0,
         "stopped": None,
+        "gate": _gate(records),
     }
+
+
+def _gate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sweep line's gate with no budget anywhere (max_fail 0): any failing host fails its group."""
+    hosts: dict[str, set[str]] = {}
+    failing: dict[str, set[str]] = {}
+    for r in records:
+        hosts.setdefault(r["group"], set()).add(r["host"])
+        if r["status"] == "fail":
+            failing.setdefault(r["group"], set()).add(r["host"])
+    groups = {
+        g: {"hosts": len(h), "failing_hosts": len(failing.get(g, ())), "counted": len(failing.get(g, ())),
+            "max_fail": "0", "allowed": 0, "passed": not failing.get(g)}
+        for g, h in sorted(hosts.items())
+    }  # fmt: skip
+    passed = all(group["passed"] for group in groups.values())
+    return {"passed": passed, "fail_on": "fail", "baseline": None, "groups": groups}
 
 
 def write_results(path: Path, records: Iterable[dict[str, Any]], sweep: bool = True) -> Path:

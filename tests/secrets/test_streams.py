@@ -124,7 +124,7 @@ groups:
         assert site.received("/echo")[0].headers["x-jwt"] == s["env"]
         # … and nowhere else: the landing host saw the cross-origin hops, the downgrade never came.
         landed = landing.seen
-        assert {seen.path_qs for seen in landed} == {"/land"} and len(landed) == 4  # 2 hosts, 2 sweeps
+        assert {seen.path_qs for seen in landed} == {"/land"} and len(landed) == 8  # 2 hosts, 4 sweeps
         assert_no_leaks({"landing": json.dumps([seen.headers for seen in landed])}, [*s.values(), basic])
         assert all(seen.headers["accept"] == "text/plain" for seen in landed)
 

@@ -1,0 +1,183 @@
+"""What a sweep writes where: the fan-out of sinks, built (and every output path checked) before probing.
+
+- records: JSON lines (`--format jsonl`, the default for pipes and -o) or, on a terminal, a table of
+  what is not ok (`--format table`, the default when stdout is a terminal); `--nagios` puts one status
+  line on stdout instead, and records go only to -o;
+- the gate (budgets per group) and the summary (counts), which the sweep line and exit code read;
+- CI outputs: `--junit FILE`, GitHub annotations on stderr, `$GITHUB_STEP_SUMMARY`;
+- a live progress line on a terminal's stderr, when nothing else streams to that terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prober.budget import NONE, Budget
+from prober.errors import InputError, Problem
+from prober.inventory import Inventory
+from prober.model import Job
+from prober.plan import SweepSettings
+from prober.results.baseline import Baseline
+from prober.sinks.atomic import check_output
+from prober.sinks.base import FanOut, Sink
+from prober.sinks.gate import Gate
+from prober.sinks.jsonl import BackgroundJsonlSink
+from prober.sinks.progress import Progress
+from prober.sinks.summary import Summary
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputOptions:
+    """The sweep's output flags, as given (None: not given)."""
+
+    output: str | None = None
+    append: bool = False
+    fmt: str | None = None  # jsonl, table; None: table on a terminal, else jsonl
+    nagios: bool = False
+    junit: str | None = None
+    annotations: str = "auto"  # auto (GitHub Actions), github, none
+    baseline: str | None = None
+    fail_on: str = "fail"
+    quiet: bool = False
+    report: str | None = None  # an HTML page (prober demo)
+
+
+@dataclass
+class Outputs:
+    """The fan-out a sweep feeds, and the sinks its end reads (verdict, counts, a lost output)."""
+
+    fanout: FanOut
+    summary: Summary
+    gate: Gate
+    jsonl: BackgroundJsonlSink | None = None
+    progress: Progress | None = None
+    pointer: str = ""  # where the full list of failing records is, for the summary
+
+
+def check(options: OutputOptions) -> None:
+    """Refuse unusable output options now, before anything is read or probed (InputError: exit 3)."""
+    problems = []
+    if options.append and options.output in (None, "-"):
+        problems.append(Problem("--append", None, "", "appends to -o FILE; give -o FILE"))
+    if options.nagios and options.fmt and options.output in (None, "-"):
+        message = "--nagios prints its status line on stdout; --format applies to -o FILE"
+        problems.append(Problem("--format", None, "", message))
+    if problems:
+        raise InputError(problems)
+    for path, flag in ((options.junit, "--junit"), (step_summary(), "GITHUB_STEP_SUMMARY")):
+        if path:
+            check_output(path, flag)
+    if options.report:
+        check_output(options.report, "--report")
+
+
+def step_summary() -> str | None:
+    return os.environ.get("GITHUB_STEP_SUMMARY") or None
+
+
+def github(choice: str) -> bool:
+    """--annotations: github, none, or auto (github when running in GitHub Actions)."""
+    return choice == "github" or (choice == "auto" and os.environ.get("GITHUB_ACTIONS") == "true")
+
+
+def record_format(options: OutputOptions, out_fd: int) -> str | None:
+    """jsonl or table for the records on out_fd, or None when none go there (--nagios without -o)."""
+    if options.nagios and options.output in (None, "-"):
+        return None
+    if options.fmt:
+        return options.fmt
+    return "table" if options.output in (None, "-") and os.isatty(out_fd) else "jsonl"
+
+
+def budgets(
+    inventory: Inventory, settings: SweepSettings, jobs: Sequence[Job]
+) -> dict[str, tuple[int, Budget]]:
+    """Each planned group's hosts and budget: its own max_fail, else --max-fail (which replaces
+    defaults.max_fail), else none (0: any failing host fails the gate)."""
+    hosts: dict[str, set[str]] = {}
+    for job in jobs:
+        hosts.setdefault(job.target.group, set()).add(job.target.name)
+    default = settings.max_fail or NONE
+    own = {name: group.max_fail for name, group in inventory.groups.items()}
+    return {name: (len(names), own.get(name) or default) for name, names in hosts.items()}
+
+
+def build(
+    options: OutputOptions,
+    *,
+    inventory: Inventory,
+    settings: SweepSettings,
+    jobs: Sequence[Job],
+    out_fd: int,
+    run_id: str,
+    baseline: Baseline | None,
+) -> Outputs:
+    """The sinks in the order they close: progress (erased first), counts, records, CI outputs."""
+    summary = Summary(len(jobs))
+    gate = Gate(budgets(inventory, settings, jobs), fail_on=options.fail_on, baseline=options.baseline)
+    sinks: list[Sink] = []
+    fmt = record_format(options, out_fd)
+    progress = None
+    streams_to_terminal = fmt == "jsonl" and os.isatty(out_fd)
+    if not (options.quiet or options.nagios or streams_to_terminal) and sys.stderr.isatty():
+        progress = Progress(len(jobs), sys.stderr.fileno())
+        sinks.append(progress)
+    sinks += [summary, gate]
+    jsonl = None
+    if fmt == "jsonl":
+        jsonl = BackgroundJsonlSink(out_fd, run_id)
+        sinks.append(jsonl)
+    elif fmt == "table":
+        from prober.sinks.table import TableSink
+
+        sinks.append(TableSink(out_fd, _width(out_fd)))
+    sinks += _ci_sinks(options, baseline)
+    fanout = FanOut(sinks, queue=jsonl)
+    if jsonl is not None:
+        jsonl.on_closed = fanout.stop
+    return Outputs(fanout, summary, gate, jsonl, progress, _pointer(options, fmt))
+
+
+def _ci_sinks(options: OutputOptions, baseline: Baseline | None) -> list[Sink]:
+    sinks: list[Sink] = []
+    if options.junit:
+        from prober.sinks.junit import JUnitSink
+
+        sinks.append(JUnitSink(options.junit))
+    if path := step_summary():
+        from prober.sinks.stepsummary import StepSummary
+
+        sinks.append(StepSummary(path))
+    if options.report:
+        from prober.sinks.report import HtmlReport
+
+        sinks.append(HtmlReport(options.report, baseline=baseline, source="this sweep"))
+    if github(options.annotations):
+        from prober.sinks.annotations import GitHubAnnotations
+
+        sinks.append(GitHubAnnotations(sys.stderr))
+    return sinks
+
+
+def _width(fd: int) -> int:
+    try:
+        return os.get_terminal_size(fd).columns
+    except OSError:
+        return 120
+
+
+def _pointer(options: OutputOptions, fmt: str | None) -> str:
+    """Where a reader finds every failing record when the summary collapses the list."""
+    if fmt == "jsonl" and options.output not in (None, "-"):
+        return f"every record is in {options.output} (`prober report {options.output} -o report.html`)"
+    if fmt == "jsonl":
+        return 'every record is in the JSON lines on stdout (`"status":"fail"`)'
+    if options.junit:
+        return f"every failing probe is in {options.junit}; -o FILE keeps every record"
+    return "run with -o FILE to keep every record (`prober report FILE -o report.html` lists them)"
+
+
+__all__ = ["OutputOptions", "Outputs", "budgets", "build", "check", "github", "record_format", "step_summary"]
