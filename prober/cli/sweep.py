@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prober import logs
 from prober.cli.args import duration, limit, max_fail, positive, retries, typed
@@ -20,6 +21,9 @@ from prober.runtime.signals import signals_held
 from prober.sinks.jsonl import JsonlSink
 from prober.sinks.summary import EXIT_FAIL, EXIT_OK, EXIT_WARN
 from prober.sinks.writer import write_all
+
+if TYPE_CHECKING:
+    from prober.sinks.promfile import PromFileSink
 
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
 # Why records could not be written → exit code: the reader left (like SIGPIPE), or a write failed.
@@ -44,6 +48,9 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="processes sharing the plan (default: usable CPUs for 500+ probes per extra worker, else 1)",
     )
     sweep.add_argument("-q", "--quiet", action="store_true", help="no human summary on stderr")
+    sweep.add_argument(
+        "--prom-file", help="also write the results as Prometheus text to FILE.prom (node_exporter textfile)"
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -56,7 +63,7 @@ def command(args: argparse.Namespace) -> int:
         limit=args.limit,
         workers=args.workers,
     )
-    return run(args.inventory, flags, output=args.output, quiet=args.quiet)
+    return run(args.inventory, flags, output=args.output, quiet=args.quiet, prom_file=args.prom_file)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +94,13 @@ def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[
 
 
 def finish(
-    outcome: SweepOutcome, settings: SweepSettings, *, out_fd: int, run_id: str, quiet: bool = False
+    outcome: SweepOutcome,
+    settings: SweepSettings,
+    *,
+    out_fd: int,
+    run_id: str,
+    quiet: bool = False,
+    prom: PromFileSink | None = None,
 ) -> int:
     """Write the sweep line and the human summary; return the exit code."""
     summary, stop_reason, duration = outcome.summary, outcome.stop_reason, outcome.duration
@@ -96,9 +109,13 @@ def finish(
     if stop_reason in OUTPUT_LOST:  # nowhere to write the sweep line or the rest: stop quietly
         return OUTPUT_LOST[stop_reason]
     sink = JsonlSink(out_fd, run_id)
-    sink.write(summary.sweep_record(run_id, duration, code, stop_reason), cap=False)
+    line = summary.sweep_record(run_id, duration, code, stop_reason)
+    sink.write(line, cap=False)
     if sink.lost:
         return OUTPUT_LOST[sink.lost]
+    if prom is not None:
+        prom.close(line)
+        code = EXIT_FAIL if prom.error and code in (EXIT_OK, EXIT_WARN) else code
     if not quiet:
         _print_summary(summary.render(duration, code, stop_reason))
     if logs.stderr_error() and code in (EXIT_OK, EXIT_WARN):
@@ -106,16 +123,24 @@ def finish(
     return code
 
 
-def run(path: str, flags: SweepFlags, *, output: str | None = None, quiet: bool = False) -> int:
+def run(
+    path: str,
+    flags: SweepFlags,
+    *,
+    output: str | None = None,
+    quiet: bool = False,
+    prom_file: str | None = None,
+) -> int:
     """`prober sweep`: the whole sweep; InventoryError propagates for the CLI to report.
 
     Until the output is open (planning, waiting for a FIFO's reader), a stop signal ends prober at
     once (exit 130, see prober.runtime.signals); then signals are held until the sweep's handlers take them.
     """
     _, settings, jobs = load(path, flags)
+    prom = _prom_file(prom_file) if prom_file else None
     out_fd = open_output(output)
     with signals_held():
-        code = _sweep(jobs, settings, out_fd, quiet, _workers(flags.workers, len(jobs)))
+        code = _sweep(jobs, settings, out_fd, quiet, _workers(flags.workers, len(jobs)), prom)
         return code if out_fd == STDOUT else close_output(out_fd, code)
 
 
@@ -130,19 +155,33 @@ def _print_summary(text: str) -> None:
         logs.stderr_failed(exc)
 
 
-def _sweep(jobs: Sequence[Job], settings: SweepSettings, out_fd: int, quiet: bool, workers: int) -> int:
+def _sweep(
+    jobs: Sequence[Job],
+    settings: SweepSettings,
+    out_fd: int,
+    quiet: bool,
+    workers: int,
+    prom: PromFileSink | None = None,
+) -> int:
     run_id = new_run_id()
     log = logs.get()
     log.info(
         "sweep starting", run_id=run_id, probes=len(jobs), concurrency=settings.concurrency, workers=workers
     )
+    records = prom.record if prom is not None else None
     if workers > 1:
         from prober.runtime.workers import run_workers
 
-        outcome = run_workers(jobs, settings, workers=workers, out_fd=out_fd, run_id=run_id)
+        outcome = run_workers(jobs, settings, workers=workers, out_fd=out_fd, run_id=run_id, records=records)
     else:
-        outcome = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id))
-    return finish(outcome, settings, out_fd=out_fd, run_id=run_id, quiet=quiet)
+        outcome = run_loop(execute(jobs, settings, out_fd=out_fd, run_id=run_id, records=records))
+    return finish(outcome, settings, out_fd=out_fd, run_id=run_id, quiet=quiet, prom=prom)
+
+
+def _prom_file(path: str) -> PromFileSink:
+    from prober.sinks.promfile import PromFileSink  # prometheus_client: ~55 ms to import, only when asked
+
+    return PromFileSink(path)
 
 
 def _workers(asked: int | None, planned: int) -> int:

@@ -17,6 +17,7 @@ from prober.masking import Redactor
 from prober.model import Job, Result
 from prober.plan import SweepSettings
 from prober.probes import probe_for
+from prober.record import to_record
 from prober.runtime.engine import Engine
 from prober.runtime.resources import Resources
 from prober.runtime.signals import STOP_SIGNALS, leave_now
@@ -84,17 +85,28 @@ def build_engine(
 
 
 async def execute(
-    jobs: Sequence[Job], settings: SweepSettings, *, out_fd: int, run_id: str, handle_signals: bool = True
+    jobs: Sequence[Job],
+    settings: SweepSettings,
+    *,
+    out_fd: int,
+    run_id: str,
+    handle_signals: bool = True,
+    records: Callable[[dict[str, Any]], None] | None = None,
 ) -> SweepOutcome:
-    """Run the plan, streaming records to out_fd."""
+    """Run the plan, streaming records to out_fd (and each record's dict to `records`, e.g. --prom-file)."""
     summary = Summary(len(jobs))
     engine_ref: list[Engine] = []
     # Writes happen on a thread: a slow reader must not stall the loop and inflate every latency.
     sink = BackgroundJsonlSink(out_fd, run_id, on_closed=lambda reason: engine_ref[0].stop(reason))
 
-    def emit(result: object) -> None:
-        summary(result)  # type: ignore[arg-type]
-        sink(result)  # type: ignore[arg-type]
+    def emit(result: Result) -> None:
+        summary(result)
+        if records is None:
+            sink(result)
+        else:  # the record is built once for both
+            record = to_record(result, run_id)
+            sink.write(record)
+            records(record)
 
     engine, resources = build_engine(
         jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline, room=sink.room
