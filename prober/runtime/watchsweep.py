@@ -1,0 +1,117 @@
+"""One sweep of `prober watch`: the engine over the plan; each record updates the metrics and, with
+`-o FILE`, is appended to the file, followed by the sweep line.
+
+Unlike `prober sweep` (runtime/execute.py) a sweep here handles no signals (the watch loop does), waits
+for each probe's start time when spread (Engine.pace), reuses what an unchanged plan prepared (TLS
+contexts, SSH keys, known_hosts: read again on reload) and does not stop when its output fails: the
+metrics matter more than the file, which is reopened for the next sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prober import logs
+from prober.inventory.loader import parse_max_fail
+from prober.model import Job, Result
+from prober.plan import SweepSettings
+from prober.record import new_run_id, to_record
+from prober.runtime.engine import Engine
+from prober.runtime.execute import build_engine
+from prober.runtime.prepare import Prepared
+from prober.sinks.jsonl import BackgroundJsonlSink
+from prober.sinks.prom import PromMetrics
+from prober.sinks.summary import Summary
+
+
+@dataclass(frozen=True, slots=True)
+class SweepDone:
+    """What one watch sweep gives back: its sweep line, and whether its JSONL output failed."""
+
+    line: dict[str, Any]
+    output_lost: bool
+
+
+class Output:
+    """`-o FILE`, opened for appending; reopened after a failed write (the writer points a failed
+    fd at /dev/null), so a full disk that frees up gets the next sweeps again."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = self._open()
+
+    def _open(self) -> int:
+        # O_NONBLOCK only for the open: a FIFO without a reader fails (ENXIO) instead of hanging.
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        os.set_blocking(fd, True)
+        return fd
+
+    def reopen(self) -> None:
+        try:
+            fd = self._open()
+        except OSError as exc:
+            logs.get().error("cannot reopen the output", output=self.path, error=exc.strerror or str(exc))
+            return
+        os.close(self.fd)
+        self.fd = fd
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+async def sweep_once(
+    jobs: Sequence[Job],
+    settings: SweepSettings,
+    metrics: PromMetrics,
+    *,
+    prepared: Prepared,
+    output: Output | None = None,
+    pace: Callable[[int], Awaitable[None]] | None = None,
+    started: Callable[[Engine], None] = lambda engine: None,
+) -> SweepDone:
+    """Run the plan once; `started(engine)` lets the caller stop it. Records go to `metrics` as they
+    come; the sweep line is returned (and appended to the output after every record)."""
+    run_id = new_run_id()
+    summary = Summary(len(jobs))
+    sink = BackgroundJsonlSink(output.fd, run_id) if output is not None else None
+
+    def emit(result: Result) -> None:
+        summary(result)
+        record = to_record(result, run_id)
+        metrics.update(record)
+        if sink is not None:
+            sink.write(record)
+
+    room = sink.room if sink is not None else None
+    engine, resources = build_engine(
+        jobs, emit, concurrency=settings.concurrency, deadline=settings.deadline, room=room
+    )
+    engine.pace = pace
+    resources.prepared = prepared  # kept from sweep to sweep of one plan: prepare() adds what is missing
+    started(engine)
+    begun = time.perf_counter()
+    if sink is not None:
+        sink.start()
+    try:
+        try:
+            stop_reason = await engine.run()
+        finally:
+            summary.loop_lag_max_ms = engine.lag.max_ms
+            await resources.aclose()
+        duration = time.perf_counter() - begun
+        budget = parse_max_fail(settings.max_fail) if settings.max_fail else None
+        line = summary.sweep_record(run_id, duration, summary.exit_code(budget, stop_reason), stop_reason)
+        if sink is not None:
+            sink.write(line, cap=False)
+    finally:
+        if sink is not None:
+            await asyncio.to_thread(sink.close)  # every record and the sweep line are out
+    return SweepDone(line, sink is not None and sink.lost is not None)
+
+
+__all__ = ["Output", "SweepDone", "sweep_once"]
