@@ -7,6 +7,7 @@ answers as blackbox_exporter does (runtime/probeone.py). Nothing is logged per r
 
 from __future__ import annotations
 
+import functools
 import gzip
 from typing import TYPE_CHECKING
 
@@ -33,9 +34,9 @@ INDEX = (
 def app_for(watch: Watch) -> web.Application:
     app = web.Application()
     app.router.add_get("/", index)
-    app.router.add_get("/metrics", lambda request: metrics(watch, request))
-    app.router.add_get("/healthz", lambda request: healthz(watch))
-    app.router.add_get("/probe", lambda request: probe(watch, request))
+    app.router.add_get("/metrics", functools.partial(metrics, watch))
+    app.router.add_get("/healthz", functools.partial(healthz, watch))
+    app.router.add_get("/probe", functools.partial(probe, watch))
     return app
 
 
@@ -47,7 +48,7 @@ async def start(watch: Watch, host: str, port: int) -> web.AppRunner:
     """Serve on host:port (port 0: any free one, logged); InputError (exit 3) if it cannot listen."""
     runner = web.AppRunner(app_for(watch), access_log=None, shutdown_timeout=SHUTDOWN_S)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_S)
+    site = web.TCPSite(runner, host, port)
     try:
         await site.start()
     except OSError as exc:
@@ -72,7 +73,7 @@ async def metrics(watch: Watch, request: web.Request) -> web.Response:
     return web.Response(body=watch.cache.body + own, headers=headers)
 
 
-async def healthz(watch: Watch) -> web.Response:
+async def healthz(watch: Watch, request: web.Request) -> web.Response:
     status, body = watch.stats.health()
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
 

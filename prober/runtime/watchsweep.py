@@ -10,7 +10,9 @@ metrics matter more than the file, which is reopened for the next sweep.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -64,6 +66,23 @@ class Output:
         os.close(self.fd)
 
 
+async def _daemon_thread(function: Callable[[], None]) -> None:
+    """function() in a daemon thread. Not the loop's executor: an output nobody reads keeps the
+    writer blocked forever, and asyncio.run would wait for that thread when the watch stops."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def run() -> None:
+        try:
+            function()
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+    threading.Thread(target=run, name="prober-watch-close", daemon=True).start()
+    await done
+
+
 async def sweep_once(
     jobs: Sequence[Job],
     settings: SweepSettings,
@@ -110,7 +129,7 @@ async def sweep_once(
             sink.write(line, cap=False)
     finally:
         if sink is not None:
-            await asyncio.to_thread(sink.close)  # every record and the sweep line are out
+            await _daemon_thread(sink.close)  # every record and the sweep line are out
     return SweepDone(line, sink is not None and sink.lost is not None)
 
 
