@@ -128,8 +128,9 @@ async def probe_once(job: Job, seconds: float, prepared: Prepared) -> tuple[dict
     spec = dataclasses.replace(job.spec, timeout=seconds, retries=0)
     one = (Job(0, job.target, spec),)
     results: list[Result] = []
-    # The deadline also bounds preparation (a first TLS context or SSH key); just after the probe's own.
-    engine, resources = build_engine(one, results.append, concurrency=1, deadline=seconds + 0.25)
+    # The deadline also bounds preparation (a first TLS context or SSH key): the probe's own timeout
+    # plus the room the scrape keeps for overhead, so the answer is back before the scrape gives up.
+    engine, resources = build_engine(one, results.append, concurrency=1, deadline=seconds + TIMEOUT_OFFSET)
     resources.prepared = prepared
     started = time.perf_counter()
     try:

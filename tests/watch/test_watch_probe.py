@@ -72,6 +72,7 @@ class TestProbe:
         """X-Prometheus-Scrape-Timeout-Seconds 1.5 against a host that never answers: the probe's
         timeout is 1 s (the header less 0.5 s, as blackbox), the answer comes in time, success 0."""
         watch = watch_process(lab["inventory"], "--interval", "60s")
+        assert watch.get(f"/probe?target={lab['ok']}&module=web").status == 200  # imports, session: done
         started = time.monotonic()
         reply = watch.get(
             f"/probe?target={lab['hung']}&module=web", **{"X-Prometheus-Scrape-Timeout-Seconds": "1.5"}
@@ -104,6 +105,7 @@ class TestProbe:
     def test_bad_targets(self, watch_process: Any, lab: dict[str, Any], target: str, why: bytes) -> None:
         """A target that is not host[:port] by prober's host rules: 400 saying why, nothing contacted."""
         watch = watch_process(lab["inventory"], "--interval", "60s")
+        watch.wait_sweeps(1)  # its "probes starting" line is out
         before = len(probes_started(watch))
         reply = http_get(watch.base + "/probe?" + _query(target=target, module="web"))
         assert reply.status == 400
