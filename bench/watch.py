@@ -5,10 +5,11 @@ Rows (each measured over the same number of intervals, after one interval of war
   per interval as Prometheus would; mean CPU, missed ticks (target 0), the /metrics render (CPU, in the
   process) and scrape (wall, from here).
 - the peer, blackbox_exporter (Debian package), scraped `/probe?target=URL&module=health` for every host
-  every interval by bench/peers/scrape_driver.py (each target at its own offset, as Prometheus spreads
-  scrapes); and `prober watch` answering the same load on its own /probe.
+  every interval by a real Prometheus server with one target per host and blackbox's usual relabeling
+  (it spreads the scrapes over the interval); and `prober watch` answering the same scrapes on its /probe.
 CPU is user+sys of the exporter's process, read from /proc at the start and end of the measured
-intervals; the driver's and the servers' CPU are not counted.
+intervals; Prometheus' CPU (shown in the note) and the servers' are not counted. (A Python load script
+could not keep up: at 667 requests/s on this machine it fell behind by seconds.)
 """
 
 from __future__ import annotations
@@ -21,20 +22,24 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import inventories, measure
+from bench import inventories
 from bench.fleet import _die_with_parent, addresses, port_open
 from bench.table import Row, set_ratios
-from bench.tasks import PEERS, Bench
+from bench.tasks import Bench
 
 HTTP_PORT = 18080  # the http scenario's fleet: reused when it is up
 FULL = 10_000
 INTERVAL_S = 15.0
 MEASURED = 4
 BLACKBOX = shutil.which("prometheus-blackbox-exporter") or shutil.which("blackbox_exporter")
+PROMETHEUS = shutil.which("prometheus") or (
+    "/usr/bin/prometheus" if os.path.exists("/usr/bin/prometheus") else None
+)
 
 
 def watch(b: Bench) -> list[Row]:
@@ -49,14 +54,13 @@ def watch(b: Bench) -> list[Row]:
         b.work / "watch.yaml", probe, patterns, timeout="5s", concurrency=b.concurrency
     )
     one_inv = inventories.prober_inventory(b.work / "watch-one.yaml", probe, [addrs[0]], timeout="5s")
-    hosts = measure.write_lines(b.work / "watch.hosts", addrs)
-    urls = measure.write_lines(b.work / "watch.urls", [f"http://{a}:{HTTP_PORT}/" for a in addrs])
+    urls = [f"http://{a}:{HTTP_PORT}/" for a in addrs]
     common = f"interval {interval:g} s, {MEASURED} intervals"
     rows = [
         _sweeping(b, name, fleet_inv, n, interval, ["--spread"], f"{common}; server: {server}"),
         _sweeping(b, name, fleet_inv, n, interval, [], common),
-        _scraped(b, name, "blackbox_exporter", _blackbox(b), urls, n, interval, common),
-        _scraped(b, name, "prober watch /probe", _prober_cmd(one_inv, interval), hosts, n, interval, common),
+        _scraped(b, name, "blackbox_exporter", _blackbox(b), urls, interval, common),
+        _scraped(b, name, "prober watch /probe", _prober_cmd(one_inv, interval), addrs, interval, common),
     ]
     set_ratios(rows, rows[0])
     return rows
@@ -171,6 +175,7 @@ def _sweeping(b: Bench, name: str, inv: Path, n: int, interval: float, flags: li
     tool = " ".join(["prober watch", *flags])
     with exporter(b, _prober_cmd(inv, interval, *flags)) as (proc, base):
         _wait_sweeps(base, 1, interval * 4 + 60)
+        before = gauges(fetch(base + "/metrics"), "prober_watch_missed_ticks_total")
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         scrapes = []
         for k in range(MEASURED):
@@ -194,17 +199,19 @@ def _sweeping(b: Bench, name: str, inv: Path, n: int, interval: float, flags: li
         got.get('prober_sweep_probes{status="ok"}', 0) + got.get('prober_sweep_probes{status="warn"}', 0)
     )
     row = Row(name, tool, round(wall, 2), round(cpu, 2), rss, ok, n)
-    missed = got.get("prober_watch_missed_ticks_total", 0)
+    total_missed = got.get("prober_watch_missed_ticks_total", 0)
+    missed = total_missed - before.get("prober_watch_missed_ticks_total", 0)
     render_ms = got.get("prober_watch_render_seconds", 0) * 1000
     lag_ms = got.get("prober_sweep_loop_lag_max_seconds", 0) * 1000
     row.note = (
-        f"{note}; mean CPU {cpu / wall * 100:.1f}% of a core; missed ticks {missed:g}; "
+        f"{note}; mean CPU {cpu / wall * 100:.1f}% of a core; "
+        f"missed ticks {missed:g} ({total_missed:g} since start); "
         f"/metrics render {render_ms:.0f} ms CPU, scrape {max(scrapes) * 1000:.0f} ms "
         f"({len(text) / 1e6:.1f} MB); "
         f"sweep {got.get('prober_sweep_duration_seconds', 0):.1f} s, loop lag max {lag_ms:.0f} ms"
     )
     row.extra.update(
-        mean_cpu=round(cpu / wall, 4), missed_ticks=got.get("prober_watch_missed_ticks_total"),
+        mean_cpu=round(cpu / wall, 4), missed_ticks=missed, missed_ticks_since_start=total_missed,
         render_s=got.get("prober_watch_render_seconds"), scrape_s=round(max(scrapes), 4),
     )  # fmt: skip
     return row
@@ -220,34 +227,87 @@ def _wait_sweeps(base: str, count: int, timeout: float) -> None:
 
 
 def _scraped(
-    b: Bench, name: str, tool: str, cmd: list[str] | None, targets: Path, n: int, interval: float, note: str
+    b: Bench, name: str, tool: str, cmd: list[str] | None, targets: list[str], interval: float, note: str
 ) -> Row:
-    """An exporter answering /probe for every target once per interval (bench/peers/scrape_driver.py)."""
+    """An exporter answering /probe for every target once per interval, scraped by a real Prometheus."""
     if cmd is None:
         return Row(name, tool, skipped="not installed (apt-get install prometheus-blackbox-exporter)")
-    with exporter(b, cmd) as (proc, base):
-        driver = subprocess.Popen(
-            [sys.executable, str(PEERS / "scrape_driver.py"), base, str(targets), "--module", "health",
-             "--interval", f"{interval:g}", "--intervals", str(MEASURED)],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=b.env, preexec_fn=_die_with_parent,
-        )  # fmt: skip
-        assert driver.stdout is not None
-        if driver.stdout.readline().strip() != b"measuring":
-            driver.kill()
-            raise RuntimeError("the scrape driver did not start")
-        cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
-        result = json.loads(driver.stdout.readline() or b"{}")
-        cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
-        driver.wait(30)
+    if PROMETHEUS is None:
+        return Row(name, tool, skipped="prometheus not installed (apt-get install prometheus)")
+    with exporter(b, cmd) as (proc, base), prometheus(b, base, targets, interval) as (server, api):
+        time.sleep(interval + 2)  # warm-up: Prometheus reaches every target once
+        cpu0, server0, t0 = cpu_seconds(proc.pid), cpu_seconds(server.pid), time.monotonic()
+        time.sleep(MEASURED * interval)
+        cpu1, server1, t1 = cpu_seconds(proc.pid), cpu_seconds(server.pid), time.monotonic()
         rss = peak_rss_mb(proc.pid)
+        up = _query(api, 'count(up{job="exporter"} == 1)')
+        success = _query(api, 'sum(probe_success{job="exporter"})')
+        seconds = _query(api, 'avg(scrape_duration_seconds{job="exporter"})')
     cpu, wall = cpu1 - cpu0, t1 - t0
-    row = Row(name, tool, round(wall, 2), round(cpu, 2), rss, result.get("ok"), n)
+    row = Row(name, tool, round(wall, 2), round(cpu, 2), rss, int(success), len(targets))
     row.note = (
-        f"{note}; {result.get('requests')} /probe requests; mean CPU {cpu / wall * 100:.1f}% of a core; "
-        f"errors {result.get('errors')}, late scrapes {result.get('late')}"
+        f"{note}; scraped by Prometheus: {up:.0f} targets up, mean scrape {seconds * 1000:.0f} ms; "
+        f"mean CPU {cpu / wall * 100:.1f}% of a core (Prometheus: {(server1 - server0) / wall * 100:.0f}%)"
     )
-    row.extra.update(mean_cpu=round(cpu / wall, 4), driver=result)
+    row.extra.update(mean_cpu=round(cpu / wall, 4), up=up, scrape_s=seconds)
     return row
+
+
+@contextlib.contextmanager
+def prometheus(
+    b: Bench, exporter_url: str, targets: list[str], interval: float
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Prometheus scraping exporter_url/probe for every target (blackbox's relabeling); (process, URL)."""
+    assert PROMETHEUS is not None
+    address = exporter_url.removeprefix("http://")
+    job = {
+        "job_name": "exporter",
+        "metrics_path": "/probe",
+        "params": {"module": ["health"]},
+        "static_configs": [{"targets": targets}],
+        "relabel_configs": [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": address},
+        ],
+    }
+    timeout = f"{min(10.0, interval):g}s"  # Prometheus' default scrape timeout, at most the interval
+    config = {
+        "global": {"scrape_interval": f"{interval:g}s", "scrape_timeout": timeout},
+        "scrape_configs": [job],
+    }
+    port = _free_port()
+    path = b.work / f"prometheus-{port}.yml"
+    path.write_text(json.dumps(config))  # JSON is YAML
+    log = open(b.work / f"prometheus-{port}.log", "wb")  # noqa: SIM115 - closed below
+    cmd = [
+        PROMETHEUS,
+        f"--config.file={path}",
+        f"--storage.tsdb.path={b.work / f'prometheus-{port}'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent
+    )
+    api = f"http://127.0.0.1:{port}"
+    try:
+        measure_ready(proc, api + "/-/ready")
+        yield proc, api
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def _query(api: str, promql: str) -> float:
+    """The value of an instant query returning one number (0 when it returns nothing)."""
+    reply = json.loads(fetch(f"{api}/api/v1/query?" + urllib.parse.urlencode({"query": promql})))
+    result = reply["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
 
 
 __all__ = ["watch"]
