@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import signal
+from typing import TYPE_CHECKING
 
 from prober.cli.args import duration, limit, positive, retries, typed
 from prober.cli.sweep import SweepFlags, load
 from prober.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from prober.runtime.watchsweep import Output
 
 DEFAULT_LISTEN = ("127.0.0.1", 9115)  # blackbox_exporter's port, on loopback only unless told otherwise
 
@@ -76,10 +79,10 @@ def command(args: argparse.Namespace) -> int:
         any_target=args.probe_targets == "any",
     )
     with signals_held():
-        return run_loop(Watch(options, functools.partial(plan), first, output).run())
+        return run_loop(Watch(options, plan, first, output).run())
 
 
-def _output(path: str):  # type: ignore[no-untyped-def]
+def _output(path: str) -> Output:
     from prober.runtime.watchsweep import Output
 
     try:

@@ -59,6 +59,7 @@ class Engine:
         # Awaited with a job's position before it starts (`prober watch --spread`: its start time):
         # the wait comes before the probe's clock, so it never eats into the probe's timeout.
         self.pace = pace
+        self.announce = True  # the "probes starting" line (off for `prober watch`'s one-probe /probe runs)
         self.stop_reason: str | None = None
         self._recorded = bytearray(len(jobs))
         # Per running job: attempts made, when the last one started, and its duration once it ended
@@ -128,7 +129,8 @@ class Engine:
         try:
             await self._preparing
             prepare_ms = round((time.perf_counter() - started) * 1000, 1)
-            logs.get().info("probes starting", prepared_ms=prepare_ms, probes=len(self.jobs))
+            if self.announce:
+                logs.get().info("probes starting", prepared_ms=prepare_ms, probes=len(self.jobs))
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

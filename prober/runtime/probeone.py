@@ -132,6 +132,7 @@ async def probe_once(job: Job, seconds: float, prepared: Prepared) -> tuple[dict
     # plus the room the scrape keeps for overhead, so the answer is back before the scrape gives up.
     engine, resources = build_engine(one, results.append, concurrency=1, deadline=seconds + TIMEOUT_OFFSET)
     resources.prepared = prepared
+    engine.announce = False  # nothing is logged per request
     started = time.perf_counter()
     try:
         await engine.run()

@@ -49,7 +49,9 @@ class WatchOptions:
 class Watch:
     """The watch loop's state; `run()` serves and sweeps until stopped."""
 
-    def __init__(self, options: WatchOptions, load: Callable[[], Plan], plan: Plan, output: Output | None):
+    def __init__(
+        self, options: WatchOptions, load: Callable[[], Plan], plan: Plan, output: Output | None
+    ) -> None:
         self.options, self.load, self.output = options, load, output
         self.stats = WatchStats(options.interval)
         self.metrics = PromMetrics()
@@ -61,6 +63,7 @@ class Watch:
         self._prepared = Prepared()
         self.probe_prepared = Prepared()
         self._engine: Engine | None = None
+        self.probe_slots = asyncio.Semaphore(max(1, plan.settings.concurrency))  # /probe's own cap
         self._stopping: asyncio.Event | None = None
         self._signals = 0
         self._reloading: asyncio.Task[None] | None = None
@@ -73,7 +76,6 @@ class Watch:
         from prober.runtime import watchhttp
 
         self._stopping = asyncio.Event()
-        self.probe_slots = asyncio.Semaphore(max(1, self.plan.settings.concurrency))
         runner = await watchhttp.start(self, *self.options.listen)
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:

@@ -70,14 +70,18 @@ async def _daemon_thread(function: Callable[[], None]) -> None:
     """function() in a daemon thread. Not the loop's executor: an output nobody reads keeps the
     writer blocked forever, and asyncio.run would wait for that thread when the watch stops."""
     loop = asyncio.get_running_loop()
-    done = loop.create_future()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not done.done():  # cancelled: a stop left without waiting
+            done.set_result(None)
 
     def run() -> None:
         try:
             function()
         finally:
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
-                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+                loop.call_soon_threadsafe(settle)
 
     threading.Thread(target=run, name="prober-watch-close", daemon=True).start()
     await done
