@@ -15,6 +15,7 @@ from bench.fleet import addresses
 from bench.knownhosts import knownhosts
 from bench.table import Row
 from bench.tasks import Bench, Task, peer_task, prober_task, skipped
+from bench.watch import watch
 
 HTTP_PORT, TCP_PORT, SSH_PORT, DEAD_PORTS = 18080, 18081, 18022, (18090, 18091)
 
@@ -329,4 +330,5 @@ SCENARIOS = {
     "knownhosts": knownhosts,
     "failfast": failfast,
     "memory": memory,
+    "watch": watch,
 }

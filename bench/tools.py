@@ -8,7 +8,13 @@ import subprocess
 import sys
 
 # binary → Debian package; a missing one only skips its rows (with the reason) if it cannot be installed.
-WANTED = {"nmap": "nmap", "nginx": "nginx-light", "sshd": "openssh-server", "nft": "nftables"}
+WANTED = {
+    "nmap": "nmap",
+    "nginx": "nginx-light",
+    "sshd": "openssh-server",
+    "nft": "nftables",
+    "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",  # the watch scenario's peer
+}
 APT_TIMEOUT_S = 600
 
 

@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prober.inventory.defs import Inventory
+    from prober.model import Job
+    from prober.plan import SweepSettings
 
 _TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
 EXPECTED = "expected a count of hosts (0, 3) or a percentage of the group's hosts (10%)"
@@ -55,4 +62,17 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
-__all__ = ["NONE", "Budget", "parse"]
+def budgets(
+    inventory: Inventory, settings: SweepSettings, jobs: Sequence[Job]
+) -> dict[str, tuple[int, Budget]]:
+    """Each planned group's hosts and budget: its own max_fail, else --max-fail (which replaces
+    defaults.max_fail), else none (0: any failing host fails the gate)."""
+    hosts: dict[str, set[str]] = {}
+    for job in jobs:
+        hosts.setdefault(job.target.group, set()).add(job.target.name)
+    default = settings.max_fail or NONE
+    own = {name: group.max_fail for name, group in inventory.groups.items()}
+    return {name: (len(names), own.get(name) or default) for name, names in hosts.items()}
+
+
+__all__ = ["NONE", "Budget", "budgets", "parse"]

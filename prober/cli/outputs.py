@@ -4,7 +4,7 @@
   what is not ok (`--format table`, the default when stdout is a terminal); `--nagios` puts one status
   line on stdout instead, and records go only to -o;
 - the gate (budgets per group) and the summary (counts), which the sweep line and exit code read;
-- CI outputs: `--junit FILE`, GitHub annotations on stderr, `$GITHUB_STEP_SUMMARY`;
+- CI outputs: `--junit FILE`, GitHub annotations on stderr, `$GITHUB_STEP_SUMMARY`; `--prom-file`;
 - a live progress line on a terminal's stderr, when nothing else streams to that terminal.
 """
 
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prober.budget import NONE, Budget
+from prober.budget import budgets
 from prober.errors import InputError, Problem
 from prober.inventory import Inventory
 from prober.model import Job
@@ -43,6 +43,7 @@ class OutputOptions:
     fail_on: str = "fail"
     quiet: bool = False
     report: str | None = None  # an HTML page (prober demo)
+    prom_file: str | None = None  # Prometheus text for node_exporter's textfile collector
 
 
 @dataclass
@@ -72,6 +73,8 @@ def check(options: OutputOptions) -> None:
             check_output(path, flag)
     if options.report:
         check_output(options.report, "--report")
+    if options.prom_file:
+        check_output(options.prom_file, "--prom-file")
 
 
 def step_summary() -> str | None:
@@ -90,19 +93,6 @@ def record_format(options: OutputOptions, out_fd: int) -> str | None:
     if options.fmt:
         return options.fmt
     return "table" if options.output in (None, "-") and os.isatty(out_fd) else "jsonl"
-
-
-def budgets(
-    inventory: Inventory, settings: SweepSettings, jobs: Sequence[Job]
-) -> dict[str, tuple[int, Budget]]:
-    """Each planned group's hosts and budget: its own max_fail, else --max-fail (which replaces
-    defaults.max_fail), else none (0: any failing host fails the gate)."""
-    hosts: dict[str, set[str]] = {}
-    for job in jobs:
-        hosts.setdefault(job.target.group, set()).add(job.target.name)
-    default = settings.max_fail or NONE
-    own = {name: group.max_fail for name, group in inventory.groups.items()}
-    return {name: (len(names), own.get(name) or default) for name, names in hosts.items()}
 
 
 def build(
@@ -155,6 +145,10 @@ def _ci_sinks(options: OutputOptions, baseline: Baseline | None) -> list[Sink]:
         from prober.sinks.report import HtmlReport
 
         sinks.append(HtmlReport(options.report, baseline=baseline, source="this sweep"))
+    if options.prom_file:
+        from prober.sinks.promfile import PromFileSink  # prometheus_client: ~55 ms to import, only when asked
+
+        sinks.append(PromFileSink(options.prom_file))
     if github(options.annotations):
         from prober.sinks.annotations import GitHubAnnotations
 
@@ -180,4 +174,4 @@ def _pointer(options: OutputOptions, fmt: str | None) -> str:
     return "run with -o FILE to keep every record (`prober report FILE -o report.html` lists them)"
 
 
-__all__ = ["OutputOptions", "Outputs", "budgets", "build", "check", "github", "record_format", "step_summary"]
+__all__ = ["OutputOptions", "Outputs", "build", "check", "github", "record_format", "step_summary"]

@@ -63,6 +63,9 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="processes sharing the plan (default: usable CPUs for 500+ probes per extra worker, else 1)",
     )
     sweep.add_argument("-q", "--quiet", action="store_true", help="print nothing on stderr but errors")
+    sweep.add_argument(
+        "--prom-file", help="also write the results as Prometheus text to FILE.prom (node_exporter textfile)"
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -85,6 +88,7 @@ def command(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         fail_on=args.fail_on,
         quiet=args.quiet,
+        prom_file=args.prom_file,
     )
     return run(args.inventory, flags, options)
 

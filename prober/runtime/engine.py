@@ -43,6 +43,7 @@ class Engine:
         deadline: float | None = None,
         redactor: Redactor | None = None,
         room: Callable[[], Awaitable[None]] | None = None,
+        pace: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.jobs = jobs
         self.emit = emit
@@ -55,6 +56,10 @@ class Engine:
         self.redactor = redactor if redactor is not None else Redactor()
         # Awaited before each new probe or record: the output's backpressure (a reader far behind).
         self.room = room
+        # Awaited with a job's position before it starts (`prober watch --spread`: its start time):
+        # the wait comes before the probe's clock, so it never eats into the probe's timeout.
+        self.pace = pace
+        self.announce = True  # the "probes starting" line (off for `prober watch`'s one-probe /probe runs)
         self.stop_reason: str | None = None
         self._recorded = bytearray(len(jobs))
         # Per running job: attempts made, when the last one started, and its duration once it ended
@@ -124,7 +129,8 @@ class Engine:
         try:
             await self._preparing
             prepare_ms = round((time.perf_counter() - started) * 1000, 1)
-            logs.get().info("probes starting", prepared_ms=prepare_ms, probes=len(self.jobs))
+            if self.announce:
+                logs.get().info("probes starting", prepared_ms=prepare_ms, probes=len(self.jobs))
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -174,6 +180,8 @@ class Engine:
         for slot, job in pending:
             if self.stop_reason is not None:
                 return  # stop() was called, even if a probe swallowed the cancellation
+            if self.pace is not None:
+                await self.pace(slot)
             self._record(slot, await self._run_job(slot, job))
             # Yield once per job: a run of probes that fail without awaiting anything would
             # otherwise starve the deadline timer, signal handlers and the other workers.
