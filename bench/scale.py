@@ -78,7 +78,11 @@ def _validate_notes(rows: list[Row], rounds: int) -> None:
     explicit, ranged, one = (r.cpu_s or 0.0 for r in rows)
     ratio = explicit / ranged if ranged else float("nan")
     rows[0].cpu_ratio = ratio
-    rows[0].note = f"median of {rounds} interleaved rounds; cpu ratio = explicit / ranges; target <= {VALIDATE_TARGET}x"
+    rows[
+        0
+    ].note = (
+        f"median of {rounds} interleaved rounds; cpu ratio = explicit / ranges; target <= {VALIDATE_TARGET}x"
+    )
     beyond = (explicit - one) / (ranged - one) if ranged > one else None
     if beyond is not None:
         rows[0].note += f"; beyond start-up (minus the 1-host run) {beyond:.2f}x"
@@ -115,7 +119,7 @@ def tree_note(row: Row) -> None:
     if "tree_pss_mb" in row.extra:
         row.note = (
             f"tree peak {row.extra['tree_pss_mb']:.0f} MB PSS ({row.extra['tree_rss_mb']:.0f} MB RSS summed, "
-            f"{row.extra['processes']} processes); {row.note}"
+            f"{row.extra['processes']} process(es)); {row.note}"
         )
 
 
