@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
+
+
+class _Nothing(Mapping[str, Any]):
+    """The empty read-only mapping of host declarations that set no vars or overrides (nearly all of a
+    100k-line host list: two empty dicts per host were 12 MB); hashable, so a dataclass default."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> NoReturn:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+NOTHING: Mapping[str, Any] = _Nothing()
 
 
 @dataclass(frozen=True)
@@ -37,15 +66,17 @@ class ProbeDef:
         return Layer(f"probes.{self.name}", self.params, self.lines, self.line, self.spelled)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HostDecl:
-    """A host entry in a group: a name or range pattern, and its own settings."""
+    """A host entry in a group: a name or range pattern, and its own settings.
+
+    Slotted: an explicit list has one per host (no instance dict: ~100 bytes less each)."""
 
     pattern: str
     line: int
     address: str | None = None
-    vars: dict[str, Any] = field(default_factory=dict)
-    overrides: dict[str, Layer] = field(default_factory=dict)
+    vars: Mapping[str, Any] = NOTHING
+    overrides: Mapping[str, Layer] = NOTHING
     key: str = ""
 
 
