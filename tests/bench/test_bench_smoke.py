@@ -49,7 +49,7 @@ class TestSmokeRun:
         proc, results = smoke
         assert "usable cores" in proc.stdout and "prober/peer" in proc.stdout
         scenarios = {row["scenario"].split()[0] for row in results["rows"]}
-        assert scenarios == {"startup", "http", "tcp", "ssh", "knownhosts", "failfast", "memory"}
+        assert scenarios == {"startup", "http", "tcp", "ssh", "knownhosts", "failfast", "memory", "validate", "explicit", "bigplan"}
         for row in results["rows"]:
             assert row["tool"] in proc.stdout
 
