@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.fleet import ADDRS_PER_OCTET
+from bench.fleet import ADDRS_PER_OCTET, addresses
+
+PER_BLOCK = 256 * ADDRS_PER_OCTET  # addresses fleet.addresses places in one 127.B.0.0/16
 
 
 def patterns(block: int, count: int, start: int = 0) -> list[str]:
@@ -22,6 +24,23 @@ def patterns(block: int, count: int, start: int = 0) -> list[str]:
             last = min(ADDRS_PER_OCTET, first + end - index)
             out.append(f"127.{block}.{octet}.[{first + 1}:{last}]")
             index += last - first
+    return out
+
+
+def addresses_across(first_block: int, count: int) -> list[str]:
+    """`count` distinct canonical IPv4 loopback addresses 127.B.y.z, filling 127.<first_block>.0.0/16
+    and the blocks after it: never an octet over 255, so no name can fall back to DNS."""
+    out: list[str] = []
+    for done in range(0, count, PER_BLOCK):
+        out += addresses(first_block + done // PER_BLOCK, min(PER_BLOCK, count - done))
+    return out
+
+
+def patterns_across(first_block: int, count: int) -> list[str]:
+    """Range patterns covering exactly addresses_across(first_block, count), in the same order."""
+    out: list[str] = []
+    for done in range(0, count, PER_BLOCK):
+        out += patterns(first_block + done // PER_BLOCK, min(PER_BLOCK, count - done))
     return out
 
 

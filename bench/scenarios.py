@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import inventories, measure, sshfleet
+from bench import inventories, measure, scale, sshfleet
 from bench.fleet import addresses
 from bench.knownhosts import knownhosts
 from bench.table import Row
@@ -30,6 +30,9 @@ class Sizes:
     memory: int
     failfast: int
     known_hosts: int  # lines of the knownhosts scenario's file
+    validate: int  # hosts validated one per line vs as ranges
+    explicit: int  # hosts of the explicit-list sweep (memory)
+    bigplan: int  # probes of the big plan
 
     @classmethod
     def scaled(cls, scale: float) -> Sizes:
@@ -43,6 +46,9 @@ class Sizes:
             size(100_000, 40),
             size(1_000, 20),
             size(50_000, 1_000),
+            size(10_000, 100),
+            size(100_000, 1_000),
+            size(1_000_000, 10_000),
         )
 
 
@@ -253,16 +259,17 @@ def memory(b: Bench) -> list[Row]:
         timeout="500ms",
         concurrency=b.concurrency,
     )
-    note = "every probe refused; rss = largest process; target <= 150 MB"
+    note = "every probe refused; target: tree <= 150 MB"
     tasks = [
         prober_task("prober (default workers)", inv, note=note),
         prober_task("prober --workers 1", inv, note=note),
     ]
     tasks[1].cmd += ["--workers", "1"]
+    for task in tasks:
+        task.tree = True
     rows = b.run(f"memory {hosts * 2}", tasks, hosts * 2, reference=None)
     for row in rows:
-        sweep = row.extra.get("sweep")
-        row.ok = int(sweep["counts"]["fail"]) if isinstance(sweep, dict) and "counts" in sweep else None
+        scale.tree_note(row)
     return rows
 
 
@@ -331,4 +338,7 @@ SCENARIOS = {
     "failfast": failfast,
     "memory": memory,
     "watch": watch,
+    "validate": scale.validate,
+    "explicit": scale.explicit,
+    "bigplan": scale.bigplan,
 }

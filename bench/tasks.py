@@ -40,6 +40,8 @@ class Task:
     env: dict[str, str] | None = None
     skipped: str | None = None
     before: Callable[[], None] | None = None
+    tree: bool = False  # also sample the memory of the whole process tree (workers included)
+    discard_stdout: bool = False
     best: measure.Measure | None = None
     ok: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
@@ -117,7 +119,9 @@ class Bench:
             for task in live:
                 if task.before:
                     task.before()
-                m = measure.run(task.cmd, env=task.env or self.env)
+                m = measure.run(
+                    task.cmd, env=task.env or self.env, tree=task.tree, discard_stdout=task.discard_stdout
+                )
                 if task.best is None or m.wall_s < task.best.wall_s:
                     task.best, task.ok = m, task.count(m)
         rows = [self.row(scenario, task, total) for task in tasks]
@@ -132,6 +136,9 @@ class Bench:
         note = task.note
         if m.returncode not in (0, 1, 2):
             note = f"exit {m.returncode}: {' '.join(m.stderr.split())[-200:]}"
+        extra = dict(task.extra)
+        if m.tree is not None:
+            extra.update(tree_pss_mb=m.tree.pss_mb, tree_rss_mb=m.tree.rss_mb, processes=m.tree.processes)
         return Row(
             scenario,
             task.tool,
@@ -141,5 +148,5 @@ class Bench:
             task.ok,
             total,
             note=note,
-            extra=dict(task.extra),
+            extra=extra,
         )

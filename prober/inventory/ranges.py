@@ -73,6 +73,9 @@ _SPACE = re.compile(r"\s")
 def _parse(pattern: str) -> tuple[list[str], list[Sequence[str]]]:
     if not pattern or _SPACE.search(pattern):
         raise ValueError(f"host name {pattern!r} is empty or contains whitespace")
+    if "[" not in pattern and "]" not in pattern:  # a plain name: one per line of a 100k-host list
+        check_host(pattern)
+        return [pattern], []
     pieces = _RANGE.split(pattern)
     literals = pieces[0::2]
     if any("[" in literal or "]" in literal for literal in literals):

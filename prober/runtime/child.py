@@ -35,7 +35,7 @@ def die_with_parent(parent: int) -> None:
 
 
 def run_child(
-    jobs: Sequence[Job], indices: list[int], workers: int, settings: Any, recorder: Any, wfd: int
+    jobs: Sequence[Job], indices: Sequence[int], workers: int, settings: Any, recorder: Any, wfd: int
 ) -> int:
     """Run the jobs at `indices` and stream items to wfd; returns the exit status."""
     from prober.runtime.execute import run_loop
@@ -45,8 +45,8 @@ def run_child(
     # them blocked while forking; a signal that arrived since is delivered right here.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    local = [Job(k, jobs[i].target, jobs[i].spec) for k, i in enumerate(indices)]
-    stream = _ChildStream(wfd, indices.__getitem__, recorder)
+    local, global_index = _share(jobs, indices)
+    stream = _ChildStream(wfd, global_index, recorder)
     concurrency = math.ceil(settings.concurrency / workers)
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -59,6 +59,18 @@ def run_child(
         stop_reason = "cancelled"
     stream.finish(stop_reason)
     return 0
+
+
+def _share(jobs: Sequence[Job], indices: Sequence[int]) -> tuple[list[Job], Callable[[int], int]]:
+    """This child's jobs, and how a job's index maps to its position in the whole plan.
+
+    A plan numbered by position (build_plan's) is used as it is: the jobs' own index is the one the
+    parent expects back. Otherwise each job is renumbered 0..n-1 here. (Making a Job per probe cost
+    ~5 MB per worker for a 100k-probe plan, on top of the parent's.)"""
+    local = [jobs[i] for i in indices]
+    if all(job.index == i for job, i in zip(local, indices, strict=True)):
+        return local, int
+    return [Job(k, job.target, job.spec) for k, job in enumerate(local)], indices.__getitem__
 
 
 async def _run_share(

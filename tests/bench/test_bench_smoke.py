@@ -52,7 +52,10 @@ class TestSmokeRun:
         proc, results = smoke
         assert "usable cores" in proc.stdout and "prober/peer" in proc.stdout
         scenarios = {row["scenario"].split()[0] for row in results["rows"]}
-        assert scenarios == {"startup", "http", "tcp", "ssh", "knownhosts", "failfast", "memory", "watch"}
+        assert scenarios == {
+            "startup", "http", "tcp", "ssh", "knownhosts", "failfast", "memory", "watch",
+            "validate", "explicit", "bigplan",
+        }  # fmt: skip
         for row in results["rows"]:
             assert row["tool"] in proc.stdout
 
