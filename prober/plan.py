@@ -29,6 +29,7 @@ from prober.inventory import fields, ranges, tables
 from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
 from prober.model import Job, ProbeSpec, Target
 from prober.probes import registry
+from prober.shard import Fingerprint, Shard
 from prober.templating import resolve_one
 
 MAX_JOBS = 2_000_000
@@ -232,19 +233,24 @@ def template_problems(inventory: Inventory) -> list[Problem]:
 
 
 def iter_plan(
-    inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
+    inventory: Inventory,
+    settings: SweepSettings,
+    limit: list[str] | None = None,
+    shard: Shard | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> Iterator[Job]:
     """Every (host, probe) pair once, in inventory order, one at a time (a 10^6-probe plan is never
     held whole by `plan` and `validate`); InventoryError once the stream ends, on template problems.
 
     A host listed again (another group, another declaration) gets only the probes it has not had yet:
     the names planned per host are kept, as one shared tuple per distinct probe list, not per job.
+    With `shard`, only the hosts that shard owns are yielded; `fingerprint` sees the whole plan.
     """
     _check_size(inventory)
     planner = _Planner(inventory, settings)
     planned: dict[str, tuple[str, ...]] = {}
     shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-    index = 0
+    index = selected = 0
     for group in inventory.groups.values():
         for host in group.hosts:
             for target, spec in planner.jobs_for(group, host):
@@ -253,18 +259,28 @@ def iter_plan(
                     continue
                 names = (*done, spec.name)
                 planned[target.name] = shared.setdefault(names, names)
-                yield Job(index, target, spec)
-                index += 1
+                selected += 1
+                job = Job(index, target, spec)
+                if fingerprint is not None:
+                    fingerprint.add(job)
+                if shard is None or shard.owns(target.name):
+                    yield job
+                    index += 1
     if planner.failures:
         raise InventoryError(planner.problems())
-    if limit is not None and not index:
+    if limit is not None and not selected:
         names = ", ".join(sorted(inventory.groups))
         message = f"{','.join(limit)!r} matches no group or host (groups: {names})"
         raise InventoryError([Problem(inventory.path, None, "--limit", message)])
 
 
 def build_plan(
-    inventory: Inventory, settings: SweepSettings, limit: list[str] | None = None
+    inventory: Inventory,
+    settings: SweepSettings,
+    limit: list[str] | None = None,
+    shard: Shard | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> tuple[Job, ...]:
-    """The whole plan (what the engine runs); InventoryError on template problems."""
-    return tuple(iter_plan(inventory, settings, limit))
+    """The whole plan, or this shard's part of it (what the engine runs); InventoryError on template
+    problems."""
+    return tuple(iter_plan(inventory, settings, limit, shard, fingerprint))
