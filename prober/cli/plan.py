@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from prober.cli.args import limit, typed
+from prober.cli.args import LIMIT_HELP, limit, typed
 from prober.inventory import load_inventory
 from prober.model import Job
 from prober.plan import iter_plan, settings_for
@@ -22,7 +22,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     plan = sub.add_parser("plan", help="print the planned probes as JSON lines; contact nothing")
     plan.add_argument("inventory")
     plan.add_argument(
-        "--limit", type=typed(limit), help="only these groups or hosts (comma-separated, globs allowed)"
+        "--limit", type=typed(limit), help=LIMIT_HELP
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from prober import logs
 from prober.budget import Budget
 from prober.cli import outputs as outs
-from prober.cli.args import duration, limit, max_fail, positive, retries, typed
+from prober.cli.args import LIMIT_HELP, duration, limit, max_fail, positive, retries, typed
 from prober.cli.finish import finish
 from prober.inventory import Inventory, load_inventory
 from prober.model import Job
@@ -55,7 +55,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
     )
     sweep.add_argument(
-        "--limit", type=typed(limit), help="only these groups or hosts (comma-separated, globs allowed)"
+        "--limit", type=typed(limit), help=LIMIT_HELP
     )
     sweep.add_argument(
         "--workers",

@@ -30,7 +30,7 @@ CASES = [
     Case("bad_indent_block.yaml", 8, "", "check the indentation"),
     Case("unclosed_quote.yaml", 2, "probes.health", "quoted scalar that starts on this line"),
     Case("unclosed_bracket.yaml", 5, "groups.db.hosts", "flow sequence that starts on this line"),
-    Case("unknown_top_key.yaml", 5, "hosts", "unknown key (expected one of: defaults, groups, probes)"),
+    Case("unknown_top_key.yaml", 5, "hosts", "unknown key (expected one of: defaults, groups, probes, sources)"),
     Case("unknown_probe_key.yaml", 4, "probes.pg.prot", "unknown key for a tcp probe (did you mean 'port'?)"),
     Case("unknown_group_key.yaml", 5, "groups.db.host", "unknown key (did you mean 'hosts'?)"),
     Case("unknown_host_key.yaml", 7, "groups.db.hosts.db01.adress", "unknown key (did you mean 'address'?)"),
