@@ -62,7 +62,8 @@ def parse_sources(check: Checker, raw: LocDict, inventory: str) -> list[SourceDe
         return []
     value, line = raw["sources"], raw.line_of("sources")
     if not isinstance(value, LocList) or not value:
-        message = f"expected a list of sources (ansible, file_sd, http_sd), got {describe(value)}"
+        got = "an empty list" if isinstance(value, LocList) else describe(value)
+        message = f"expected a list of sources (ansible, file_sd, http_sd), got {got}"
         check.add(line, "sources", message)
         return []
     base = "" if inventory == STDIN else os.path.dirname(inventory)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from prober.inventory import load_inventory
-from prober.inventory.sources.ansible import load_ansible
 from prober.inventory.sources._ansible.model import jsonable
+from prober.inventory.sources.ansible import load_ansible
 from prober.model import Job
 from prober.plan import build_plan, settings_for
 from tests.inventory.ansible.oracle import FIXTURES, Oracle
@@ -110,7 +110,8 @@ class TestSameAsAnsible:
             theirs = hostvars.get(host, {})
             assert mine.address == (last(theirs, ADDRESS) or host), host
             port = last(theirs, PORT)
-            assert job.spec.port == (int(port) if port is not None else 22), host  # type: ignore[attr-defined]
+            port = int(port) if port is not None else 22
+            assert job.spec.port == port, host  # type: ignore[attr-defined]
             assert job.spec.user == last(theirs, USER), host  # type: ignore[attr-defined]
             assert job.spec.key == last(theirs, KEY), host  # type: ignore[attr-defined]
             assert jsonable(dict(mine.vars)) == theirs, host
