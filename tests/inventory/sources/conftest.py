@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli.conftest import Lab
 from tests.inventory.conftest import Outcome
+
+
+@pytest.fixture
+def lab(loopback_block: int, tmp_path: Path) -> Iterator[Lab]:
+    """Loopback servers in a background thread for the test's duration (as tests/cli's)."""
+    lab = Lab(loopback_block, tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.close()
 
 
 @pytest.fixture
