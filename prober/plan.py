@@ -276,8 +276,8 @@ def iter_plan(
     if planner.failures:
         raise InventoryError(planner.problems())
     if limit is not None and not selected:
-        names = ", ".join(sorted(inventory.groups))
-        message = f"{','.join(limit)!r} matches no group or host (groups: {names})"
+        known = ", ".join(sorted(inventory.groups))
+        message = f"{','.join(limit)!r} matches no group or host (groups: {known})"
         raise InventoryError([Problem(inventory.path, None, "--limit", message)])
 
 

@@ -46,12 +46,11 @@ def _joined(group: GroupDef, decls: list[HostDecl]) -> tuple[HostDecl, ...]:
 
 def _refined(group: GroupDef, decl: HostDecl, own: HostDecl | None) -> HostDecl:
     """A source host under the group's vars (and the file's own entry for it, if any)."""
+    if own is None and not group.vars:
+        return decl
+    values: dict[str, Any] = {**decl.vars, **group.vars, **(own.vars if own else {})}
     if own is None:
-        if not group.vars:
-            return decl
-        values = {**decl.vars, **group.vars}
         return HostDecl(decl.pattern, decl.line, decl.address, values, decl.overrides, source=decl.source)
-    values: dict[str, Any] = {**decl.vars, **group.vars, **own.vars}
     address = own.address or decl.address
     return HostDecl(decl.pattern, own.line, address, values, own.overrides, source=decl.source)
 
