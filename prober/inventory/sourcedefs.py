@@ -19,6 +19,7 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from prober.inventory import fields
 from prober.inventory.checker import NAME, Checker, describe, suggest
@@ -96,9 +97,13 @@ def _source(check: Checker, item: Any, line: int, key: str, base: str) -> Source
     for name, convert in _CONVERTERS.items():
         if name in data:
             values[name] = check.convert(convert, data[name], data.line_of(name), f"{key}.{name}")
-    if values.get("token_env") and where and not where[0].lower().startswith("https://"):
-        message = "a token is only sent over https (http would show it on the network)"
-        check.add(data.line_of("token_env"), f"{key}.token_env", message)
+    if values.get("token_env") and where:
+        if not where[0].lower().startswith("https://"):
+            message = "a token is only sent over https (http would show it on the network)"
+            check.add(data.line_of("token_env"), f"{key}.token_env", message)
+        elif "@" in urlsplit(where[0]).netloc:
+            message = "the URL has user:password@ already: give one way to authenticate"
+            check.add(data.line_of("token_env"), f"{key}.token_env", message)
     if values.get("ca_file"):
         path = _resolved(base, values["ca_file"])
         values["ca_file"] = check.convert(fields.local_file, path, data.line_of("ca_file"), f"{key}.ca_file")

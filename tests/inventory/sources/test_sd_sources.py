@@ -166,23 +166,29 @@ class TestHttpSD:
         assert [json.loads(line)["host"] for line in out.splitlines()] == ["127.0.0.5", "127.0.0.6"]
         assert hits["auth"] == 1
 
-    async def test_http_500_exits_3_without_the_token(
+    async def test_http_500_exits_3_without_secrets(
         self, server: Any, certs: CertFactory, tmp_path: Path
     ) -> None:
-        """HTTP 500 (an error page echoing the token): exit 3 naming the URL and the entry, nothing
-        planned, and no piece of the token in any output of validate, plan or sweep."""
+        """HTTP 500 (an error page echoing the request, token included): exit 3 naming the entry and the
+        URL as shown, nothing planned, and no piece of the token, the URL's password or its query token
+        in any output of validate, plan or sweep."""
         srv, hits, _ = server
-        url = f"https://127.0.0.1:{srv.port}/echo500"
-        path = http_inventory(tmp_path, url, certs.ca_file, "    token_env: SD_TOKEN\n")
+        password, query = new_secret("pw-"), new_secret("qt-")
+        base = f"127.0.0.1:{srv.port}/echo500?access_token="
         streams = {}
-        for command in ("validate", "plan", "sweep"):
-            code, out, err = await run_cli(command, str(path), env={"SD_TOKEN": TOKEN})
-            assert (code, out) == (3, ""), err
-            assert f"sources[0].http_sd: cannot read {url} (nothing is probed)" in err
-            assert f"error: {url}: server answered HTTP 500 Internal Server Error" in err
-            streams[f"{command} stderr"] = err
-        assert hits["echo500"] == 3
-        assert_no_leaks(streams, [TOKEN])
+        for url, shown, token in [  # a bearer token, or basic auth in the URL (not both: refused)
+            (f"https://{base}{query}", f"https://{base}<redacted>", "    token_env: SD_TOKEN\n"),
+            (f"https://sd:{password}@{base}{query}", f"https://<redacted>:<redacted>@{base}<redacted>", ""),
+        ]:
+            path = http_inventory(tmp_path, url, certs.ca_file, token)
+            for command in ("validate", "plan", "sweep"):
+                code, out, err = await run_cli(command, str(path), env={"SD_TOKEN": TOKEN})
+                assert (code, out) == (3, ""), err
+                assert f"sources[0].http_sd: cannot read {shown} (nothing is probed)" in err
+                assert f"error: {shown}: server answered HTTP 500 Internal Server Error" in err
+                streams[f"{command} stderr {'token' if token else 'password'}"] = err
+        assert hits["echo500"] == 6
+        assert_no_leaks(streams, [TOKEN, password, query])
 
     async def test_timeout_exits_3(self, server: Any, certs: CertFactory, tmp_path: Path) -> None:
         srv, _, _ = server

@@ -44,6 +44,8 @@ CASES = [
      "a token is only sent over https"),
     (HS + "    token_env: 'A-B'\n", "4", "sources[0].http_sd.token_env",
      "expected an environment variable name"),
+    (HS.replace("//", "//u:p@") + "    token_env: T\n", "4", "sources[0].http_sd.token_env",
+     "the URL has user:password@ already: give one way to authenticate"),
     (HS + "    retries: 11\n", "4", "sources[0].http_sd.retries",
      "must be between 0 and 10, got 11"),
     (HS + "    ca_file: nosuch.pem\n", "4", "sources[0].http_sd.ca_file",
