@@ -19,6 +19,7 @@ from prober.inventory.sourceread import SourceData
 from prober.inventory.yamlsafe import LocDict
 
 _SHOWN = 12  # source group names listed in a message
+_EXPANDED_MAX = 100_000  # host ranges longer than this are not matched against a source's hosts
 
 
 def merge_groups(check: Checker, raw: LocDict, groups: dict[str, GroupDef], data: SourceData) -> None:
@@ -39,9 +40,14 @@ def merge_groups(check: Checker, raw: LocDict, groups: dict[str, GroupDef], data
 
 def _joined(group: GroupDef, decls: list[HostDecl]) -> tuple[HostDecl, ...]:
     names = {decl.pattern for decl in decls}
-    own = {host.pattern: host for host in group.hosts if host.pattern in names}
+    own: dict[str, HostDecl] = {}
+    for host in group.hosts:  # a range (web[01:04]) refines each source host it names, too
+        if host.count() <= _EXPANDED_MAX:
+            own.update((name, host) for name in host.names() if name in names and name not in own)
     out = [_refined(group, decl, own.get(decl.pattern)) for decl in decls]
-    return (*out, *(host for host in group.hosts if host.pattern not in own))
+    # A literal entry that refined a source host is that host now; a range stays for the names it adds
+    # (the ones it shares are planned once, from the refined host, which comes first).
+    return (*out, *(host for host in group.hosts if not (host.count() == 1 and host.pattern in own)))
 
 
 def _refined(group: GroupDef, decl: HostDecl, own: HostDecl | None) -> HostDecl:

@@ -154,6 +154,19 @@ class TestVars:
         assert [r["host"] for r in records.values()] == ["web01", "web02", "extra"]
         assert records["web01"]["params"]["url"] == "http://127.0.0.50:8080/"
 
+    def test_a_range_refines_the_source_hosts_it_names(
+        self, cli: Callable[..., Outcome], tree: Callable[..., Path]
+    ) -> None:
+        """A range of the file's own refines each source host it names (its vars win) and adds the rest."""
+        groups = "  web:\n    probes: [http]\n    hosts:\n      'web0[1:3]': {vars: {http_port: 7}}\n"
+        root = tree({"hosts.ini": INI, "inv.yaml": ansible_inventory(groups)})
+        records = by_host(plan_records(cli("plan", root / "inv.yaml")))
+        assert {host: r["params"]["url"] for host, r in records.items()} == {
+            "web01": "http://127.0.0.1:7/",
+            "web02": "http://127.0.0.2:7/",
+            "web03": "http://web03:7/",
+        }
+
     @pytest.mark.parametrize(
         ("var", "what"),
         [("tags", "a list"), ("settings", "a mapping"), ("ok", "true (a boolean or null)")],
