@@ -20,6 +20,7 @@ from prober.inventory.hostnames import check_host
 from prober.inventory.sourcedefs import SourceDef
 
 # The ssh probe's parameters an Ansible host sets, and the var named in messages about them.
+WARNINGS_LOGGED = 20
 SSH_PARAMS = {"port": "ansible_port", "user": "ansible_user", "key": "ansible_ssh_private_key_file"}
 
 
@@ -69,6 +70,12 @@ def _ansible(data: SourceData, source: SourceDef) -> None:
     from prober.inventory.sources.ansible import DEFAULT_TIMEOUT, load_ansible
 
     inventory = load_ansible(list(source.where), timeout=source.timeout or DEFAULT_TIMEOUT)
+    if inventory.warnings:  # what Ansible warns about and skips (an unknown key...): said, not hidden
+        from prober import logs
+
+        shown = [str(problem) for problem in inventory.warnings[:WARNINGS_LOGGED]]
+        logs.get().warning("ansible source: skipped as Ansible skips it", source=source.key, problems=shown,
+                           count=len(inventory.warnings))  # fmt: skip
     layers: dict[tuple[Any, ...], Layer] = {}
     decls: dict[str, HostDecl] = {}
     problems = []

@@ -303,3 +303,15 @@ def test_nothing_probed_when_a_source_fails(tree: Callable[..., Path]) -> None:
         capture_output=True, text=True, env=cli_env(), cwd=root, timeout=120,
     )  # fmt: skip
     assert alone.returncode == 0 and "1 hosts, 1 planned probes" in alone.stderr, alone.stderr
+
+
+def test_what_ansible_skips_is_said(cli: Callable[..., Outcome], tree: Callable[..., Path]) -> None:
+    """What Ansible warns about and skips (an unknown key in a YAML group) is skipped too, and said on
+    stderr with its file:line; the inventory is still good."""
+    inventory = "all:\n  hosts:\n    w1: {ansible_host: 127.0.0.1, http_port: 80}\n  colour: red\n"
+    text = ansible_inventory("  all: {probes: [http]}\n").replace("hosts.ini", "hosts.yml")
+    root = tree({"hosts.yml": inventory, "inv.yaml": text})
+    outcome = cli("validate", root / "inv.yaml")
+    assert outcome.code == 0, outcome.err
+    assert "ansible source: skipped as Ansible skips it" in outcome.err
+    assert f"{root / 'hosts.yml'}:4: all.colour: unexpected key 'colour'" in outcome.err
