@@ -30,7 +30,7 @@ from prober.errors import InventoryError, Problem
 from prober.inventory import fields, tables
 from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
 from prober.model import Job, ProbeSpec, Target
-from prober.plansources import labels_of, source_layer, source_problems
+from prober.plansources import SSH_KIND, labels_of, source_layer, source_problems
 from prober.probes import registry
 from prober.shard import Fingerprint, Shard
 from prober.templating import resolve_one
@@ -64,12 +64,17 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
 _Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]], dict[str, Layer], list[tuple[str, str]]]
 
 
-def _layer_key(probe: ProbeDef, group: GroupDef, host: HostDecl) -> tuple[str, str, int, int]:
+_Key = tuple[str, str, int, int]
+
+
+def _layer_key(probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Key:
     """Hosts without an override of this probe share the group's layers (and, when nothing is
     templated, one frozen spec): an explicit list of 100k hosts is 100k declarations, not 100k specs.
     Source hosts with the same ssh settings share one layer, so they share too."""
     override = id(host) if probe.name in host.overrides else 0
-    return (probe.name, group.name, override, id(source_layer(probe, host)))
+    source = host.source  # inlined, not source_layer(): this runs once per planned probe
+    ssh = id(source.ssh) if source is not None and source.ssh is not None and probe.kind == SSH_KIND else 0
+    return (probe.name, group.name, override, ssh)
 
 
 @dataclass
@@ -91,20 +96,20 @@ class _Planner:
             base["latency_warn"] = settings.latency_warn
         self.base = Layer("defaults", base)
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
-        self.merged: dict[tuple[str, str, int, int], _Merged] = {}
-        self.static_specs: dict[tuple[str, str, int, int], ProbeSpec | None] = {}
+        self.merged: dict[_Key, _Merged] = {}
+        self.static_specs: dict[_Key, ProbeSpec | None] = {}
         self.combinations: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
         self.group_vars: dict[str, dict[str, Any]] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any], target: Target
     ) -> ProbeSpec | None:
-        static, templated, origin, problems = self.layered(probe, group, host)
+        key = _layer_key(probe, group, host)
+        static, templated, origin, problems = self.layered(probe, group, host, key)
         if problems:
             self._fail_all(problems, origin, target.name)
             return None
         if not templated:  # the same frozen spec serves every host of this declaration
-            key = _layer_key(probe, group, host)
             if key not in self.static_specs:
                 self.static_specs[key] = self._built(probe, static)
             return self.static_specs[key]
@@ -130,10 +135,9 @@ class _Planner:
             return None
         return registry.get(probe.kind).spec(name=probe.name, **params)
 
-    def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
+    def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl, key: _Key) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
         a declaration expands to, so it is computed once per (probe, group, declaration)."""
-        key = _layer_key(probe, group, host)
         merged = self.merged.get(key)
         if merged is None:
             overrides = [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
