@@ -43,7 +43,7 @@ def read_sources(path: str, sources: list[SourceDef], failed: bool = False) -> S
     """Every source, in order (http_sd ones fetched at once); problems of the sources that failed
     (`failed`: a source was left out already, its entry being wrong)."""
     data = SourceData(failed=failed)
-    fetched = _fetch_all(path, [source for source in sources if source.kind == "http_sd"])
+    fetched = _fetch_all([source for source in sources if source.kind == "http_sd"])
     for source in sources:
         try:
             if source.kind == "ansible":
@@ -121,7 +121,7 @@ def _sd(data: SourceData, source: SourceDef, inventory: Any) -> None:
         data.add(group.name, decls)
 
 
-def _fetch_all(path: str, sources: list[SourceDef]) -> dict[str, Any]:
+def _fetch_all(sources: list[SourceDef]) -> dict[str, Any]:
     """Each http_sd source's SDInventory (or its InventoryError), fetched concurrently."""
     if not sources:
         return {}
