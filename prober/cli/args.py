@@ -64,7 +64,11 @@ def retries(text: str) -> int:
     return whole(text, 0, 10)
 
 
+LIMIT_HELP = "only these hosts: groups, hosts, globs, Ansible patterns (web:&prod:!web03, ~regex, @file)"
+
+
 def limit(text: str) -> list[str]:
+    """Comma-separated Ansible host patterns (prober.limit); `:` separates them too, inside an item."""
     items = [item.strip() for item in text.split(",")]
     if not all(items):
         raise ValueError(f"expected group or host names (globs allowed) separated by commas, got {text!r}")

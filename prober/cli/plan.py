@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from prober.cli.args import limit, typed
+from prober.cli.args import LIMIT_HELP, limit, typed
 
 if TYPE_CHECKING:  # imported when the command runs: the parser is built for every command
     from prober.model import Job
@@ -21,7 +21,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     plan = sub.add_parser("plan", help="print the planned probes as JSON lines; contact nothing")
     plan.add_argument("inventory")
     plan.add_argument(
-        "--limit", type=typed(limit), help="only these groups or hosts (comma-separated, globs allowed)"
+        "--limit", type=typed(limit), help=LIMIT_HELP
     )
 
 

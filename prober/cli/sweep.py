@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prober.cli.args import duration, limit, max_fail, positive, retries, typed
+from prober.cli.args import LIMIT_HELP, duration, limit, max_fail, positive, retries, typed
 
 # Every command's arguments are declared when the parser is built (`prober --version` too), so what
 # the sweep itself needs is imported when it runs: --version in 0.03 s, not 0.14 s.
@@ -55,7 +55,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
     )
     sweep.add_argument(
-        "--limit", type=typed(limit), help="only these groups or hosts (comma-separated, globs allowed)"
+        "--limit", type=typed(limit), help=LIMIT_HELP
     )
     sweep.add_argument(
         "--workers",
