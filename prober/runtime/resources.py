@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import ssl
 import threading
 from typing import TYPE_CHECKING, Any
@@ -152,19 +151,6 @@ async def _in_thread(function: Any, *args: Any) -> Any:
         return await future
     finally:
         stop.set()
-
-
-def make_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    if not verify:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    try:
-        return ssl.create_default_context(cafile=os.path.expanduser(ca_file) if ca_file else None)
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SetupError("tls", f"cannot load CA file {ca_file}: {reason}") from None
 
 
 def _make_session(concurrency: int) -> aiohttp.ClientSession:

@@ -34,6 +34,7 @@ import orjson
 
 from prober.model import ErrorInfo, Job, Result, Status
 from prober.runtime.child import FRAME, die_with_parent, run_child
+from prober.runtime.cpus import usable_cpus
 from prober.runtime.execute import SweepOutcome
 from prober.runtime.records import Recorder
 from prober.sinks.base import FanOut, Serialized
@@ -49,13 +50,6 @@ KILL_GRACE_S = 10.0
 POLL_S = 0.1  # how soon the parent notices a lost output or an overdue child while nothing arrives
 # Which stop reason wins when children disagree: a user's Ctrl-C beats a deadline beats a crash.
 _PRECEDENCE = ("output_closed", "cancelled", "deadline", "internal")
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def default_workers(planned: int) -> int:
