@@ -27,6 +27,7 @@ from prober.budget import Budget
 from prober.errors import InventoryError, Problem
 from prober.inventory import fields, ranges, tables
 from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
+from prober.inventory.loader import read_inventory
 from prober.model import Job, ProbeSpec, Target
 from prober.probes import registry
 from prober.shard import Fingerprint, Shard
@@ -213,6 +214,15 @@ def _check_size(inventory: Inventory) -> None:
     if total > MAX_JOBS:
         message = f"the inventory plans {total} probes, over the limit of {MAX_JOBS}; split it into files"
         raise InventoryError([Problem(inventory.path, None, "groups", message)])
+
+
+def load_checked(path: str) -> Inventory:
+    """The inventory at `path`; InventoryError listing every problem, its template problems too when
+    it has others (so one `prober validate` run reports them all, in line order)."""
+    inventory, problems = read_inventory(path)
+    if problems:
+        raise InventoryError(sorted(problems + template_problems(inventory), key=lambda p: p.line or 0))
+    return inventory
 
 
 def template_problems(inventory: Inventory) -> list[Problem]:

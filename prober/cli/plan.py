@@ -12,9 +12,8 @@ from typing import Any
 import orjson
 
 from prober.cli.args import limit, typed
-from prober.inventory import load_inventory
 from prober.model import Job
-from prober.plan import iter_plan, settings_for
+from prober.plan import iter_plan, load_checked, settings_for
 from prober.probes import registry
 
 
@@ -59,7 +58,7 @@ def plan(path: str, limit: list[str] | None) -> int:
 
     Two streamed passes: the first only checks (so bad input prints no line at all, and exits 3), the
     second prints; the plan is never held whole."""
-    inventory = load_inventory(path)
+    inventory = load_checked(path)
     settings = settings_for(inventory)
     collections.deque(iter_plan(inventory, settings, limit), maxlen=0)
     out = sys.stdout

@@ -12,9 +12,9 @@ from prober.budget import Budget
 from prober.cli import outputs as outs
 from prober.cli.args import duration, limit, max_fail, positive, retries, typed
 from prober.cli.finish import finish
-from prober.inventory import Inventory, load_inventory
+from prober.inventory.defs import Inventory
 from prober.model import Job
-from prober.plan import SweepSettings, build_plan, settings_for
+from prober.plan import SweepSettings, build_plan, load_checked, settings_for
 from prober.record import new_run_id
 from prober.runtime.execute import SweepOutcome, execute, run_loop
 from prober.runtime.output import STDOUT, close_output, open_output
@@ -108,7 +108,7 @@ class SweepFlags:
 
 def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[Job, ...]]:
     """Inventory, merged settings and plan; InventoryError on any bad input."""
-    inventory = load_inventory(path)
+    inventory = load_checked(path)
     settings = settings_for(
         inventory,
         concurrency=flags.concurrency,

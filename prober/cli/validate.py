@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from prober.inventory import load_inventory
-from prober.plan import iter_plan, settings_for
+from prober.plan import iter_plan, load_checked, settings_for
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,7 +21,7 @@ def validate(path: str) -> int:
     """Check an inventory end to end (including templating); report every problem or a one-line ok.
 
     The plan is streamed, never held: a 10^6-probe inventory validates in bounded memory."""
-    inventory = load_inventory(path)
+    inventory = load_checked(path)
     hosts: set[str] = set()
     planned = 0
     for job in iter_plan(inventory, settings_for(inventory)):

@@ -11,7 +11,16 @@ from prober.inventory.defs import Defaults, GroupDef, HostDecl, Inventory, Layer
 from prober.inventory.groups import parse_groups
 from prober.inventory.yamlsafe import LocDict, load_yaml, shown_path
 
-__all__ = ["Defaults", "GroupDef", "HostDecl", "Inventory", "Layer", "ProbeDef", "load_inventory"]
+__all__ = [
+    "Defaults",
+    "GroupDef",
+    "HostDecl",
+    "Inventory",
+    "Layer",
+    "ProbeDef",
+    "load_inventory",
+    "read_inventory",
+]
 
 _TOP_KEYS = {"defaults", "probes", "groups"}
 _DEFAULT_FIELDS: dict[str, fields.Converter] = {
@@ -25,6 +34,15 @@ _DEFAULT_FIELDS: dict[str, fields.Converter] = {
 
 def load_inventory(path: str) -> Inventory:
     """Read and validate an inventory; raise InventoryError listing every problem found."""
+    inventory, problems = read_inventory(path)
+    if problems:
+        raise InventoryError(problems)
+    return inventory
+
+
+def read_inventory(path: str) -> tuple[Inventory, list[Problem]]:
+    """The inventory's valid parts and its problems, in line order (`prober validate` adds the
+    template problems of those parts, prober.plan.load_checked); InventoryError when there are no parts."""
     raw = load_yaml(path)
     path = shown_path(path)  # `-` is standard input: problems say <stdin>:LINE
     check = Checker(path)
@@ -42,12 +60,7 @@ def load_inventory(path: str) -> Inventory:
     groups = parse_groups(check, raw, probes)
     gatekeys.check_label_vars(check, raw, defaults, groups)
     inventory = Inventory(path, defaults, probes, groups)
-    if check.problems:
-        from prober.plan import template_problems  # plan imports this module
-
-        problems = check.problems + template_problems(inventory)
-        raise InventoryError(sorted(problems, key=lambda p: p.line or 0))
-    return inventory
+    return inventory, sorted(check.problems, key=lambda p: p.line or 0)
 
 
 def _defaults(check: Checker, raw: LocDict) -> Defaults:
