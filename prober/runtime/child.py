@@ -11,7 +11,7 @@ import struct
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from prober.model import Job, Result
+from prober.model import Job, Result, StopReason
 from prober.sinks.writer import ThreadWriter
 
 BATCH_ITEMS = 256
@@ -51,12 +51,12 @@ def run_child(
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     except KeyboardInterrupt:
-        stream.finish("cancelled")
+        stream.finish(StopReason.CANCELLED)
         return 0
     try:
         stop_reason = run_loop(_run_share(local, settings, concurrency, stream, 1 / workers))
     except KeyboardInterrupt:
-        stop_reason = "cancelled"
+        stop_reason = StopReason.CANCELLED
     stream.finish(stop_reason)
     return 0
 
@@ -75,7 +75,7 @@ def _share(jobs: Sequence[Job], indices: Sequence[int]) -> tuple[list[Job], Call
 
 async def _run_share(
     jobs: list[Job], settings: Any, concurrency: int, stream: _ChildStream, share: float
-) -> str | None:
+) -> StopReason | None:
     import asyncio
 
     from prober.runtime.execute import build_engine
@@ -85,7 +85,7 @@ async def _run_share(
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, engine.stop, "cancelled")
+        loop.add_signal_handler(signum, engine.stop, StopReason.CANCELLED)
     stream.loop = loop
     stream.stop = engine.stop
     try:
@@ -108,7 +108,7 @@ class _ChildStream:
         self._to_record, self._dumps = recorder, dumps
         self.batch: list[Item] = []
         self.loop: Any = None
-        self.stop: Callable[[str], None] | None = None
+        self.stop: Callable[[StopReason], None] | None = None
         self._timer: Any = None
         self.writer = ThreadWriter(wfd, limit=QUEUE_LINES, on_lost=self._parent_gone, name="prober-child")
         self.writer.start()
@@ -136,13 +136,13 @@ class _ChildStream:
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         self.writer.put(FRAME.pack(len(payload)) + payload, weight)
 
-    def finish(self, stop_reason: str | None) -> None:
+    def finish(self, stop_reason: StopReason | None) -> None:
         """Send what is left and the stop reason, and wait until the parent has it all."""
         self.flush()
         self.send(("done", stop_reason))
         self.writer.close()
 
-    def _parent_gone(self, reason: str) -> None:
+    def _parent_gone(self, reason: StopReason) -> None:
         # On the writer thread: nobody will read this child's results any more, so stop probing.
         if self.loop is not None and self.stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop has finished already

@@ -12,12 +12,18 @@ from prober import logs
 from prober.classify import classify
 from prober.errors import ProbeFailed
 from prober.masking import Redactor
-from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status
+from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status, StopReason
 from prober.probes import ProbeFn
 from prober.runtime.looplag import LagWatch
 
 Emit = Callable[[Result], None]
 MESSAGE_MAX = 300  # characters of an error message kept in a record (lines stay under 4 KiB)
+# A probe a stop left unfinished: its error kind and message, by stop reason.
+UNFINISHED = {
+    StopReason.DEADLINE: ErrorInfo("deadline", "the sweep deadline passed before this probe finished"),
+    StopReason.CANCELLED: ErrorInfo("cancelled", "the sweep was interrupted before this probe finished"),
+    StopReason.INTERNAL: ErrorInfo("internal", "the engine lost this probe to an internal error"),
+}
 
 
 def _ms(seconds: float) -> float:
@@ -60,7 +66,7 @@ class Engine:
         # the wait comes before the probe's clock, so it never eats into the probe's timeout.
         self.pace = pace
         self.announce = True  # the "probes starting" line (off for `prober watch`'s one-probe /probe runs)
-        self.stop_reason: str | None = None
+        self.stop_reason: StopReason | None = None
         self._recorded = bytearray(len(jobs))
         # Per running job: attempts made, when the last one started, and its duration once it ended
         # (so a job stopped mid-sweep still reports the time its last attempt took or has taken).
@@ -69,7 +75,7 @@ class Engine:
         self._preparing: asyncio.Future[Any] | None = None
         self.lag = LagWatch(min((job.spec.timeout for job in jobs), default=1.0))
 
-    def stop(self, reason: str = "cancelled") -> None:
+    def stop(self, reason: StopReason = StopReason.CANCELLED) -> None:
         """Stop starting probes and cancel those in flight; unfinished jobs get `reason` records."""
         if self.stop_reason is None:
             self.stop_reason = reason
@@ -78,11 +84,11 @@ class Engine:
             for worker in self._workers:
                 worker.cancel()
 
-    async def run(self) -> str | None:
+    async def run(self) -> StopReason | None:
         """Prepare the sweep, then run every job; return None, or why the sweep was cut short."""
         loop = asyncio.get_running_loop()
         # The sweep deadline covers preparation too; a probe's deadline starts with the probe.
-        timer = loop.call_later(self.deadline, self.stop, "deadline") if self.deadline else None
+        timer = loop.call_later(self.deadline, self.stop, StopReason.DEADLINE) if self.deadline else None
         try:
             await self._prepare()
             # Lag is watched while probes are timed: during preparation no clock runs, and its thread
@@ -96,7 +102,7 @@ class Engine:
             outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
         except asyncio.CancelledError:
             # run() itself was cancelled (the caller's task): still one record per job, then obey.
-            self.stop("cancelled")
+            self.stop(StopReason.CANCELLED)
             if self._workers:
                 await asyncio.wait(self._workers)
             self._record_unfinished()
@@ -107,7 +113,7 @@ class Engine:
                 timer.cancel()
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
-                self.stop_reason = self.stop_reason or "internal"
+                self.stop_reason = self.stop_reason or StopReason.INTERNAL
         try:
             for slot, result in self._unfinished():
                 if self.room is not None:
@@ -148,20 +154,12 @@ class Engine:
             self._record(slot, result)
 
     def _unfinished(self) -> Iterator[tuple[int, Result]]:
-        kind = self.stop_reason if self.stop_reason in ("deadline", "cancelled") else "cancelled"
-        if self.stop_reason == "internal":
-            kind = "internal"
-        message = {
-            "deadline": "the sweep deadline passed before this probe finished",
-            "cancelled": "the sweep was interrupted before this probe finished",
-            "internal": "the engine lost this probe to an internal error",
-        }[kind]
+        error = UNFINISHED.get(self.stop_reason or StopReason.CANCELLED, UNFINISHED[StopReason.CANCELLED])
         now = time.perf_counter()
         for slot, job in enumerate(self.jobs):
             if not self._recorded[slot]:
                 attempts, started, spent = self._attempts.get(slot, (0, now, None))
                 latency = None if attempts == 0 else spent if spent is not None else _ms(now - started)
-                error = ErrorInfo(kind, message)
                 yield slot, Result(job, Status.FAIL, latency, attempts, time.time(), error)
 
     def _record(self, slot: int, result: Result) -> None:
