@@ -124,7 +124,8 @@ class _Planner:
     def _built(self, probe: ProbeDef, params: dict[str, Any]) -> ProbeSpec | None:
         if self.check_only:
             return None
-        return registry.get(probe.kind).spec(name=probe.name, **params)
+        spec: ProbeSpec = registry.get(probe.kind).spec(name=probe.name, **params)
+        return spec
 
     def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
@@ -279,8 +280,8 @@ def iter_plan(
     if planner.failures:
         raise InventoryError(planner.problems())
     if limit is not None and not selected:
-        names = ", ".join(sorted(inventory.groups))
-        message = f"{','.join(limit)!r} matches no group or host (groups: {names})"
+        groups = ", ".join(sorted(inventory.groups))
+        message = f"{','.join(limit)!r} matches no group or host (groups: {groups})"
         raise InventoryError([Problem(inventory.path, None, "--limit", message)])
 
 

@@ -46,7 +46,7 @@ _REAL_DEFAULT = ssl.create_default_context
 @contextlib.contextmanager
 def _no_ca_loading() -> Iterator[None]:
     real_paths = ssl.SSLContext.set_default_verify_paths
-    ssl.create_default_context = _bare_verifying_context  # type: ignore[assignment]
+    ssl.create_default_context = _bare_verifying_context
     ssl.SSLContext.set_default_verify_paths = lambda self: None  # type: ignore[method-assign]
     try:
         yield

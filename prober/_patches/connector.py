@@ -60,7 +60,7 @@ class DirectConnector(TCPConnector):
     addresses (happy eyeballs), a local address to bind, TLS or an IPv6 zone keep aiohttp's path.
     """
 
-    async def _wrap_create_connection(  # type: ignore[override]
+    async def _wrap_create_connection(
         self,
         *args: Any,
         addr_infos: list[Any],

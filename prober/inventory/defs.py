@@ -84,7 +84,7 @@ class HostDecl:
     key: InitVar[str] = ""
 
 
-del HostDecl.key  # the InitVar's default: `host.key` fails rather than reading as ""
+delattr(HostDecl, "key")  # the InitVar's default: `host.key` fails rather than reading as ""
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ class _Loader(_Base):  # type: ignore[misc]
     def key_path(self) -> str:
         return ".".join(self.path)
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:
         explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
         self.flatten_mapping(node)
         out = LineDict()
