@@ -6,7 +6,8 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from prober import logs
 from prober.classify import classify
@@ -15,6 +16,9 @@ from prober.masking import Redactor
 from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status, StopReason
 from prober.probes import ProbeFn
 from prober.runtime.looplag import LagWatch
+
+if TYPE_CHECKING:
+    from prober.runtime.resources import Resources
 
 Emit = Callable[[Result], None]
 MESSAGE_MAX = 300  # characters of an error message kept in a record (lines stay under 4 KiB)
@@ -30,9 +34,17 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """One attempt that failed: why (already masked and cut), and the details a ProbeFailed carried."""
+
+    error: ErrorInfo
+    details: dict[str, Any]
+
+
 def backoff(attempt: int) -> float:
     """Jittered exponential pause before retry `attempt` (1-based): ~0.1 s, 0.2 s, … capped at 1 s."""
-    return min(1.0, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+    return min(1.0, 0.1 * 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
 
 class Engine:
@@ -44,8 +56,8 @@ class Engine:
         emit: Emit,
         *,
         concurrency: int,
-        probe_for: Callable[[str], ProbeFn],
-        resources: Any,
+        probe_for: Callable[[str], ProbeFn[Any]],
+        resources: Resources | None,
         deadline: float | None = None,
         redactor: Redactor | None = None,
         room: Callable[[], Awaitable[None]] | None = None,
@@ -55,7 +67,9 @@ class Engine:
         self.emit = emit
         self.concurrency = max(1, concurrency)
         self.probe_for = probe_for
-        self.resources = resources
+        self.resources = resources  # None: nothing to prepare (the engine's tests)
+        # What each probe is given. None only with stand-in probes that take no resources.
+        self._probe_resources = cast("Resources", resources)
         self.deadline = deadline
         # Masks each probe's secrets out of its error message and warning (the probes' own
         # Resources should hold the same Redactor; a separate one computes the same masks).
@@ -127,11 +141,10 @@ class Engine:
     async def _prepare(self) -> None:
         """The resources' preparation (imports, TLS contexts, keys, known_hosts, regexes) before any
         probe's clock starts. stop() ends it; if it fails, probes build what they need themselves."""
-        prepare = getattr(self.resources, "prepare", None)
-        if prepare is None or self.stop_reason is not None:
+        if self.resources is None or self.stop_reason is not None:
             return
         started = time.perf_counter()
-        self._preparing = asyncio.ensure_future(prepare())
+        self._preparing = asyncio.ensure_future(self.resources.prepare(self.jobs))
         try:
             await self._preparing
             prepare_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -198,34 +211,32 @@ class Engine:
             attempt += 1
             started = time.perf_counter()
             self._attempts[slot] = (attempt, started, None)
-            outcome, error, details = await self._attempt(probe, job)
+            tried = await self._attempt(probe, job)
             latency_ms = _ms(time.perf_counter() - started)
             self._attempts[slot] = (attempt, started, latency_ms)  # what a stop from now on reports
-            if outcome is not None:
-                return self._success(job, outcome, latency_ms, attempt)
-            assert error is not None
+            if isinstance(tried, Outcome):
+                return self._success(job, tried, latency_ms, attempt)
             if self.stop_reason is not None:
                 # Most likely the stop's own cancellation, turned into an error by a library:
                 # leave the job to _record_unfinished, which records it with the stop reason.
                 raise asyncio.CancelledError
-            if error.kind in TRANSIENT_KINDS and attempt <= job.spec.retries:
+            if tried.error.kind in TRANSIENT_KINDS and attempt <= job.spec.retries:
                 await asyncio.sleep(backoff(attempt))
                 continue
+            error, details = tried.error, tried.details
             return Result(job, Status.FAIL, latency_ms, attempt, time.time(), error, None, details)
 
-    async def _attempt(
-        self, probe: ProbeFn, job: Job
-    ) -> tuple[Outcome | None, ErrorInfo | None, dict[str, Any]]:
-        """One try under the per-probe deadline; any exception becomes an ErrorInfo."""
+    async def _attempt(self, probe: ProbeFn[Any], job: Job) -> Outcome | Failed:
+        """One try under the per-probe deadline; any exception becomes a Failed."""
         details: dict[str, Any] = {}
         deadline = asyncio.timeout(job.spec.timeout)
         try:
             async with deadline:
-                outcome = await probe(job.target, job.spec, self.resources)
+                outcome = await probe(job.target, job.spec, self._probe_resources)
             if not isinstance(outcome, Outcome):
                 kind, message = "internal", f"the probe returned {type(outcome).__name__}, not an Outcome"
-                return None, ErrorInfo(kind, message), {}
-            return outcome, None, {}
+                return Failed(ErrorInfo(kind, message), {})
+            return outcome
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is None or task.cancelling():
@@ -237,7 +248,7 @@ class Engine:
                 kind, message = "timeout", f"no answer within the probe timeout ({job.spec.timeout:g} s)"
             elif isinstance(exc, ProbeFailed):
                 details = dict(exc.details)
-        return None, self._cap(ErrorInfo(kind, message), job), details
+        return Failed(self._cap(ErrorInfo(kind, message), job), details)
 
     def _cap(self, error: ErrorInfo, job: Job) -> ErrorInfo:
         """The probe's secrets masked, then the message cut to MESSAGE_MAX characters, the cut edge

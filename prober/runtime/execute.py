@@ -69,7 +69,7 @@ def build_engine(
     output's backpressure (see Engine)."""
     # One Redactor for the engine (error messages, warnings) and the probes (remote text they quote).
     redactor = Redactor()
-    resources = Resources(concurrency=concurrency, jobs=jobs, share=share, redactor=redactor)
+    resources = Resources(concurrency=concurrency, share=share, redactor=redactor)
     engine = Engine(
         jobs,
         emit,
