@@ -9,10 +9,16 @@ import pickle
 import signal
 import struct
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prober.model import Job, Result, StopReason
 from prober.sinks.writer import ThreadWriter
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from prober.plan import SweepSettings
+    from prober.runtime.records import Recorder
 
 BATCH_ITEMS = 256
 BATCH_SECONDS = 0.02
@@ -35,7 +41,12 @@ def die_with_parent(parent: int) -> None:
 
 
 def run_child(
-    jobs: Sequence[Job], indices: Sequence[int], workers: int, settings: Any, recorder: Any, wfd: int
+    jobs: Sequence[Job],
+    indices: Sequence[int],
+    workers: int,
+    settings: SweepSettings,
+    recorder: Recorder,
+    wfd: int,
 ) -> int:
     """Run the jobs at `indices` and stream items to wfd; returns the exit status."""
     from prober.runtime.execute import run_loop
@@ -74,7 +85,7 @@ def _share(jobs: Sequence[Job], indices: Sequence[int]) -> tuple[list[Job], Call
 
 
 async def _run_share(
-    jobs: list[Job], settings: Any, concurrency: int, stream: _ChildStream, share: float
+    jobs: list[Job], settings: SweepSettings, concurrency: int, stream: _ChildStream, share: float
 ) -> StopReason | None:
     import asyncio
 
@@ -100,16 +111,16 @@ class _ChildStream:
     writes to the pipe, so a parent that is slow to read never stalls this child's probes."""
 
     def __init__(
-        self, wfd: int, global_index: Callable[[int], int], recorder: Callable[[Result], Any]
+        self, wfd: int, global_index: Callable[[int], int], recorder: Callable[[Result], dict[str, Any]]
     ) -> None:
         from prober.sinks.jsonl import QUEUE_LINES, dumps
 
         self.global_index = global_index
         self._to_record, self._dumps = recorder, dumps
         self.batch: list[Item] = []
-        self.loop: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.stop: Callable[[StopReason], None] | None = None
-        self._timer: Any = None
+        self._timer: asyncio.TimerHandle | None = None
         self.writer = ThreadWriter(wfd, limit=QUEUE_LINES, on_lost=self._parent_gone, name="prober-child")
         self.writer.start()
 

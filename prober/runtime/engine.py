@@ -187,7 +187,7 @@ class Engine:
             error = ErrorInfo("internal", message)
             self.emit(Result(result.job, Status.FAIL, result.latency_ms, result.attempts, time.time(), error))
 
-    async def _worker(self, pending: Any) -> None:
+    async def _worker(self, pending: Iterator[tuple[int, Job]]) -> None:
         for slot, job in pending:
             if self.stop_reason is not None:
                 return  # stop() was called, even if a probe swallowed the cancellation
