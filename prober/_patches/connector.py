@@ -77,6 +77,7 @@ class DirectConnector(TCPConnector):
         try:
             # No sock_connect timeout here: prober's sessions have none; the engine owns time.
             loop: Any = self._loop
+            # aiohttp passes create_connection's arguments through untyped (*args, **kwargs).
             return await loop.create_connection(*args, host, port, **kwargs)  # type: ignore[no-any-return]
         except OSError as exc:
             if exc.errno is None and isinstance(exc, asyncio.TimeoutError):

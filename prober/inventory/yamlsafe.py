@@ -46,7 +46,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = (None, "!")  # no tag given: resolved from the value (plain) or a string (quoted)
 
 
-class _StrictLoader(_BASE_LOADER):  # type: ignore[misc]
+class _StrictLoader(_BASE_LOADER):  # type: ignore[misc]  # a base chosen at import (libyaml or not)
     """A safe loader that builds LocDict/LocList documents from parser events, refusing aliases (no
     billion laughs: nothing is ever shared), merge keys, duplicate keys, tags on collections and
     nesting past MAX_DEPTH, and tracking the key path for error messages."""

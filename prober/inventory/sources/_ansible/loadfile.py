@@ -137,7 +137,7 @@ def _check_expansion(path: str, root: Node) -> None:
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~5x faster; nodes keep marks
 
 
-class _Loader(_Base):  # type: ignore[misc]
+class _Loader(_Base):  # type: ignore[misc]  # a base chosen at import (libyaml or not)
     """Ansible's YAML dialect: !unsafe, !vault (refused with its line), duplicate keys warned (last wins)."""
 
     def __init__(self, text: str, path: str, warnings: list[Problem]) -> None:
