@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from prober import budget
-from prober.budget import Budget
 from prober.exits import Exit
+
+if TYPE_CHECKING:
+    from prober.budget import Budget
 
 EXIT_INPUT = int(Exit.INPUT)
 
@@ -41,6 +42,8 @@ def duration(text: str) -> float:
 
 
 def max_fail(text: str) -> Budget:
+    from prober import budget  # fractions, dataclasses: not for `prober --version`
+
     return budget.parse(text)
 
 

@@ -7,14 +7,14 @@ import collections
 import dataclasses
 import os
 import sys
-from typing import Any
-
-import orjson
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from prober.cli.args import limit, typed
-from prober.model import Job
-from prober.plan import iter_plan, load_checked, settings_for
-from prober.probes import registry
+
+if TYPE_CHECKING:  # imported when the command runs: the parser is built for every command
+    from prober.model import Job
+    from prober.probes.registry import ProbeKind
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,13 +29,13 @@ def command(args: argparse.Namespace) -> int:
     return plan(args.inventory, args.limit)
 
 
-def plan_record(job: Job) -> dict[str, Any]:
-    """One planned probe with its resolved parameters; secrets redacted."""
+def plan_record(job: Job, kind_of: Callable[[str], ProbeKind[Any]]) -> dict[str, Any]:
+    """One planned probe with its resolved parameters (`kind_of`: registry.get); secrets redacted."""
     spec = job.spec
     params: dict[str, Any] = {
         f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "name"
     }
-    shown = registry.get(spec.kind).shown
+    shown = kind_of(spec.kind).shown
     if shown is not None:  # the kind's own view of its parameters: secrets redacted
         params.update(shown(spec))
     record = {
@@ -58,13 +58,18 @@ def plan(path: str, limit: list[str] | None) -> int:
 
     Two streamed passes: the first only checks (so bad input prints no line at all, and exits 3), the
     second prints; the plan is never held whole."""
+    import orjson
+
+    from prober.plan import iter_plan, load_checked, settings_for
+    from prober.probes import registry
+
     inventory = load_checked(path)
     settings = settings_for(inventory)
     collections.deque(iter_plan(inventory, settings, limit), maxlen=0)
     out = sys.stdout
     try:
         for job in iter_plan(inventory, settings, limit):
-            out.write(orjson.dumps(plan_record(job)).decode() + "\n")
+            out.write(orjson.dumps(plan_record(job, registry.get)).decode() + "\n")
         out.flush()
     except BrokenPipeError:
         # `prober plan | head`: the reader has gone; point stdout at /dev/null so exit stays quiet.

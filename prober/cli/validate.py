@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from prober.plan import iter_plan, load_checked, settings_for
-
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     validate = sub.add_parser("validate", help="check an inventory and report every problem")
@@ -21,6 +19,8 @@ def validate(path: str) -> int:
     """Check an inventory end to end (including templating); report every problem or a one-line ok.
 
     The plan is streamed, never held: a 10^6-probe inventory validates in bounded memory."""
+    from prober.plan import iter_plan, load_checked, settings_for
+
     inventory = load_checked(path)
     hosts: set[str] = set()
     planned = 0
