@@ -42,8 +42,8 @@ async def _client(port: int, probes: int, variant: str) -> None:
     spec = HTTPSpec(name="web", url=f"http://127.0.0.1:{port}/", timeout=60.0, retries=0)
     jobs = tuple(Job(i, Target(f"h{i}", "127.0.0.1", "g"), spec) for i in range(probes))
     results: list[object] = []
-    resources = Resources(concurrency=16, jobs=jobs)
-    await resources.prepare()
+    resources = Resources(concurrency=16)
+    await resources.prepare(jobs)
     probe_for("http")
     await Engine(jobs, results.append, concurrency=16, probe_for=probe_for, resources=resources).run()
     await resources.aclose()

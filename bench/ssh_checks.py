@@ -119,7 +119,7 @@ def start_openssh(workdir: Path, addresses: list[str], port: int) -> list[subpro
 async def sweep(pairs: list[tuple[Target, SSHSpec]], concurrency: int) -> tuple[float, float, int, int]:
     """(wall seconds, client CPU seconds, handshakes, failures) for one sweep."""
     jobs = tuple(Job(i, t, s) for i, (t, s) in enumerate(pairs))
-    resources = Resources(concurrency=concurrency, jobs=jobs)
+    resources = Resources(concurrency=concurrency)
     results: list = []
     engine = Engine(jobs, results.append, concurrency=concurrency, probe_for=probe_for, resources=resources)
     cpu, wall = time.process_time(), time.perf_counter()

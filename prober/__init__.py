@@ -20,7 +20,7 @@ _LAZY = {
     "TCPSpec": "prober.probes.tcp",
     "Target": "prober.model",
     "build_plan": "prober.plan",
-    "load_inventory": "prober.inventory",
+    "load_inventory": "prober.inventory.loader",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from prober import redact
+
+if TYPE_CHECKING:
+    from prober.model import BaseSpec
 
 MIN_SECRET = 3
 _MASK = redact.REDACTED
@@ -168,7 +171,7 @@ def url_credentials(userinfo: str) -> tuple[str, str]:
     return unquote(user), unquote(password)
 
 
-def secrets_of(spec: Any) -> list[str]:
+def secrets_of(spec: BaseSpec) -> list[str]:
     """Every secret value a probe of this spec sends (environment variables read now): each kind
     declares its own (prober/probes/<kind>, `secrets`)."""
     from prober.probes import registry
@@ -184,9 +187,9 @@ class Redactor:
     """
 
     def __init__(self) -> None:
-        self._masks: dict[int, tuple[Any, Mask]] = {}  # id(spec) → (spec kept alive, its mask)
+        self._masks: dict[int, tuple[BaseSpec, Mask]] = {}  # id(spec) → (spec kept alive, its mask)
 
-    def mask(self, spec: Any) -> Mask:
+    def mask(self, spec: BaseSpec) -> Mask:
         entry = self._masks.get(id(spec))
         if entry is not None:
             return entry[1]

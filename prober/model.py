@@ -37,6 +37,18 @@ ERROR_KINDS: frozenset[str] = frozenset(
 TRANSIENT_KINDS: frozenset[str] = frozenset({"timeout", "refused", "reset"})
 
 
+class StopReason(StrEnum):
+    """Why a sweep stopped before every probe ran (the sweep line's `stopped`). A probe it left
+    unfinished is recorded with error kind `cancelled`, `deadline` or `internal` (an output that was
+    lost stops the sweep like a signal: `cancelled`)."""
+
+    CANCELLED = "cancelled"  # SIGINT/SIGTERM (exit 130)
+    DEADLINE = "deadline"  # the sweep's --deadline passed
+    INTERNAL = "internal"  # the engine lost a worker task or process to a bug
+    OUTPUT_CLOSED = "output_closed"  # the results' reader left (exit 141)
+    OUTPUT_ERROR = "output_error"  # results could not be written, e.g. a full disk (exit 2)
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """A host as the inventory names it, with the group that planned it."""

@@ -29,6 +29,7 @@ from prober.budget import Budget
 from prober.errors import InventoryError, Problem
 from prober.inventory import fields, tables
 from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
+from prober.inventory.loader import read_inventory
 from prober.model import Job, ProbeSpec, Target
 from prober.plansources import SSH_KIND, labels_of, source_layer, source_problems
 from prober.probes import registry
@@ -133,7 +134,8 @@ class _Planner:
     def _built(self, probe: ProbeDef, params: dict[str, Any]) -> ProbeSpec | None:
         if self.check_only:
             return None
-        return registry.get(probe.kind).spec(name=probe.name, **params)
+        spec: ProbeSpec = registry.get(probe.kind).spec(name=probe.name, **params)
+        return spec
 
     def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl, key: _Key) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
@@ -219,6 +221,16 @@ def _check_size(inventory: Inventory) -> None:
     if total > MAX_JOBS:
         message = f"the inventory plans {total} probes, over the limit of {MAX_JOBS}; split it into files"
         raise InventoryError([Problem(inventory.path, None, "groups", message)])
+
+
+def load_checked(path: str) -> Inventory:
+    """The inventory at `path`; InventoryError listing every problem, its template problems too when
+    it has others (so one `prober validate` run reports them all, in line order)."""
+    inventory, problems, failed = read_inventory(path)
+    if problems or failed:
+        found = sorted(problems + template_problems(inventory), key=lambda p: p.line or 0)
+        raise InventoryError(found + failed)  # the file's problems in line order, then the sources'
+    return inventory
 
 
 def template_problems(inventory: Inventory) -> list[Problem]:

@@ -46,13 +46,13 @@ _REAL_DEFAULT = ssl.create_default_context
 @contextlib.contextmanager
 def _no_ca_loading() -> Iterator[None]:
     real_paths = ssl.SSLContext.set_default_verify_paths
-    ssl.create_default_context = _bare_verifying_context  # type: ignore[assignment]
-    ssl.SSLContext.set_default_verify_paths = lambda self: None  # type: ignore[method-assign]
+    ssl.create_default_context = _bare_verifying_context
+    ssl.SSLContext.set_default_verify_paths = lambda self: None  # type: ignore[method-assign]  # the patch
     try:
         yield
     finally:
         ssl.create_default_context = _REAL_DEFAULT
-        ssl.SSLContext.set_default_verify_paths = real_paths  # type: ignore[method-assign]
+        ssl.SSLContext.set_default_verify_paths = real_paths  # type: ignore[method-assign]  # undone
 
 
 def load() -> Any:

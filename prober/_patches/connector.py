@@ -60,7 +60,7 @@ class DirectConnector(TCPConnector):
     addresses (happy eyeballs), a local address to bind, TLS or an IPv6 zone keep aiohttp's path.
     """
 
-    async def _wrap_create_connection(  # type: ignore[override]
+    async def _wrap_create_connection(
         self,
         *args: Any,
         addr_infos: list[Any],
@@ -77,6 +77,7 @@ class DirectConnector(TCPConnector):
         try:
             # No sock_connect timeout here: prober's sessions have none; the engine owns time.
             loop: Any = self._loop
+            # aiohttp passes create_connection's arguments through untyped (*args, **kwargs).
             return await loop.create_connection(*args, host, port, **kwargs)  # type: ignore[no-any-return]
         except OSError as exc:
             if exc.errno is None and isinstance(exc, asyncio.TimeoutError):

@@ -12,8 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from types import ModuleType
-from typing import NoReturn
+from typing import NoReturn, Protocol, cast
 
 from prober import __version__
 from prober.cli.args import EXIT_INPUT, Parser
@@ -29,11 +28,19 @@ MAX_PROBLEMS_SHOWN = 100
 COMMAND_NAMES = ("sweep", "watch", "validate", "plan", "report", "diff", "demo")
 
 
-class _Commands(dict[str, ModuleType]):
+class Command(Protocol):
+    """What a command module (prober/cli/<name>.py) defines."""
+
+    def add_arguments(self, sub: argparse._SubParsersAction[Parser]) -> None: ...
+
+    def command(self, args: argparse.Namespace) -> int: ...
+
+
+class _Commands(dict[str, Command]):
     """Command name → its module, imported on first use."""
 
-    def __missing__(self, name: str) -> ModuleType:
-        module = self[name] = importlib.import_module(f"prober.cli.{name}")
+    def __missing__(self, name: str) -> Command:
+        module = self[name] = cast(Command, importlib.import_module(f"prober.cli.{name}"))
         return module
 
 

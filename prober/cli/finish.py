@@ -14,17 +14,18 @@ from typing import Any
 from prober import logs
 from prober.cli.outputs import Outputs
 from prober.exits import Exit, Nagios
+from prober.model import StopReason
 from prober.runtime.execute import SweepOutcome
 from prober.sinks import gatetext, nagios
 from prober.sinks.writer import write_all
 
 # Why records could not be written → exit code: the reader left (like SIGPIPE), or a write failed.
-OUTPUT_LOST = {"output_closed": Exit.OUTPUT_CLOSED, "output_error": Exit.FAILED}
+OUTPUT_LOST = {StopReason.OUTPUT_CLOSED: Exit.OUTPUT_CLOSED, StopReason.OUTPUT_ERROR: Exit.FAILED}
 SUMMARY_ROWS = 40  # a screenful when stderr is not a terminal
 
 
-def gate_code(outputs: Outputs, stop_reason: str | None) -> Exit:
-    if stop_reason == "cancelled":
+def gate_code(outputs: Outputs, stop_reason: StopReason | None) -> Exit:
+    if stop_reason == StopReason.CANCELLED:
         return Exit.INTERRUPTED
     return Exit.OK if outputs.gate.passed else Exit.FAILED
 
@@ -48,7 +49,8 @@ def finish(
         return _nagios_end(outputs, Nagios.UNKNOWN, outcome, lost) if nagios_mode else OUTPUT_LOST[lost]
     if nagios_mode:
         state = Nagios.UNKNOWN if outputs.fanout.failed else state
-        return _nagios_end(outputs, state, outcome, "output_error" if outputs.fanout.failed else stop)
+        why = StopReason.OUTPUT_ERROR if outputs.fanout.failed else stop
+        return _nagios_end(outputs, state, outcome, why)
     if not quiet:
         print_summary(summary_lines(outcome, outputs, code))
     if (logs.stderr_error() or outputs.fanout.failed) and code == Exit.OK:
@@ -89,7 +91,7 @@ def _screen() -> tuple[int, int]:
 
 def _nagios_end(outputs: Outputs, state: Nagios, outcome: SweepOutcome, why: str | None) -> int:
     """Print the one Nagios status line on stdout (unless stdout itself is what was lost)."""
-    if why != "output_closed" or outputs.jsonl is None or outputs.jsonl.fd != 1:
+    if why != StopReason.OUTPUT_CLOSED or outputs.jsonl is None or outputs.jsonl.fd != 1:
         text = nagios.status_line(state, outputs.gate, outputs.summary, outcome.duration, why)
         try:
             sys.stdout.flush()

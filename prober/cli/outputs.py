@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from prober.budget import budgets
 from prober.errors import InputError, Problem
-from prober.inventory import Inventory
+from prober.inventory.defs import Inventory
 from prober.model import Job
 from prober.plan import SweepSettings
 from prober.results.baseline import Baseline

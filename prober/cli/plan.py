@@ -29,7 +29,7 @@ def command(args: argparse.Namespace) -> int:
     return plan(args.inventory, args.limit)
 
 
-def plan_record(job: Job, kind_of: Callable[[str], ProbeKind]) -> dict[str, Any]:
+def plan_record(job: Job, kind_of: Callable[[str], ProbeKind[Any]]) -> dict[str, Any]:
     """One planned probe with its resolved parameters (`kind_of`: registry.get); secrets redacted."""
     spec = job.spec
     params: dict[str, Any] = {
@@ -60,11 +60,10 @@ def plan(path: str, limit: list[str] | None) -> int:
     second prints; the plan is never held whole."""
     import orjson
 
-    from prober.inventory import load_inventory
-    from prober.plan import iter_plan, settings_for
+    from prober.plan import iter_plan, load_checked, settings_for
     from prober.probes import registry
 
-    inventory = load_inventory(path)
+    inventory = load_checked(path)
     settings = settings_for(inventory)
     collections.deque(iter_plan(inventory, settings, limit), maxlen=0)
     out = sys.stdout

@@ -15,7 +15,7 @@ from prober.cli.args import LIMIT_HELP, duration, limit, max_fail, positive, ret
 if TYPE_CHECKING:
     from prober.budget import Budget
     from prober.cli import outputs as outs
-    from prober.inventory import Inventory
+    from prober.inventory.defs import Inventory
     from prober.model import Job
     from prober.plan import SweepSettings
     from prober.runtime.execute import SweepOutcome
@@ -110,10 +110,9 @@ class SweepFlags:
 
 def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[Job, ...]]:
     """Inventory, merged settings and plan; InventoryError on any bad input."""
-    from prober.inventory import load_inventory
-    from prober.plan import build_plan, settings_for
+    from prober.plan import build_plan, load_checked, settings_for
 
-    inventory = load_inventory(path)
+    inventory = load_checked(path)
     settings = settings_for(
         inventory,
         concurrency=flags.concurrency,

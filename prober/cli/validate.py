@@ -22,10 +22,9 @@ def validate(path: str, limit: list[str] | None = None) -> int:
     """Check an inventory end to end (including templating); report every problem or a one-line ok.
 
     The plan is streamed, never held: a 10^6-probe inventory validates in bounded memory."""
-    from prober.inventory import load_inventory
-    from prober.plan import iter_plan, settings_for
+    from prober.plan import iter_plan, load_checked, settings_for
 
-    inventory = load_inventory(path)
+    inventory = load_checked(path)
     hosts: set[str] = set()
     planned = 0
     for job in iter_plan(inventory, settings_for(inventory), limit):

@@ -1,12 +1,5 @@
-"""Inventory input: the only package that reads YAML."""
+"""Inventory input: the only package that reads YAML (the loader: prober.inventory.loader).
 
-from prober.inventory.loader import (
-    Defaults,
-    GroupDef,
-    HostDecl,
-    Inventory,
-    ProbeDef,
-    load_inventory,
-)
-
-__all__ = ["Defaults", "GroupDef", "HostDecl", "Inventory", "ProbeDef", "load_inventory"]
+Nothing is imported here: the registry and the probe kinds import `fields` from this package, and the
+loader imports the registry (its key tables), so loading the loader with the package is an import cycle.
+"""

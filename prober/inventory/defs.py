@@ -102,7 +102,7 @@ class HostDecl:
         return 1 if self.source is not None else ranges.count(self.pattern)
 
 
-del HostDecl.key  # the InitVar's default: `host.key` fails rather than reading as ""
+delattr(HostDecl, "key")  # the InitVar's default: `host.key` fails rather than reading as ""
 
 
 @dataclass(frozen=True)

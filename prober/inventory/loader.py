@@ -14,7 +14,16 @@ from prober.inventory.sourcemerge import merge_groups
 from prober.inventory.sourceread import SourceData, read_sources
 from prober.inventory.yamlsafe import LocDict, load_yaml, shown_path
 
-__all__ = ["Defaults", "GroupDef", "HostDecl", "Inventory", "Layer", "ProbeDef", "load_inventory"]
+__all__ = [
+    "Defaults",
+    "GroupDef",
+    "HostDecl",
+    "Inventory",
+    "Layer",
+    "ProbeDef",
+    "load_inventory",
+    "read_inventory",
+]
 
 _TOP_KEYS = {"sources", "defaults", "probes", "groups"}
 _DEFAULT_FIELDS: dict[str, fields.Converter] = {
@@ -29,6 +38,16 @@ _DEFAULT_FIELDS: dict[str, fields.Converter] = {
 def load_inventory(path: str) -> Inventory:
     """Read and validate an inventory and read its sources; raise InventoryError listing every problem
     found (the file's, sorted by line, then each failed source's, naming it)."""
+    inventory, problems, failed = read_inventory(path)
+    if problems or failed:
+        raise InventoryError(problems + failed)
+    return inventory
+
+
+def read_inventory(path: str) -> tuple[Inventory, list[Problem], list[Problem]]:
+    """The inventory's valid parts, the file's problems in line order, and the problems of the sources
+    that could not be read (`prober validate` adds the template problems of the valid parts,
+    prober.plan.load_checked); InventoryError when there are no parts."""
     given = path
     raw = load_yaml(path)
     path = shown_path(path)  # `-` is standard input: problems say <stdin>:LINE
@@ -55,12 +74,7 @@ def load_inventory(path: str) -> Inventory:
     gatekeys.check_label_vars(check, raw, defaults, groups)
     members = {name: tuple(hosts) for name, hosts in data.members.items()}
     inventory = Inventory(path, defaults, probes, groups, members)
-    if check.problems or data.problems:
-        from prober.plan import template_problems  # plan imports this module
-
-        problems = check.problems + template_problems(inventory)
-        raise InventoryError(sorted(problems, key=lambda p: p.line or 0) + data.problems)
-    return inventory
+    return inventory, sorted(check.problems, key=lambda p: p.line or 0), data.problems
 
 
 def _defaults(check: Checker, raw: LocDict) -> Defaults:

@@ -29,7 +29,7 @@ class _Numbers(Sequence[str]):
     def __len__(self) -> int:
         return len(self.numbers)
 
-    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]  # no slices: never taken
         return str(self.numbers[index]).zfill(self.width)
 
 

@@ -46,7 +46,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = (None, "!")  # no tag given: resolved from the value (plain) or a string (quoted)
 
 
-class _StrictLoader(_BASE_LOADER):  # type: ignore[misc]
+class _StrictLoader(_BASE_LOADER):  # type: ignore[misc]  # a base chosen at import (libyaml or not)
     """A safe loader that builds LocDict/LocList documents from parser events, refusing aliases (no
     billion laughs: nothing is ever shared), merge keys, duplicate keys, tags on collections and
     nesting past MAX_DEPTH, and tracking the key path for error messages."""
@@ -153,9 +153,9 @@ class _StrictLoader(_BASE_LOADER):  # type: ignore[misc]
         if type(event) is yaml.ScalarEvent and event.tag in _PLAIN_TAGS and event.implicit[0]:
             tag = self.resolve(ScalarNode, event.value, event.implicit)  # once: keys repeat a lot
             if tag == _MERGE:
-                raise yaml.MarkedYAMLError(
-                    problem="merge keys (<<) are not allowed", problem_mark=event.start_mark
-                )
+                # libyaml's Mark has the fields (name, line, column) the error reads from yaml's own.
+                mark = event.start_mark
+                raise yaml.MarkedYAMLError(problem="merge keys (<<) are not allowed", problem_mark=mark)  # type: ignore[arg-type]
             key = event.value if tag == _STR and depth <= MAX_DEPTH else self._build(event, depth)
         else:
             key = self._build(event, depth)

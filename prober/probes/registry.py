@@ -86,11 +86,11 @@ MetricSample = tuple[Metric, tuple[tuple[str, str], ...], float]
 Metrics = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[MetricSample]]
 
 
-def _never(spec: Any) -> bool:
+def _never(spec: BaseSpec) -> bool:
     return False
 
 
-def _no_secrets(spec: Any) -> list[str]:
+def _no_secrets(spec: BaseSpec) -> list[str]:
     return []
 
 

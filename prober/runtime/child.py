@@ -9,10 +9,16 @@ import pickle
 import signal
 import struct
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prober.model import Job, Result
+from prober.model import Job, Result, StopReason
 from prober.sinks.writer import ThreadWriter
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from prober.plan import SweepSettings
+    from prober.runtime.records import Recorder
 
 BATCH_ITEMS = 256
 BATCH_SECONDS = 0.02
@@ -35,7 +41,12 @@ def die_with_parent(parent: int) -> None:
 
 
 def run_child(
-    jobs: Sequence[Job], indices: Sequence[int], workers: int, settings: Any, recorder: Any, wfd: int
+    jobs: Sequence[Job],
+    indices: Sequence[int],
+    workers: int,
+    settings: SweepSettings,
+    recorder: Recorder,
+    wfd: int,
 ) -> int:
     """Run the jobs at `indices` and stream items to wfd; returns the exit status."""
     from prober.runtime.execute import run_loop
@@ -51,12 +62,12 @@ def run_child(
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     except KeyboardInterrupt:
-        stream.finish("cancelled")
+        stream.finish(StopReason.CANCELLED)
         return 0
     try:
         stop_reason = run_loop(_run_share(local, settings, concurrency, stream, 1 / workers))
     except KeyboardInterrupt:
-        stop_reason = "cancelled"
+        stop_reason = StopReason.CANCELLED
     stream.finish(stop_reason)
     return 0
 
@@ -74,8 +85,8 @@ def _share(jobs: Sequence[Job], indices: Sequence[int]) -> tuple[list[Job], Call
 
 
 async def _run_share(
-    jobs: list[Job], settings: Any, concurrency: int, stream: _ChildStream, share: float
-) -> str | None:
+    jobs: list[Job], settings: SweepSettings, concurrency: int, stream: _ChildStream, share: float
+) -> StopReason | None:
     import asyncio
 
     from prober.runtime.execute import build_engine
@@ -85,7 +96,7 @@ async def _run_share(
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, engine.stop, "cancelled")
+        loop.add_signal_handler(signum, engine.stop, StopReason.CANCELLED)
     stream.loop = loop
     stream.stop = engine.stop
     try:
@@ -100,16 +111,16 @@ class _ChildStream:
     writes to the pipe, so a parent that is slow to read never stalls this child's probes."""
 
     def __init__(
-        self, wfd: int, global_index: Callable[[int], int], recorder: Callable[[Result], Any]
+        self, wfd: int, global_index: Callable[[int], int], recorder: Callable[[Result], dict[str, Any]]
     ) -> None:
         from prober.sinks.jsonl import QUEUE_LINES, dumps
 
         self.global_index = global_index
         self._to_record, self._dumps = recorder, dumps
         self.batch: list[Item] = []
-        self.loop: Any = None
-        self.stop: Callable[[str], None] | None = None
-        self._timer: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stop: Callable[[StopReason], None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.writer = ThreadWriter(wfd, limit=QUEUE_LINES, on_lost=self._parent_gone, name="prober-child")
         self.writer.start()
 
@@ -136,13 +147,13 @@ class _ChildStream:
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         self.writer.put(FRAME.pack(len(payload)) + payload, weight)
 
-    def finish(self, stop_reason: str | None) -> None:
+    def finish(self, stop_reason: StopReason | None) -> None:
         """Send what is left and the stop reason, and wait until the parent has it all."""
         self.flush()
         self.send(("done", stop_reason))
         self.writer.close()
 
-    def _parent_gone(self, reason: str) -> None:
+    def _parent_gone(self, reason: StopReason) -> None:
         # On the writer thread: nobody will read this child's results any more, so stop probing.
         if self.loop is not None and self.stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop has finished already

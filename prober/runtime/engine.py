@@ -6,27 +6,45 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from prober import logs
 from prober.classify import classify
 from prober.errors import ProbeFailed
 from prober.masking import Redactor
-from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status
+from prober.model import TRANSIENT_KINDS, ErrorInfo, Job, Outcome, Result, Status, StopReason
 from prober.probes import ProbeFn
 from prober.runtime.looplag import LagWatch
 
+if TYPE_CHECKING:
+    from prober.runtime.resources import Resources
+
 Emit = Callable[[Result], None]
 MESSAGE_MAX = 300  # characters of an error message kept in a record (lines stay under 4 KiB)
+# A probe a stop left unfinished: its error kind and message, by stop reason.
+UNFINISHED = {
+    StopReason.DEADLINE: ErrorInfo("deadline", "the sweep deadline passed before this probe finished"),
+    StopReason.CANCELLED: ErrorInfo("cancelled", "the sweep was interrupted before this probe finished"),
+    StopReason.INTERNAL: ErrorInfo("internal", "the engine lost this probe to an internal error"),
+}
 
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """One attempt that failed: why (already masked and cut), and the details a ProbeFailed carried."""
+
+    error: ErrorInfo
+    details: dict[str, Any]
+
+
 def backoff(attempt: int) -> float:
     """Jittered exponential pause before retry `attempt` (1-based): ~0.1 s, 0.2 s, … capped at 1 s."""
-    return min(1.0, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+    return min(1.0, 0.1 * 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
 
 class Engine:
@@ -38,8 +56,8 @@ class Engine:
         emit: Emit,
         *,
         concurrency: int,
-        probe_for: Callable[[str], ProbeFn],
-        resources: Any,
+        probe_for: Callable[[str], ProbeFn[Any]],
+        resources: Resources | None,
         deadline: float | None = None,
         redactor: Redactor | None = None,
         room: Callable[[], Awaitable[None]] | None = None,
@@ -49,7 +67,9 @@ class Engine:
         self.emit = emit
         self.concurrency = max(1, concurrency)
         self.probe_for = probe_for
-        self.resources = resources
+        self.resources = resources  # None: nothing to prepare (the engine's tests)
+        # What each probe is given. None only with stand-in probes that take no resources.
+        self._probe_resources = cast("Resources", resources)
         self.deadline = deadline
         # Masks each probe's secrets out of its error message and warning (the probes' own
         # Resources should hold the same Redactor; a separate one computes the same masks).
@@ -60,7 +80,7 @@ class Engine:
         # the wait comes before the probe's clock, so it never eats into the probe's timeout.
         self.pace = pace
         self.announce = True  # the "probes starting" line (off for `prober watch`'s one-probe /probe runs)
-        self.stop_reason: str | None = None
+        self.stop_reason: StopReason | None = None
         self._recorded = bytearray(len(jobs))
         # Per running job: attempts made, when the last one started, and its duration once it ended
         # (so a job stopped mid-sweep still reports the time its last attempt took or has taken).
@@ -69,7 +89,7 @@ class Engine:
         self._preparing: asyncio.Future[Any] | None = None
         self.lag = LagWatch(min((job.spec.timeout for job in jobs), default=1.0))
 
-    def stop(self, reason: str = "cancelled") -> None:
+    def stop(self, reason: StopReason = StopReason.CANCELLED) -> None:
         """Stop starting probes and cancel those in flight; unfinished jobs get `reason` records."""
         if self.stop_reason is None:
             self.stop_reason = reason
@@ -78,11 +98,11 @@ class Engine:
             for worker in self._workers:
                 worker.cancel()
 
-    async def run(self) -> str | None:
+    async def run(self) -> StopReason | None:
         """Prepare the sweep, then run every job; return None, or why the sweep was cut short."""
         loop = asyncio.get_running_loop()
         # The sweep deadline covers preparation too; a probe's deadline starts with the probe.
-        timer = loop.call_later(self.deadline, self.stop, "deadline") if self.deadline else None
+        timer = loop.call_later(self.deadline, self.stop, StopReason.DEADLINE) if self.deadline else None
         try:
             await self._prepare()
             # Lag is watched while probes are timed: during preparation no clock runs, and its thread
@@ -96,7 +116,7 @@ class Engine:
             outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
         except asyncio.CancelledError:
             # run() itself was cancelled (the caller's task): still one record per job, then obey.
-            self.stop("cancelled")
+            self.stop(StopReason.CANCELLED)
             if self._workers:
                 await asyncio.wait(self._workers)
             self._record_unfinished()
@@ -107,7 +127,7 @@ class Engine:
                 timer.cancel()
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
-                self.stop_reason = self.stop_reason or "internal"
+                self.stop_reason = self.stop_reason or StopReason.INTERNAL
         try:
             for slot, result in self._unfinished():
                 if self.room is not None:
@@ -121,11 +141,10 @@ class Engine:
     async def _prepare(self) -> None:
         """The resources' preparation (imports, TLS contexts, keys, known_hosts, regexes) before any
         probe's clock starts. stop() ends it; if it fails, probes build what they need themselves."""
-        prepare = getattr(self.resources, "prepare", None)
-        if prepare is None or self.stop_reason is not None:
+        if self.resources is None or self.stop_reason is not None:
             return
         started = time.perf_counter()
-        self._preparing = asyncio.ensure_future(prepare())
+        self._preparing = asyncio.ensure_future(self.resources.prepare(self.jobs))
         try:
             await self._preparing
             prepare_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -148,20 +167,12 @@ class Engine:
             self._record(slot, result)
 
     def _unfinished(self) -> Iterator[tuple[int, Result]]:
-        kind = self.stop_reason if self.stop_reason in ("deadline", "cancelled") else "cancelled"
-        if self.stop_reason == "internal":
-            kind = "internal"
-        message = {
-            "deadline": "the sweep deadline passed before this probe finished",
-            "cancelled": "the sweep was interrupted before this probe finished",
-            "internal": "the engine lost this probe to an internal error",
-        }[kind]
+        error = UNFINISHED.get(self.stop_reason or StopReason.CANCELLED, UNFINISHED[StopReason.CANCELLED])
         now = time.perf_counter()
         for slot, job in enumerate(self.jobs):
             if not self._recorded[slot]:
                 attempts, started, spent = self._attempts.get(slot, (0, now, None))
                 latency = None if attempts == 0 else spent if spent is not None else _ms(now - started)
-                error = ErrorInfo(kind, message)
                 yield slot, Result(job, Status.FAIL, latency, attempts, time.time(), error)
 
     def _record(self, slot: int, result: Result) -> None:
@@ -176,7 +187,7 @@ class Engine:
             error = ErrorInfo("internal", message)
             self.emit(Result(result.job, Status.FAIL, result.latency_ms, result.attempts, time.time(), error))
 
-    async def _worker(self, pending: Any) -> None:
+    async def _worker(self, pending: Iterator[tuple[int, Job]]) -> None:
         for slot, job in pending:
             if self.stop_reason is not None:
                 return  # stop() was called, even if a probe swallowed the cancellation
@@ -200,34 +211,32 @@ class Engine:
             attempt += 1
             started = time.perf_counter()
             self._attempts[slot] = (attempt, started, None)
-            outcome, error, details = await self._attempt(probe, job)
+            tried = await self._attempt(probe, job)
             latency_ms = _ms(time.perf_counter() - started)
             self._attempts[slot] = (attempt, started, latency_ms)  # what a stop from now on reports
-            if outcome is not None:
-                return self._success(job, outcome, latency_ms, attempt)
-            assert error is not None
+            if isinstance(tried, Outcome):
+                return self._success(job, tried, latency_ms, attempt)
             if self.stop_reason is not None:
                 # Most likely the stop's own cancellation, turned into an error by a library:
                 # leave the job to _record_unfinished, which records it with the stop reason.
                 raise asyncio.CancelledError
-            if error.kind in TRANSIENT_KINDS and attempt <= job.spec.retries:
+            if tried.error.kind in TRANSIENT_KINDS and attempt <= job.spec.retries:
                 await asyncio.sleep(backoff(attempt))
                 continue
+            error, details = tried.error, tried.details
             return Result(job, Status.FAIL, latency_ms, attempt, time.time(), error, None, details)
 
-    async def _attempt(
-        self, probe: ProbeFn, job: Job
-    ) -> tuple[Outcome | None, ErrorInfo | None, dict[str, Any]]:
-        """One try under the per-probe deadline; any exception becomes an ErrorInfo."""
+    async def _attempt(self, probe: ProbeFn[Any], job: Job) -> Outcome | Failed:
+        """One try under the per-probe deadline; any exception becomes a Failed."""
         details: dict[str, Any] = {}
         deadline = asyncio.timeout(job.spec.timeout)
         try:
             async with deadline:
-                outcome = await probe(job.target, job.spec, self.resources)
+                outcome = await probe(job.target, job.spec, self._probe_resources)
             if not isinstance(outcome, Outcome):
                 kind, message = "internal", f"the probe returned {type(outcome).__name__}, not an Outcome"
-                return None, ErrorInfo(kind, message), {}
-            return outcome, None, {}
+                return Failed(ErrorInfo(kind, message), {})
+            return outcome
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is None or task.cancelling():
@@ -239,7 +248,7 @@ class Engine:
                 kind, message = "timeout", f"no answer within the probe timeout ({job.spec.timeout:g} s)"
             elif isinstance(exc, ProbeFailed):
                 details = dict(exc.details)
-        return None, self._cap(ErrorInfo(kind, message), job), details
+        return Failed(self._cap(ErrorInfo(kind, message), job), details)
 
     def _cap(self, error: ErrorInfo, job: Job) -> ErrorInfo:
         """The probe's secrets masked, then the message cut to MESSAGE_MAX characters, the cut edge

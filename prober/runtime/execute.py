@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from prober import logs
 from prober.masking import Redactor
-from prober.model import Job, Result
+from prober.model import Job, Result, StopReason
 from prober.plan import SweepSettings
 from prober.probes import probe_for
 from prober.runtime.engine import Engine
@@ -34,7 +34,7 @@ class SweepOutcome:
     why the sweep stopped early (None: it did not), how long it ran, and the event loop's worst lag
     (the worst worker's under --workers; None if not measured)."""
 
-    stop_reason: str | None
+    stop_reason: StopReason | None
     duration: float
     loop_lag_max_ms: float | None = None
 
@@ -69,7 +69,7 @@ def build_engine(
     output's backpressure (see Engine)."""
     # One Redactor for the engine (error messages, warnings) and the probes (remote text they quote).
     redactor = Redactor()
-    resources = Resources(concurrency=concurrency, jobs=jobs, share=share, redactor=redactor)
+    resources = Resources(concurrency=concurrency, share=share, redactor=redactor)
     engine = Engine(
         jobs,
         emit,
@@ -127,7 +127,9 @@ async def execute(
     return SweepOutcome(stop_reason, time.perf_counter() - started, engine.lag.max_ms)
 
 
-def _call_soon(loop: asyncio.AbstractEventLoop, stop: Callable[[str], None], reason: str) -> None:
+def _call_soon(
+    loop: asyncio.AbstractEventLoop, stop: Callable[[StopReason], None], reason: StopReason
+) -> None:
     """Stop the engine from any thread (a sink's writer thread included)."""
     if loop.is_closed():
         return
@@ -147,7 +149,7 @@ def _on_signal(engine: Engine, interrupts: list[int]) -> None:
     the output reader is stuck and the remaining records can never be written; leave at once."""
     interrupts.append(1)
     if len(interrupts) == 1:
-        engine.stop("cancelled")
+        engine.stop(StopReason.CANCELLED)
         return
     leave_now()
 

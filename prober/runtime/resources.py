@@ -1,17 +1,22 @@
-"""What probes share within one sweep: what was prepared before it, an HTTP session, SSH connections."""
+"""What probes share within one sweep: what was prepared before it, an HTTP session, SSH connections.
+
+Resources never holds the plan: the engine hands it the jobs to prepare for (`prepare(jobs)`), and
+what comes out of that (a Prepared, the SSH jobs per connection for the pool) is all it keeps.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import ssl
 import threading
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from prober.errors import SetupError
 from prober.masking import Redactor
 from prober.probes.http import request as httpreq
+from prober.probes.ssh.spec import SSHSpec
 from prober.regex import TEXT, Pattern
 from prober.runtime import prepare as preparation
 
@@ -22,32 +27,25 @@ if TYPE_CHECKING:
 
     from prober.model import Job
     from prober.probes.http.spec import HTTPSpec
-    from prober.probes.ssh.pool import SSHPool
-    from prober.probes.ssh.spec import SSHSpec
+    from prober.probes.ssh.pool import Key, SSHPool
 
 
 class Resources:
     """Prepared once per sweep before any probe runs (`prepare`), and closed at its end."""
 
-    def __init__(
-        self,
-        concurrency: int = 256,
-        jobs: Sequence[Job] = (),
-        share: float = 1.0,
-        redactor: Redactor | None = None,
-    ) -> None:
+    def __init__(self, concurrency: int = 256, share: float = 1.0, redactor: Redactor | None = None) -> None:
         self.concurrency = concurrency
-        self.jobs = jobs
         self.share = share  # this process's part of sweep-wide limits (1/N under --workers N)
         self._ssh_pool: SSHPool | None = None
         self._session: aiohttp.ClientSession | None = None
         self._http: dict[int, tuple[HTTPSpec, httpreq.Prepared]] = {}
         self.prepared = preparation.Prepared()
+        self.ssh_jobs: Counter[Key] = Counter()  # this sweep's SSH jobs per connection (SSHPool)
         # The sweep's masks (the engine holds the same one): probes mask remote text with it.
         self.redactor = redactor if redactor is not None else Redactor()
 
-    async def prepare(self) -> None:
-        """Everything the plan's probes share, ready before the engine starts their clocks.
+    async def prepare(self, jobs: Sequence[Job]) -> None:
+        """Everything the jobs' probes share, ready before the engine starts their clocks.
 
         The work runs in a thread, so the loop still handles signals (a stop request ends it
         within ~0.2 s) and measures its own lag; nothing else runs on the loop meanwhile. Under
@@ -56,9 +54,21 @@ class Resources:
         inherited = preparation.take_inherited()
         if inherited is not None:
             self.prepared = inherited
-        await _in_thread(preparation.prepare, self.jobs, self.prepared)
-        if any(job.spec.kind == "http" for job in self.jobs):
+        await _in_thread(self._prepare, jobs)
+        if any(job.spec.kind == "http" for job in jobs):
             self.http_session()  # builds the connector: ~1 ms better spent now than on a clock
+
+    def _prepare(self, jobs: Sequence[Job], *, stop: threading.Event) -> None:
+        """In the preparing thread: each kind's preparation, then the SSH jobs per connection (even
+        if a preparer failed: the probes prepare for themselves, the pool still needs the counts)."""
+        try:
+            preparation.prepare(jobs, self.prepared, stop)
+        finally:
+            ssh = [job for job in jobs if isinstance(job.spec, SSHSpec)]
+            if ssh and not stop.is_set():
+                from prober.probes.ssh.pool import planned
+
+                self.ssh_jobs = planned(ssh)
 
     def ssl_context(self, verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
         """One context per (verify, CA file): creating one loads the CA store (~17 ms)."""
@@ -102,13 +112,13 @@ class Resources:
         return value
 
     def ssh_pool(self) -> SSHPool:
-        """The sweep's shared SSH connections; it counts the plan's SSH jobs per host to close early."""
+        """The sweep's shared SSH connections; each is closed after its host's last SSH job."""
         if self._ssh_pool is None:
             from prober.probes.ssh.pool import SSHPool
 
             # Idle connections kept for later probes: bounded like the engine's own open files.
             self._ssh_pool = SSHPool(
-                self.ssh_options, self.jobs, max_idle=max(8, self.concurrency // 2), rate_share=self.share
+                self.ssh_options, self.ssh_jobs, max_idle=max(8, self.concurrency // 2), rate_share=self.share
             )
         return self._ssh_pool
 
@@ -152,19 +162,6 @@ async def _in_thread(function: Any, *args: Any) -> Any:
         return await future
     finally:
         stop.set()
-
-
-def make_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    if not verify:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    try:
-        return ssl.create_default_context(cafile=os.path.expanduser(ca_file) if ca_file else None)
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SetupError("tls", f"cannot load CA file {ca_file}: {reason}") from None
 
 
 def _make_session(concurrency: int) -> aiohttp.ClientSession:

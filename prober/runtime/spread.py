@@ -13,9 +13,12 @@ import asyncio
 import hashlib
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prober.model import Job
+
+if TYPE_CHECKING:
+    from prober.runtime.probeone import Plan
 
 MARGIN = 0.1  # of the interval, kept free at its end
 BACKOFF_MAX_S = 1.5  # the engine's longest pause between attempts (backoff(): 1 s, jitter up to 1.5x)
@@ -40,7 +43,7 @@ def window(interval: float, jobs: Sequence[Job]) -> float:
     return max(0.0, interval * (1 - MARGIN) - worst_probe(jobs))
 
 
-def longest_sweep(plan: Any, spread: float) -> float:
+def longest_sweep(plan: Plan, spread: float) -> float:
     """What a sweep of the plan can take at most: its jobs in waves of `concurrency`, each wave as long
     as the worst probe, after the spread window. A sweep running twice that long is stuck."""
     waves = math.ceil(len(plan.jobs) / max(1, plan.settings.concurrency))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from prober import logs
 from prober.errors import InventoryError
 from prober.exits import Exit
+from prober.model import StopReason
 from prober.runtime.engine import Engine
 from prober.runtime.prepare import Prepared
 from prober.runtime.probeone import Plan
@@ -121,7 +122,7 @@ class Watch:
         assert self._stopping is not None
         self._stopping.set()
         if self._engine is not None:
-            self._engine.stop("cancelled")
+            self._engine.stop(StopReason.CANCELLED)
 
     async def _ticker(self) -> None:
         assert self._stopping is not None
@@ -185,7 +186,7 @@ class Watch:
     def _started(self, engine: Engine) -> None:
         self._engine = engine
         if self._stopping is not None and self._stopping.is_set():
-            engine.stop("cancelled")  # stopped while the sweep was being set up
+            engine.stop(StopReason.CANCELLED)  # stopped while the sweep was being set up
 
     def _switch(self) -> None:
         """From this sweep on, use the newest good inventory (if a reload brought one)."""

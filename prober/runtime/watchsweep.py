@@ -28,7 +28,7 @@ from prober.runtime.engine import Engine
 from prober.runtime.execute import build_engine
 from prober.runtime.prepare import Prepared
 from prober.runtime.records import Recorder
-from prober.sinks.base import FanOut
+from prober.sinks.base import FanOut, Sink
 from prober.sinks.gate import Gate
 from prober.sinks.jsonl import BackgroundJsonlSink
 from prober.sinks.prom import PromMetrics
@@ -109,7 +109,8 @@ async def sweep_once(
     recorder = Recorder(run_id)
     summary, gate = Summary(len(jobs)), Gate(budgets)
     sink = BackgroundJsonlSink(output.fd, run_id) if output is not None else None
-    fanout = FanOut([summary, gate] + ([sink] if sink is not None else []), queue=sink)
+    sinks: list[Sink] = [summary, gate] if sink is None else [summary, gate, sink]
+    fanout = FanOut(sinks, queue=sink)
 
     def emit(result: Result) -> None:
         record = recorder(result)

@@ -28,15 +28,19 @@ import sys
 import time
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from prober.model import ErrorInfo, Job, Result, Status
+from prober.model import ErrorInfo, Job, Result, Status, StopReason
 from prober.runtime.child import FRAME, die_with_parent, run_child
+from prober.runtime.cpus import usable_cpus
 from prober.runtime.execute import SweepOutcome
 from prober.runtime.records import Recorder
 from prober.sinks.base import FanOut, Serialized
+
+if TYPE_CHECKING:
+    from prober.plan import SweepSettings
 
 # Probes per extra worker before one pays off. Measured on 2 cores, wall, median of 10: HTTP 200
 # probes 285 → 269 ms with 2 workers, 400: 339 → 306, 800: 463 → 370; but SSH 300 (sshd on the
@@ -48,14 +52,7 @@ DEAL_RUN = 64  # consecutive hosts dealt to one worker (see shard)
 KILL_GRACE_S = 10.0
 POLL_S = 0.1  # how soon the parent notices a lost output or an overdue child while nothing arrives
 # Which stop reason wins when children disagree: a user's Ctrl-C beats a deadline beats a crash.
-_PRECEDENCE = ("output_closed", "cancelled", "deadline", "internal")
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+_PRECEDENCE = (StopReason.OUTPUT_CLOSED, StopReason.CANCELLED, StopReason.DEADLINE, StopReason.INTERNAL)
 
 
 def default_workers(planned: int) -> int:
@@ -82,7 +79,7 @@ def shard(jobs: Sequence[Job], workers: int) -> list[array[int]]:
     return shares
 
 
-def merge_stop(reasons: Sequence[str | None]) -> str | None:
+def merge_stop(reasons: Sequence[StopReason | None]) -> StopReason | None:
     for reason in _PRECEDENCE:
         if reason in reasons:
             return reason
@@ -99,12 +96,12 @@ class _Parent:
     def __init__(self, jobs: Sequence[Job], fanout: FanOut, recorder: Recorder) -> None:
         self.jobs, self.fanout, self.recorder = jobs, fanout, recorder
         self.recorded = bytearray(len(jobs))
-        self.reasons: list[str | None] = []
+        self.reasons: list[StopReason | None] = []
         self.lag: float | None = None
         self.children: dict[int, int] = {}  # read fd → pid
         self.running: set[int] = set()  # pids not yet reaped: the only ones ever signalled
         self.forwarded: list[float] = []  # when each stop signal was forwarded
-        self.asked_stop: str | None = None  # a sink asked the sweep to stop (fan-out's stop)
+        self.asked_stop: StopReason | None = None  # a sink asked the sweep to stop (fan-out's stop)
         self._told_stop = False
 
     def frame(self, message: tuple[str, Any]) -> None:
@@ -120,7 +117,7 @@ class _Parent:
         else:  # "done": the child's stop reason
             self.reasons.append(body)
 
-    def ask_stop(self, reason: str) -> None:
+    def ask_stop(self, reason: StopReason) -> None:
         """The fan-out's stop (from any thread): the reading loop stops the children (police)."""
         self.asked_stop = self.asked_stop or reason
 
@@ -154,7 +151,7 @@ class _Parent:
 
 
 def run_workers(
-    jobs: Sequence[Job], settings: Any, *, workers: int, fanout: FanOut, recorder: Recorder
+    jobs: Sequence[Job], settings: SweepSettings, *, workers: int, fanout: FanOut, recorder: Recorder
 ) -> SweepOutcome:
     """Fork `workers` children over the plan; the same records, to the same fan-out, as running it in
     one process (the caller closes the fan-out with the sweep line)."""
@@ -197,7 +194,9 @@ def _frozen() -> Iterator[None]:
         gc.unfreeze()  # only the parent gets here: a child leaves _fork with os._exit
 
 
-def _fork(parent: _Parent, jobs: Sequence[Job], indices: Sequence[int], workers: int, settings: Any) -> None:
+def _fork(
+    parent: _Parent, jobs: Sequence[Job], indices: Sequence[int], workers: int, settings: SweepSettings
+) -> None:
     """Start one child on the jobs at `indices`; the parent keeps the read end of its pipe."""
     rfd, wfd = os.pipe()
     parent_pid = os.getpid()
@@ -228,7 +227,7 @@ def _forwarding(parent: _Parent) -> Iterator[None]:
         if len(parent.forwarded) > 1:  # as in one process: a second signal leaves at once
             parent.signal_children(signal.SIGKILL)
             leave_now()
-        parent.reasons.append("cancelled")
+        parent.reasons.append(StopReason.CANCELLED)
         parent.signal_children(signal.SIGTERM)
 
     previous = {s: signal.signal(s, forward) for s in STOP_SIGNALS}
@@ -280,12 +279,12 @@ def _fill_missing(parent: _Parent, indices: Sequence[int], code: int) -> None:
     missing = [i for i in indices if not parent.recorded[i]]
     if not missing:
         return
-    if "cancelled" in parent.reasons:
+    if StopReason.CANCELLED in parent.reasons:
         kind, message = "cancelled", "the sweep was interrupted before this probe finished"
     else:
         why = f"signal {-code}" if code < 0 else f"exit status {code}"
         kind, message = "internal", f"the worker process running this probe died ({why})"
-        parent.reasons.append("internal")
+        parent.reasons.append(StopReason.INTERNAL)
     for index in missing:
         result = Result(parent.jobs[index], Status.FAIL, None, 0, time.time(), ErrorInfo(kind, message))
         parent.recorded[index] = 1

@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,9 @@ async def _replay(
     process.exit(code)
 
 
-def _runner(fail_exit: int | None, behaviour: str | None, stats: ServerStats):  # type: ignore[no-untyped-def]
+def _runner(
+    fail_exit: int | None, behaviour: str | None, stats: ServerStats
+) -> Callable[[asyncssh.SSHServerProcess[bytes]], Awaitable[None]]:
     cache: dict[str, tuple[bytes, bytes, int]] = {}
 
     async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:

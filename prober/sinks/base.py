@@ -19,9 +19,10 @@ from typing import Any, Protocol
 
 from prober import logs
 from prober.errors import InputError
+from prober.model import StopReason
 
 Record = dict[str, Any]
-StopFn = Callable[[str], None]
+StopFn = Callable[[StopReason], None]
 
 
 class Sink(Protocol):
@@ -64,7 +65,7 @@ class FanOut:
     def __init__(self, sinks: Sequence[Sink], *, queue: Backpressure | None = None) -> None:
         self.sinks = list(sinks)
         self.queue = queue  # the one sink whose slow reader holds the sweep back, if any
-        self.stopped: str | None = None  # why a sink asked to stop, or None
+        self.stopped: StopReason | None = None  # why a sink asked to stop, or None
         self.failed: list[str] = []
         self._stop: StopFn | None = None
 
@@ -74,8 +75,8 @@ class FanOut:
         if self.stopped is not None:  # a sink asked before anybody could listen
             stop(self.stopped)
 
-    def stop(self, reason: str) -> None:
-        """A sink cannot go on (e.g. "output_closed"): stop probing. Safe from any thread."""
+    def stop(self, reason: StopReason) -> None:
+        """A sink cannot go on (e.g. OUTPUT_CLOSED): stop probing. Safe from any thread."""
         if self.stopped is None:
             self.stopped = reason
         if self._stop is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from prober.model import Result
+from prober.model import Result, StopReason
 from prober.record import to_record
 from prober.sinks import fit
 from prober.sinks.base import Record, Serialized
@@ -43,14 +43,14 @@ def dumps(obj: dict[str, Any], cap: bool = True) -> bytes:
 
 
 class JsonlSink:
-    """Writes records to a file descriptor. When it cannot (reader gone: "output_closed"; disk full or
-    I/O error: "output_error"), it stops writing, keeps the reason in `lost` and tells `on_closed`."""
+    """Writes records to a file descriptor. When it cannot (reader gone: OUTPUT_CLOSED; disk full or
+    I/O error: OUTPUT_ERROR), it stops writing, keeps the reason in `lost` and tells `on_closed`."""
 
-    def __init__(self, fd: int, run_id: str, on_closed: Callable[[str], None] | None = None) -> None:
+    def __init__(self, fd: int, run_id: str, on_closed: Callable[[StopReason], None] | None = None) -> None:
         self.fd = fd
         self.run_id = run_id
         self.on_closed = on_closed
-        self.lost: str | None = None
+        self.lost: StopReason | None = None
 
     @property
     def closed(self) -> bool:
@@ -75,7 +75,7 @@ class JsonlSink:
         except OSError as exc:
             self._lost(failure(self.fd, exc))
 
-    def _lost(self, reason: str) -> None:
+    def _lost(self, reason: StopReason) -> None:
         self.lost = reason
         if self.on_closed is not None:
             self.on_closed(reason)
@@ -90,7 +90,7 @@ class BackgroundJsonlSink(JsonlSink):
         self,
         fd: int,
         run_id: str,
-        on_closed: Callable[[str], None] | None = None,
+        on_closed: Callable[[StopReason], None] | None = None,
         max_lines: int = QUEUE_LINES,
     ) -> None:
         super().__init__(fd, run_id, on_closed)
@@ -128,7 +128,7 @@ class BackgroundJsonlSink(JsonlSink):
     def _put(self, line: bytes) -> None:
         self.writer.put(line)
 
-    def _lost_on_thread(self, reason: str) -> None:
+    def _lost_on_thread(self, reason: StopReason) -> None:
         self.lost = reason
         if self.on_closed is None:
             return

@@ -12,21 +12,22 @@ so the line stays within Nagios' 8 KiB of plugin output and the set of labels st
 from __future__ import annotations
 
 from prober.exits import Nagios
+from prober.model import StopReason
 from prober.sinks.gate import Gate
 from prober.sinks.summary import Summary
 
 GROUP_ITEMS = 20
-UNKNOWN_WHY = {
-    "cancelled": "the sweep was interrupted",
-    "output_error": "results could not be written",
-    "output_closed": "results could not be written (reader gone)",
+UNKNOWN_WHY: dict[str, str] = {  # by StopReason (a results file read back gives its text)
+    StopReason.CANCELLED: "the sweep was interrupted",
+    StopReason.OUTPUT_ERROR: "results could not be written",
+    StopReason.OUTPUT_CLOSED: "results could not be written (reader gone)",
 }
 
 
 def state(gate: Gate, summary: Summary, stopped: str | None, lost: bool) -> Nagios:
     """CRITICAL: the gate failed; WARNING: warnings, or failing hosts within budget; OK: all ok;
     UNKNOWN: the check could not complete (interrupted, results not written)."""
-    if lost or stopped == "cancelled":
+    if lost or stopped == StopReason.CANCELLED:
         return Nagios.UNKNOWN
     if not gate.passed:
         return Nagios.CRITICAL

@@ -145,7 +145,7 @@ class PromMetrics(Collector):
         repeat (0, 1, status codes), and formatting them was 40% of a render's time."""
         text = self._values.get(value)
         if text is None:
-            text = floatToGoString(value)  # type: ignore[no-untyped-call]
+            text = floatToGoString(value)  # type: ignore[no-untyped-call]  # prometheus_client leaves it bare
             if len(self._values) < _CACHE_MAX:
                 self._values[value] = text
         return text

@@ -6,6 +6,7 @@ import heapq
 from collections import Counter, defaultdict
 from typing import Any
 
+from prober.model import StopReason
 from prober.sinks.base import Record
 from prober.sinks.safetext import one_line
 
@@ -13,10 +14,10 @@ STATUSES = ("ok", "warn", "fail")
 SLOWEST = 5
 EXAMPLES = 3
 GROUPS_SHOWN = 20
-STOP_REASONS = {
-    "cancelled": "interrupted (SIGINT/SIGTERM); unfinished probes recorded as cancelled",
-    "deadline": "the sweep deadline passed; unfinished probes recorded as deadline",
-    "internal": "an internal error stopped the engine",
+STOP_REASONS: dict[str, str] = {  # by StopReason (a results file read back gives its text)
+    StopReason.CANCELLED: "interrupted (SIGINT/SIGTERM); unfinished probes recorded as cancelled",
+    StopReason.DEADLINE: "the sweep deadline passed; unfinished probes recorded as deadline",
+    StopReason.INTERNAL: "an internal error stopped the engine",
 }
 
 

@@ -12,10 +12,11 @@ from collections import deque
 from collections.abc import Callable
 
 from prober import logs
+from prober.model import StopReason
 
 # Why records can no longer be written: the reader left (exit 141), or a write failed (exit 2).
-OUTPUT_CLOSED = "output_closed"
-OUTPUT_ERROR = "output_error"
+OUTPUT_CLOSED = StopReason.OUTPUT_CLOSED
+OUTPUT_ERROR = StopReason.OUTPUT_ERROR
 # How often the writer thread empties its queue: records reach the reader within ~10 ms. Waking
 # it per chunk instead would cost a futex round trip per record.
 FLUSH_S = 0.01
@@ -40,7 +41,7 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def failure(fd: int, exc: OSError) -> str:
+def failure(fd: int, exc: OSError) -> StopReason:
     """What a failed write to fd means (OUTPUT_CLOSED or OUTPUT_ERROR, logged once as an error).
 
     fd is pointed at /dev/null, so nothing (interpreter shutdown included) fails on it again.
@@ -67,11 +68,16 @@ class ThreadWriter:
     """
 
     def __init__(
-        self, fd: int, *, limit: int, on_lost: Callable[[str], None] | None = None, name: str = "prober-out"
+        self,
+        fd: int,
+        *,
+        limit: int,
+        on_lost: Callable[[StopReason], None] | None = None,
+        name: str = "prober-out",
     ) -> None:
         self.fd, self.limit, self.on_lost = fd, limit, on_lost
         self.hard_limit = 2 * limit
-        self.lost: str | None = None
+        self.lost: StopReason | None = None
         self.queued = 0  # items not yet written, including the batch being written
         self.peak = 0  # the most items ever queued (tests assert the bound on it)
         self._chunks: deque[tuple[bytes, int]] = deque()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prober.inventory import load_inventory
+from prober.inventory.loader import load_inventory
 from prober.plan import build_plan, settings_for
 from tests.inventory.conftest import Outcome
 

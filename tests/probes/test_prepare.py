@@ -70,7 +70,7 @@ class TestSetupFailures:
         targets = [Target(f"h{i}", "127.0.0.1", "g") for i in range(3)]
         jobs = [Job(i, t, s) for i, (t, s) in enumerate((t, s) for t in targets for s in specs.values())]
         results: list[Result] = []
-        resources = Resources(concurrency=4, jobs=jobs)
+        resources = Resources(concurrency=4)
         try:
             await Engine(jobs, results.append, concurrency=4, probe_for=probe_for, resources=resources).run()
         finally:
@@ -94,7 +94,7 @@ class TestStopWhilePreparing:
         monkeypatch.setattr(registry, "get", lambda name: tcp if name == "tcp" else real_get(name))
         jobs = _jobs(*(TCPSpec(name=f"t{i}", port=9) for i in range(5)))
         results: list[Result] = []
-        resources = Resources(jobs=jobs)
+        resources = Resources()
         engine = Engine(jobs, results.append, concurrency=2, probe_for=probe_for, resources=resources)
         asyncio.get_running_loop().call_later(0.2, engine.stop, "cancelled")
         started = time.perf_counter()
@@ -114,7 +114,7 @@ class TestStopWhilePreparing:
             results.append,
             concurrency=1,
             probe_for=probe_for,
-            resources=Resources(jobs=jobs),
+            resources=Resources(),
             deadline=0.2,
         )
         assert await engine.run() == "deadline"

@@ -142,7 +142,7 @@ class TestHostileInputDoesNotStallTheLoop:
                 ]
                 jobs = [Job(i, target, spec) for i, spec in enumerate(specs)]
                 results: list[Result] = []
-                resources = Resources(concurrency=8, jobs=jobs)
+                resources = Resources(concurrency=8)
                 engine = Engine(jobs, results.append, concurrency=8, probe_for=probe_for, resources=resources)
                 started = time.perf_counter()
                 await engine.run()

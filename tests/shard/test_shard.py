@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from prober.inventory import load_inventory
+from prober.inventory.loader import load_inventory
 from prober.plan import build_plan, settings_for
 from prober.shard import Fingerprint, Shard, owner, parse
 

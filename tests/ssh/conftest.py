@@ -129,7 +129,7 @@ async def run_jobs(
 ) -> Sweep:
     """Run (target, spec) pairs through the real engine and record builder, as a sweep would."""
     jobs = tuple(Job(i, t, s) for i, (t, s) in enumerate(pairs))
-    resources = Resources(concurrency=concurrency, jobs=jobs)
+    resources = Resources(concurrency=concurrency)
     results: list[Result] = []
     engine = Engine(jobs, results.append, concurrency=concurrency, probe_for=probe_for, resources=resources)
     started = time.perf_counter()

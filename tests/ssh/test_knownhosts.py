@@ -269,8 +269,8 @@ class TestPreparation:
         path = knownfile.write(tmp_path / "kh", [entry], 5_000, hashed_names=True)
         spec = server.spec(user=None, key=None, ssh_config=True, known_hosts=str(path))
         jobs = (Job(0, Target("web", "web-alias", "g"), spec),)
-        resources = Resources(jobs=jobs)
-        await resources.prepare()
+        resources = Resources()
+        await resources.prepare(jobs)
         config.unlink()
         threads: list[str] = []
         monkeypatch.setattr(knownhash, "match", lambda *a, **k: threads.append("late"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prober.model import Job, Target
 from prober.probes.ssh import probe as ssh
-from prober.probes.ssh.pool import SSHPool
+from prober.probes.ssh.pool import SSHPool, planned
 from prober.probes.ssh.spec import SSHSpec
 from prober.runtime.resources import Resources
 from prober.sim import sshd
@@ -89,8 +89,8 @@ class TestSharing:
         jobs = tuple(Job(i, t, s) for i, (t, s) in enumerate(pairs))
         # Cumulative: max_idle 1 keeps only the last host idle, so h0 and h1 reconnect once each.
         for max_idle, logins in ((8, [1, 1, 1]), (1, [3, 3, 2])):
-            res = Resources(concurrency=1, jobs=jobs)
-            res._ssh_pool = SSHPool(res.ssh_options, jobs, max_idle=max_idle)
+            res = Resources(concurrency=1)
+            res._ssh_pool = SSHPool(res.ssh_options, planned(jobs), max_idle=max_idle)
             try:
                 for target, spec in pairs:
                     async with res.ssh_pool().lease(target, spec) as lease:
@@ -125,7 +125,8 @@ class TestSharing:
         servers = [await sim_server() for _ in range(10)]
         pairs = [(s.target(f"h{i}"), s.spec(ssh_rate=40.0)) for i, s in enumerate(servers)]
         jobs = tuple(Job(i, t, s) for i, (t, s) in enumerate(pairs))
-        res = Resources(concurrency=10, jobs=jobs, share=0.5)
+        res = Resources(concurrency=10, share=0.5)
+        res.ssh_jobs = planned(jobs)  # as the engine's prepare(jobs) counts them
 
         async def probe(target: Target, spec: SSHSpec) -> None:
             async with res.ssh_pool().lease(target, spec) as lease:

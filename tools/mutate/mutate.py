@@ -33,7 +33,7 @@ TARGET = 90.0  # % of mutants killed that we hold on every module below (README,
 MODULES: dict[str, tuple[str, ...]] = {
     "prober/engine.py": (
         "tests/engine",
-        "tests/cli/test_engine_stop.py",
+        "tests/engine/test_engine_stop.py",
         "tests/cli/test_signals.py",
         "tests/probes/test_records.py",
         "tests/probes/test_hostile_sweep.py",
@@ -44,23 +44,23 @@ MODULES: dict[str, tuple[str, ...]] = {
     "prober/redact.py": ("tests/secrets", "tests/inventory", "tests/probes", "tests/ssh", "tests/engine"),
     "prober/templating.py": ("tests/inventory", "tests/ssh/test_inventory.py", "tests/secrets"),
     "prober/sinks/jsonl.py": (
-        "tests/cli/test_jsonl_sink.py",
+        "tests/sinks/test_jsonl_sink.py",
         "tests/cli/test_output.py",
         "tests/cli/test_signals.py",
-        "tests/bench/test_workers.py",
+        "tests/workers/test_workers.py",
     ),
     "prober/sinks/summary.py": (
-        "tests/cli/test_summary.py",
+        "tests/sinks/test_summary.py",
         "tests/cli/test_exit_codes.py",
         "tests/cli/test_output.py",
         "tests/cli/test_signals.py",
-        "tests/bench/test_workers.py",
+        "tests/workers/test_workers.py",
     ),
     "prober/probes/checks/*.py": ("tests/ssh",),
     "prober/stopsignals.py": (
         "tests/cli/test_signals.py",
-        "tests/cli/test_engine_stop.py",
-        "tests/bench/test_workers.py",
+        "tests/engine/test_engine_stop.py",
+        "tests/workers/test_workers.py",
     ),
 }
 

@@ -51,7 +51,7 @@ class _Lines:
 
 def _walk(text: str) -> dict[Path, int]:
     starts: dict[Path, int] = {}
-    top = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    top = _WS.match(text, 0).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches anywhere
     if not text.startswith("[", top):
         return {(): top}
     starts[()] = top
@@ -69,7 +69,7 @@ def _walk(text: str) -> dict[Path, int]:
 
 
 def _ws(text: str, pos: int) -> int:
-    return _WS.match(text, pos).end()  # type: ignore[union-attr]
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches anywhere
 
 
 def _elements(text: str, pos: int) -> Iterator[tuple[int, int]]:

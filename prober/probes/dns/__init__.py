@@ -66,7 +66,8 @@ def _libraries() -> None:
 
     dns.asyncbackend.get_backend("asyncio")
     for name in (*QUERY_TYPES, "DNAME"):  # DNAME: what a CNAME chain may carry
-        dns.rdata.get_rdata_class(dns.rdataclass.IN, dns.rdatatype.from_text(name))
+        # dnspython 2.9 leaves get_rdata_class unannotated.
+        dns.rdata.get_rdata_class(dns.rdataclass.IN, dns.rdatatype.from_text(name))  # type: ignore[no-untyped-call]
 
 
 # blackbox_exporter's families (prober/dns.go, prober/utils.go): same names, same help.

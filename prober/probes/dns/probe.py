@@ -19,6 +19,7 @@ import dns.exception
 import dns.flags
 import dns.inet
 import dns.message
+import dns.query  # loaded by dns.asyncquery: BadResponse is defined there
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -36,7 +37,8 @@ async def _udp(query: dns.message.Message, address: str, port: int) -> tuple[dns
     """Over UDP from a connected socket; a truncated reply (TC) is asked again over TCP."""
     backend = dns.asyncbackend.get_backend("asyncio")
     family = dns.inet.af_for_address(address)
-    sock = await backend.make_socket(family, socket.SOCK_DGRAM, 0, None, (address, port))
+    # dnspython 2.9 leaves Backend.make_socket unannotated.
+    sock = await backend.make_socket(family, socket.SOCK_DGRAM, 0, None, (address, port))  # type: ignore[no-untyped-call]
     try:
         reply, used_tcp = await dns.asyncquery.udp_with_fallback(
             query, address, port=port, udp_sock=sock, backend=backend
@@ -61,7 +63,7 @@ async def _exchange(
         raise ProbeFailed("reset", message, server=server) from None
     except dns.exception.Timeout:  # only with a dnspython timeout, which is never given
         raise TimeoutError from None
-    except dns.asyncquery.BadResponse:
+    except dns.query.BadResponse:
         message = "the reply does not answer the query (another id or question)"
         raise ProbeFailed("protocol", message, server=server) from None
     except dns.exception.DNSException as exc:  # FormError, ShortHeader, BadPointer, TrailingJunk...

@@ -160,7 +160,7 @@ def _in_thread(
 
 
 def _cpus() -> int:
-    from prober.runtime.workers import usable_cpus
+    from prober.runtime.cpus import usable_cpus
 
     return usable_cpus()
 

@@ -4,8 +4,8 @@ Each probe borrows a connection for one command on a channel of its own; built-i
 while the handshake is in flight run together in one channel (see sshsession). The
 handshake runs in a task owned by the pool, so a probe whose deadline fires does not cancel it for
 the others waiting on it, and a failed handshake fails every waiter with the same exception (one
-attempt, not one per probe). The pool knows how many SSH jobs the plan has per connection key and
-closes a connection after its last one.
+attempt, not one per probe). The pool is told how many SSH jobs this sweep has per connection key
+(`planned`, counted while the sweep is prepared) and closes a connection after its last one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import functools
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,12 @@ def pool_key(target: Target, spec: SSHSpec) -> Key:
     return (target.address, spec.port, sshopts.cache_key(spec), spec.jump, spec.ssh_config)
 
 
+def planned(jobs: Iterable[Job]) -> Counter[Key]:
+    """The SSH jobs per connection key (pool_key): what an SSHPool is given to close each connection
+    after its last planned probe."""
+    return Counter(pool_key(j.target, j.spec) for j in jobs if isinstance(j.spec, SSHSpec))
+
+
 def _quiet(task: asyncio.Task[Any]) -> None:
     """Retrieve a handshake's exception so an unawaited failure is not logged as never retrieved."""
     if not task.cancelled():
@@ -115,7 +121,7 @@ class SSHPool:
     def __init__(
         self,
         options_for: Callable[..., Any],
-        jobs: Iterable[Job] = (),
+        planned: Mapping[Key, int] | None = None,
         max_idle: int = 256,
         rate_share: float = 1.0,
     ) -> None:
@@ -125,18 +131,12 @@ class SSHPool:
         self._idle: OrderedDict[_Conn, Key] = OrderedDict()
         self._runners: set[asyncio.Task[None]] = set()
         self.max_idle = max_idle
-        self._jobs: Iterable[Job] | None = jobs
-        self._remaining: Counter[Key] | None = None
+        # SSH jobs still to come per connection key; a key not counted is kept idle (up to max_idle).
+        self._remaining: Counter[Key] = Counter(planned or {})
         self._hosts: dict[Key, _Host] = {}
         self._pacer = Pacer(rate_share)
         self._bastions: dict[Key, _Conn] = {}
         self.handshakes = 0  # connections started, for tests and benchmarks
-
-    def _count(self) -> Counter[Key]:
-        if self._remaining is None:
-            jobs, self._jobs = self._jobs or (), None
-            self._remaining = Counter(pool_key(j.target, j.spec) for j in jobs if isinstance(j.spec, SSHSpec))
-        return self._remaining
 
     @contextlib.asynccontextmanager
     async def lease(self, target: Target, spec: SSHSpec) -> AsyncIterator[Lease]:
@@ -206,7 +206,7 @@ class SSHPool:
             host.wake()
 
     def _release(self, key: Key, entry: _Conn | None) -> None:
-        remaining = self._count()
+        remaining = self._remaining
         host = self._hosts.get(key)
         if entry is not None:
             entry.active -= 1

@@ -40,19 +40,21 @@ def prepare(jobs: Sequence[Job], prepared: Prepared, stop: threading.Event | Non
     """Options for every spec and planned target; known_hosts ready for every planned lookup."""
     groups: dict[tuple[Any, ...], list[Job]] = {}
     for job in jobs:
-        groups.setdefault(sshopts.cache_key(job.spec), []).append(job)  # type: ignore[arg-type]
+        groups.setdefault(sshopts.cache_key(_spec(job)), []).append(job)
     lookups: dict[str, list[Lookup]] = {}
     for key, group in groups.items():
-        spec: SSHSpec = group[0].spec  # type: ignore[assignment]
+        spec = _spec(group[0])
         if key not in prepared.ssh:
             prepared.ssh[key] = options(spec, prepared)
         built = prepared.ssh[key]
         if isinstance(built, SetupError):
             continue
+        path = None
+        if built.known_hosts is not None and spec.known_hosts is not None:
+            path = _path(spec.known_hosts)  # one file for the group: it is part of the key
         for job in group:
-            target_options = host_options(prepared, job.spec, job.target.address)  # type: ignore[arg-type]
-            if built.known_hosts is not None and not isinstance(target_options, BaseException):
-                path = _path(job.spec.known_hosts)  # type: ignore[union-attr, arg-type]
+            target_options = host_options(prepared, _spec(job), job.target.address)
+            if path is not None and not isinstance(target_options, BaseException):
                 lookups.setdefault(path, []).extend(_lookups(job, target_options))
     for path, planned in lookups.items():
         known = prepared.known_hosts.get(path)
@@ -113,13 +115,20 @@ def host_options(prepared: Prepared, spec: SSHSpec, address: str) -> Any:
     return prepared.ssh_hosts[key]
 
 
+def _spec(job: Job) -> SSHSpec:
+    """The job's spec: the preparer is given the plan's SSH jobs only (runtime.prepare groups by kind)."""
+    if not isinstance(job.spec, SSHSpec):
+        raise TypeError(f"an SSH preparer was given a {job.spec.kind} job")
+    return job.spec
+
+
 Lookup = tuple[str, "str | None", int]  # (host asyncssh matches, host dialled or None, port)
 
 
 def _lookups(job: Job, options: Any) -> list[Lookup]:
     """The connections this job makes: the name asyncssh matches in known_hosts for each, the host
     it dials (its address is the peer address asyncssh also matches) and the port."""
-    spec: SSHSpec = job.spec  # type: ignore[assignment]
+    spec = _spec(job)
     if spec.jump:
         _, bastion, bastion_port = parse_jump(spec.jump)
         # Through a tunnel asyncssh knows no peer address; the bastion is a direct connection.

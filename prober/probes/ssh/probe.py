@@ -11,7 +11,8 @@ from prober.masking import NO_SECRETS, Mask
 from prober.model import Outcome, Status, Target
 from prober.probes.ssh.checks import CHECKS
 from prober.probes.ssh.checks.base import Output, Unreadable
-from prober.probes.ssh.session import STDERR_MAX_BYTES, Ran
+from prober.probes.ssh.script import STDERR_MAX_BYTES
+from prober.probes.ssh.session import Ran
 from prober.probes.ssh.spec import SSHSpec
 from prober.probes.textcap import REMOTE_TEXT_MAX, decode
 from prober.regex import Pattern, utf8_text

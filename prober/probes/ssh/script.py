@@ -103,7 +103,7 @@ class Frames:
 
     def feed(self, data: bytes) -> list[tuple[int, bytes, bytes]]:
         self.buf += data
-        frames = []
+        frames: list[tuple[int, bytes, bytes]] = []
         while (start := self.buf.find(self.head)) >= 0:
             newline = self.buf.find(b"\n", start)
             stop = self.buf.find(self.end, newline + 1) if newline >= 0 else -1

@@ -137,7 +137,7 @@ def _check_expansion(path: str, root: Node) -> None:
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~5x faster; nodes keep marks
 
 
-class _Loader(_Base):  # type: ignore[misc]
+class _Loader(_Base):  # type: ignore[misc]  # a base chosen at import (libyaml or not)
     """Ansible's YAML dialect: !unsafe, !vault (refused with its line), duplicate keys warned (last wins)."""
 
     def __init__(self, text: str, path: str, warnings: list[Problem]) -> None:
@@ -150,7 +150,7 @@ class _Loader(_Base):  # type: ignore[misc]
     def key_path(self) -> str:
         return ".".join(self.path)
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:
         explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
         self.flatten_mapping(node)
         out = LineDict()

@@ -26,7 +26,7 @@ class FrozenDict(dict[Any, Any]):
     def _frozen(self, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError("Ansible inventory vars are read-only")
 
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _frozen  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _frozen
 
     def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[Any, Any]]]:
         return FrozenDict, (dict(self),)

@@ -6,12 +6,18 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 import structlog
 
 from prober.model import Job, Outcome, Result, Target
 from prober.probes.tcp import TCPSpec
 from prober.runtime.engine import Engine
 from prober.runtime.looplag import LagWatch
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff() -> None:
+    """Overrides this folder's 10 ms retry pause: these stops must land during the real backoff."""
 
 
 def jobs(count: int, retries: int = 0, timeout: float = 30.0) -> list[Job]:

@@ -1,4 +1,4 @@
-"""Fixtures for the bench and worker tests: a loopback fleet run in child processes."""
+"""Fixtures for the --workers tests: a loopback fleet run in child processes."""
 
 from __future__ import annotations
 
