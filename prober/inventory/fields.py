@@ -325,11 +325,36 @@ _JUMP = re.compile(
 )
 
 
+def parse_jump(raw: str) -> tuple[str | None, str, int]:
+    """'[user@]host[:port]' → (user, host, port 22 by default; [v6] without brackets): the one parser
+    of the jump-host format, for the inventory and for the SSH probe."""
+    match = _JUMP.match(raw)
+    if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
+        raise ValueError(f"expected a jump host as [user@]host[:port], got {raw!r}")
+    host = match["host"]
+    host = host[1:-1] if host.startswith("[") else host
+    try:
+        hostnames.check_host(host)
+    except ValueError as exc:
+        raise ValueError(f"jump host: {exc}") from None
+    return match["user"], host, int(match["port"] or 22)
+
+
 def jump_host(value: Any) -> str:
     """A bastion as [user@]host[:port]; a template like '{bastion}' is checked after templating."""
     raw = text(value)
     if TEMPLATE_FIELD.search(raw):
         return raw
+    parse_jump(raw)
+    return raw
+
+
+def rendered_jump_host(value: Any) -> str:
+    """A templated jump host once rendered for a host: the whole format checked (a var cannot make a
+    value the inventory itself could not hold)."""
+    raw = text(value)
+    parse_jump(raw)
+    return raw
     match = _JUMP.match(raw)
     if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
         raise ValueError(f"expected a jump host as [user@]host[:port], got {raw!r}")

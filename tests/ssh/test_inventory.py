@@ -102,6 +102,31 @@ class TestValidate:
         assert f"{path}:4: probes.c.jump" in proc.stderr
         assert "Traceback" not in proc.stderr
 
+    @pytest.mark.parametrize("bastion", ["bad host", "ops@b.test:70000", "ops@", "b.test:22/x", "10.0.0.010"])
+    def test_templated_jump_checked_per_host(self, write_inventory, bastion: str) -> None:
+        """A jump host from a var is held to the same format once rendered: file:line, the key and the
+        host at validate, never an `internal` record at sweep time."""
+        path = write_inventory(
+            f"""
+            probes:
+              c: {{type: ssh, command: x, jump: "{{bastion}}"}}
+            groups:
+              g: {{hosts: [h.test], probes: [c], vars: {{bastion: "{bastion}"}}}}
+            """
+        )
+        proc = run_cli("validate", str(path))
+        assert proc.returncode == 3, proc.stderr
+        assert f"{path}:2: probes.c.jump" in proc.stderr and "h.test" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+    def test_one_jump_parser(self) -> None:
+        """The probe reads a jump host with the inventory's parser: same answers, [v6] unbracketed."""
+        from prober.probes.ssh.connect import parse_jump
+
+        assert parse_jump("ops@bastion.test:2222") == ("ops", "bastion.test", 2222)
+        assert parse_jump("[::1]") == (None, "::1", 22)
+        assert fields.parse_jump("ops@[fe80::1]:2200") == ("ops", "fe80::1", 2200)
+
 
 class TestRuntimeGuard:
     async def test_probe_without_command_or_check_fails(self, sim_server) -> None:

@@ -10,6 +10,7 @@ import asyncssh
 
 from prober._patches import sshconnect
 from prober.errors import ProbeFailed
+from prober.inventory import fields
 from prober.probes.ssh.spec import SSHSpec
 
 
@@ -96,15 +97,9 @@ async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
 
 
 def parse_jump(value: str) -> tuple[str | None, str, int]:
-    """'user@host:port' → (user, host, port); user and port are optional, [v6] brackets allowed."""
-    user, _, rest = value.rpartition("@")
-    host, port = rest, "22"
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        port = tail[1:] if tail.startswith(":") else port
-    elif ":" in rest:
-        host, _, port = rest.partition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        # Only reachable through a templated jump: literal values are checked when loading.
-        raise ProbeFailed("internal", f"invalid jump host {value!r} (expected [user@]host[:port])")
-    return user or None, host, int(port)
+    """'user@host:port' → (user, host, port) by the inventory's own parser (prober.inventory.fields);
+    a templated value was checked per host when planned, so a refusal here is a bug."""
+    try:
+        return fields.parse_jump(value)
+    except ValueError as exc:
+        raise ProbeFailed("internal", str(exc)) from None

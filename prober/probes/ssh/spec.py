@@ -31,7 +31,7 @@ class SSHSpec(BaseSpec):
     stdout_regex: str | None = param(f.regex, None)
     stdout_max_bytes: int = param(f.integer(0, 16 * 1024 * 1024), 65536)
     # Connection: a bastion ("user@host:port"), ~/.ssh/config, timeouts inside the probe's deadline.
-    jump: str | None = param(f.jump_host, None, templated=True)
+    jump: str | None = param(f.jump_host, None, templated=True, rendered=f.rendered_jump_host)
     ssh_config: bool = param(f.boolean, False)
     connect_timeout: float | None = param(f.duration, None)  # TCP connect; None: the probe timeout
     login_timeout: float | None = param(f.duration, None)  # handshake and auth; None: the probe timeout

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from prober.inventory import load_inventory
+from prober.inventory.loader import load_inventory
 from prober.inventory.sources._ansible.model import jsonable
 from prober.inventory.sources.ansible import load_ansible
 from prober.model import Job
