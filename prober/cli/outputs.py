@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from prober.budget import budgets
+from prober.budget import Budget
 from prober.errors import InputError, Problem
-from prober.inventory import Inventory
-from prober.model import Job
-from prober.plan import SweepSettings
 from prober.results.baseline import Baseline
 from prober.sinks.atomic import check_output
 from prober.sinks.base import FanOut, Sink
@@ -56,6 +53,10 @@ class Outputs:
     jsonl: BackgroundJsonlSink | None = None
     progress: Progress | None = None
     pointer: str = ""  # where the full list of failing records is, for the summary
+    # With --shard: "shard" and "plan_fingerprint", on every line (prober.shard.stamp); `partial` when
+    # this is one shard of several, whose gate cannot judge the fleet (the exit code then ignores it).
+    stamp: dict[str, str] = field(default_factory=dict)
+    partial: bool = False
 
 
 def check(options: OutputOptions) -> None:
@@ -98,22 +99,24 @@ def record_format(options: OutputOptions, out_fd: int) -> str | None:
 def build(
     options: OutputOptions,
     *,
-    inventory: Inventory,
-    settings: SweepSettings,
-    jobs: Sequence[Job],
+    groups: Mapping[str, tuple[int, Budget]],
+    planned: int,
     out_fd: int,
     run_id: str,
     baseline: Baseline | None,
+    stamp: Mapping[str, str] | None = None,
+    partial: bool = False,
 ) -> Outputs:
-    """The sinks in the order they close: progress (erased first), counts, records, CI outputs."""
-    summary = Summary(len(jobs))
-    gate = Gate(budgets(inventory, settings, jobs), fail_on=options.fail_on, baseline=options.baseline)
+    """The sinks in the order they close: progress (erased first), counts, records, CI outputs.
+    `groups`: each group's planned hosts and budget (prober.budget.budgets)."""
+    summary = Summary(planned)
+    gate = Gate(groups, fail_on=options.fail_on, baseline=options.baseline)
     sinks: list[Sink] = []
     fmt = record_format(options, out_fd)
     progress = None
     streams_to_terminal = fmt == "jsonl" and os.isatty(out_fd)
     if not (options.quiet or options.nagios or streams_to_terminal) and sys.stderr.isatty():
-        progress = Progress(len(jobs), sys.stderr.fileno())
+        progress = Progress(planned, sys.stderr.fileno())
         sinks.append(progress)
     sinks += [summary, gate]
     jsonl = None
@@ -128,7 +131,8 @@ def build(
     fanout = FanOut(sinks, queue=jsonl)
     if jsonl is not None:
         jsonl.on_closed = fanout.stop
-    return Outputs(fanout, summary, gate, jsonl, progress, _pointer(options, fmt))
+    pointer = _pointer(options, fmt)
+    return Outputs(fanout, summary, gate, jsonl, progress, pointer, dict(stamp or {}), partial)
 
 
 def _ci_sinks(options: OutputOptions, baseline: Baseline | None) -> list[Sink]:

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prober import logs
-from prober.budget import Budget
+from prober.budget import Budget, budgets
 from prober.cli import outputs as outs
-from prober.cli.args import duration, limit, max_fail, positive, retries, typed
+from prober.cli.args import add_shard, duration, limit, max_fail, positive, retries, typed
 from prober.cli.finish import finish
+from prober.errors import InputError, Problem
 from prober.inventory import Inventory, load_inventory
 from prober.model import Job
 from prober.plan import SweepSettings, build_plan, settings_for
@@ -20,6 +21,7 @@ from prober.runtime.execute import SweepOutcome, execute, run_loop
 from prober.runtime.output import STDOUT, close_output, open_output
 from prober.runtime.records import Recorder
 from prober.runtime.signals import signals_held
+from prober.shard import Shard, plan_fingerprint, stamp
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,6 +64,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=typed(positive),
         help="processes sharing the plan (default: usable CPUs for 500+ probes per extra worker, else 1)",
     )
+    add_shard(sweep)
     sweep.add_argument("-q", "--quiet", action="store_true", help="print nothing on stderr but errors")
     sweep.add_argument(
         "--prom-file", help="also write the results as Prometheus text to FILE.prom (node_exporter textfile)"
@@ -77,6 +80,7 @@ def command(args: argparse.Namespace) -> int:
         max_fail=args.max_fail,
         limit=args.limit,
         workers=args.workers,
+        shard=args.shard,
     )
     options = outs.OutputOptions(
         output=args.output,
@@ -104,10 +108,20 @@ class SweepFlags:
     max_fail: Budget | None = None
     limit: list[str] | None = None
     workers: int | None = None  # None: usable CPUs when the plan is large enough (prober.runtime.workers)
+    shard: Shard | None = None  # --shard I/N: only that shard's hosts
 
 
 def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[Job, ...]]:
     """Inventory, merged settings and plan; InventoryError on any bad input."""
+    inventory, settings, jobs, _ = load_shard(path, flags)
+    return inventory, settings, jobs
+
+
+def load_shard(
+    path: str, flags: SweepFlags
+) -> tuple[Inventory, SweepSettings, tuple[Job, ...], dict[str, str]]:
+    """`load`, and with --shard the fields every line then carries (prober.shard.stamp); the plan's
+    fingerprint is computed over the whole plan while this shard's part is built."""
     inventory = load_inventory(path)
     settings = settings_for(
         inventory,
@@ -117,7 +131,11 @@ def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[
         deadline=flags.deadline,
         max_fail=flags.max_fail,
     )
-    return inventory, settings, build_plan(inventory, settings, flags.limit)
+    if flags.shard is None:
+        return inventory, settings, build_plan(inventory, settings, flags.limit), {}
+    fingerprint = plan_fingerprint(inventory, settings)
+    jobs = build_plan(inventory, settings, flags.limit, flags.shard, fingerprint)
+    return inventory, settings, jobs, stamp(flags.shard, fingerprint)
 
 
 def run(path: str, flags: SweepFlags, options: outs.OutputOptions | None = None) -> int:
@@ -130,20 +148,24 @@ def run(path: str, flags: SweepFlags, options: outs.OutputOptions | None = None)
     """
     options = options or outs.OutputOptions()
     outs.check(options)
+    partial = flags.shard is not None and flags.shard.partial
+    if partial and options.nagios:
+        message = "a shard sees part of the fleet; run --nagios on `prober merge`'s result instead"
+        raise InputError([Problem("--nagios", None, "", message)])
     baseline = None
     if options.baseline:
         from prober.results import baseline as baselines
 
         baseline = baselines.load(options.baseline)
-    inventory, settings, jobs = load(path, flags)
+    inventory, settings, jobs, shard_stamp = load_shard(path, flags)
     out_fd = open_output(options.output, append=options.append)
     with signals_held():
         run_id = new_run_id()
         outputs = outs.build(
-            options, inventory=inventory, settings=settings, jobs=jobs, out_fd=out_fd, run_id=run_id,
-            baseline=baseline,
+            options, groups=budgets(inventory, settings, jobs), planned=len(jobs), out_fd=out_fd,
+            run_id=run_id, baseline=baseline, stamp=shard_stamp, partial=partial,
         )  # fmt: skip
-        recorder = Recorder(run_id, baseline=baseline, fail_on=options.fail_on)
+        recorder = Recorder(run_id, baseline=baseline, fail_on=options.fail_on, stamp=shard_stamp)
         outcome = _sweep(jobs, settings, outputs, recorder, _workers(flags.workers, len(jobs)))
         code = finish(outcome, outputs, run_id=run_id, nagios_mode=options.nagios, quiet=options.quiet)
         return code if out_fd == STDOUT else close_output(out_fd, code)
