@@ -55,7 +55,7 @@ class Outputs:
     pointer: str = ""  # where the full list of failing records is, for the summary
     # With --shard: "shard" and "plan_fingerprint", on every line (prober.shard.stamp); `partial` when
     # this is one shard of several, whose gate cannot judge the fleet (the exit code then ignores it).
-    stamp: dict[str, str] = field(default_factory=dict)
+    stamp: dict[str, object] = field(default_factory=dict)
     partial: bool = False
 
 
@@ -104,7 +104,7 @@ def build(
     out_fd: int,
     run_id: str,
     baseline: Baseline | None,
-    stamp: Mapping[str, str] | None = None,
+    stamp: Mapping[str, object] | None = None,
     partial: bool = False,
 ) -> Outputs:
     """The sinks in the order they close: progress (erased first), counts, records, CI outputs.
