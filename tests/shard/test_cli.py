@@ -49,7 +49,7 @@ class TestBadShards:
             ("1/0", "between 1 and"),
             ("x/3", "expected I/N"),
             ("1/3/4", "expected I/N"),
-            ("auto/3", "$JOB_COMPLETION_INDEX (set in each pod of a Kubernetes Indexed Job), which is not set"),
+            ("auto/3", "$JOB_COMPLETION_INDEX (set in each pod of a Kubernetes Indexed Job), which is not"),
         ],
     )
     def test_exit_3_saying_why(self, inventory: Path, command: str, value: str, message: str) -> None:
@@ -80,7 +80,8 @@ class TestPlan:
         assert all("shard" not in line for line in whole)  # unsharded output is unchanged
         seen, fingerprints = [], set()
         for index in range(3):
-            proc = run_cli("plan", str(inventory), "--shard", "auto/3", env={"JOB_COMPLETION_INDEX": str(index)})
+            env = {"JOB_COMPLETION_INDEX": str(index)}
+            proc = run_cli("plan", str(inventory), "--shard", "auto/3", env=env)
             assert proc.returncode == 0, proc.stderr
             lines = _lines(proc.stdout)
             assert {line["shard"] for line in lines} == {f"{index}/3"}
@@ -115,8 +116,9 @@ class TestPlan:
         mine = _lines(planned.stdout)
         proc = run_cli("validate", str(inventory), "--shard", "2/3")
         assert proc.returncode == 0, proc.stderr
-        expected = f"{len(mine)} planned probes in shard 2/3 (of {HOSTS}); plan_fingerprint {mine[0]['plan_fingerprint']}"
-        assert expected in proc.stderr
+        fingerprint = mine[0]["plan_fingerprint"]
+        counted = f"{len(mine)} planned probes in shard 2/3 (of {HOSTS})"
+        assert f"{counted}; plan_fingerprint {fingerprint}" in proc.stderr
 
 
 class TestSweep:
