@@ -96,19 +96,27 @@ def read_shard(path: str) -> ShardFile:
     results = ResultsFile(path)
     mark: tuple[object, object] | None = None
     first_line = 0
+    mixed: Problem | None = None  # lines of two shards: reported once the sweep line is known
     for record in results:
+        if results.sweep is not None:  # a record after a sweep line: a second sweep appended
+            message = "a probe record after the sweep line: holds 2 sweeps or more (--append?)"
+            _refuse(path, results.lineno, "event", message + "; one sweep per file")
         seen = (record.get(SHARD_FIELD), record.get(FINGERPRINT_FIELD))
         if mark is None:
             mark, first_line = seen, results.lineno
             _shard_of(path, first_line, seen[0])
-        elif seen != mark:
-            message = f"{seen[0]} {seen[1]}, but line {first_line} has {mark[0]} {mark[1]}"
-            message += ": one file per shard"
-            _refuse(path, results.lineno, SHARD_FIELD, message)
+        elif seen != mark and mixed is None:
+            message = f"{seen[0]} {seen[1]}, but line {first_line} has {mark[0]} {mark[1]}: one file a shard"
+            mixed = _fail(path, results.lineno, SHARD_FIELD, message)
     sweep = results.sweep
-    if sweep is None:
+    if sweep is None and mixed is None:
         message = "no sweep line: the shard was cut short (killed, output lost, still running); run it again"
         _refuse(path, None, "", message)
+    if mixed is not None:
+        if sweep is not None:
+            _shard_of(path, None, sweep.get(SHARD_FIELD))  # prober merge's own output says so
+        raise InputError([mixed])
+    assert sweep is not None
     swept = (sweep.get(SHARD_FIELD), sweep.get(FINGERPRINT_FIELD))
     shard = _shard_of(path, None, swept[0])
     if mark is not None and swept != mark:
