@@ -4,6 +4,7 @@
   what is not ok (`--format table`, the default when stdout is a terminal); `--nagios` puts one status
   line on stdout instead, and records go only to -o;
 - the gate (budgets per group) and the summary (counts), which the sweep line and exit code read;
+- `--tee FILE`: every JSON line also to FILE (a shard's copy on a shared volume, beside stdout);
 - CI outputs: `--junit FILE`, GitHub annotations on stderr, `$GITHUB_STEP_SUMMARY`; `--prom-file`;
 - a live progress line on a terminal's stderr, when nothing else streams to that terminal.
 """
@@ -41,6 +42,7 @@ class OutputOptions:
     quiet: bool = False
     report: str | None = None  # an HTML page (prober demo)
     prom_file: str | None = None  # Prometheus text for node_exporter's textfile collector
+    tee: str | None = None  # also every JSON line to this file (a shard's copy for `prober merge`)
 
 
 @dataclass
@@ -76,6 +78,12 @@ def check(options: OutputOptions) -> None:
         check_output(options.report, "--report")
     if options.prom_file:
         check_output(options.prom_file, "--prom-file")
+    if options.tee:
+        check_output(options.tee, "--tee")
+        output = os.path.abspath(options.output) if options.output not in (None, "-") else None
+        same = output == os.path.abspath(options.tee)
+        if same:
+            raise InputError([Problem(options.tee, None, "--tee", "is the -o file; give another file")])
 
 
 def step_summary() -> str | None:
@@ -127,6 +135,10 @@ def build(
         from prober.sinks.table import TableSink
 
         sinks.append(TableSink(out_fd, _width(out_fd)))
+    if options.tee:
+        from prober.sinks.tee import TeeSink
+
+        sinks.append(TeeSink(options.tee, run_id))
     sinks += _ci_sinks(options, baseline)
     fanout = FanOut(sinks, queue=jsonl)
     if jsonl is not None:

@@ -65,6 +65,9 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="processes sharing the plan (default: usable CPUs for 500+ probes per extra worker, else 1)",
     )
     add_shard(sweep)
+    sweep.add_argument(
+        "--tee", metavar="FILE", help="also write every JSON line to FILE (a shard's copy for prober merge)"
+    )
     sweep.add_argument("-q", "--quiet", action="store_true", help="print nothing on stderr but errors")
     sweep.add_argument(
         "--prom-file", help="also write the results as Prometheus text to FILE.prom (node_exporter textfile)"
@@ -93,6 +96,7 @@ def command(args: argparse.Namespace) -> int:
         fail_on=args.fail_on,
         quiet=args.quiet,
         prom_file=args.prom_file,
+        tee=args.tee,
     )
     return run(args.inventory, flags, options)
 

@@ -147,3 +147,25 @@ class TestSweep:
         assert "shard 0/2: no verdict here" in proc.stderr
         whole = run_cli("sweep", str(inventory), "--shard", "0/1")
         assert whole.returncode == 2 and _lines(whole.stdout)[-1]["exit_code"] == 2
+
+
+class TestTee:
+    @pytest.mark.parametrize("workers", ["1", "2"])
+    def test_the_file_gets_what_stdout_gets(self, inventory: Path, tmp_path: Path, workers: str) -> None:
+        """--tee FILE: the same bytes as stdout, sweep line included (one process or two workers)."""
+        copy = tmp_path / "copy.jsonl"
+        proc = run_cli("sweep", str(inventory), "--shard", "0/2", "--tee", str(copy), "--workers", workers)
+        assert proc.returncode == 0, proc.stderr
+        assert copy.read_text() == proc.stdout and _lines(proc.stdout)[-1]["event"] == "sweep"
+
+    def test_a_full_disk_fails_the_outputs_not_the_probes(self, inventory: Path) -> None:
+        """A copy that cannot be written (ENOSPC) is exit 2 naming the file; stdout still gets every line."""
+        proc = run_cli("sweep", str(inventory), "--shard", "0/2", "--tee", "/dev/full")
+        assert proc.returncode == 2, proc.stderr
+        assert "/dev/full" in proc.stderr and "the copy is incomplete" in proc.stderr
+        lines = _lines(proc.stdout)
+        assert lines[-1]["event"] == "sweep" and len(lines) == lines[-1]["planned"] + 1
+
+    def test_an_unwritable_place_is_bad_input(self, inventory: Path, tmp_path: Path) -> None:
+        proc = run_cli("sweep", str(inventory), "--tee", str(tmp_path / "none" / "x.jsonl"))
+        assert proc.returncode == 3 and "--tee: directory" in proc.stderr and proc.stdout == ""
