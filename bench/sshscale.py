@@ -5,7 +5,9 @@
 the whole process), prober on a tenth of the hosts with the same file (what each probe adds beyond
 start-up), prober with a known_hosts of only the fleet's lines (what the big file costs), and
 parallel-ssh checking host keys against the same file (bench/peers/ssh_pssh_known.py: libssh2
-reads it once, each connection's key checked after the key exchange) and without checks.
+reads it once, each connection's key checked after the key exchange) and without checks. Then the
+same with the file's names hashed (`|1|salt|hmac`): one HMAC per (line, host) for any client, so
+those two rows compare with each other, not with the target.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def sshknown(b: Bench) -> list[Row]:
     host_public = Path(info["known_hosts"]).read_text().split("\n", 1)[0].split(None, 1)[1]
     real = [knownfile.line(a, SSH_PORT, host_public) for a in addrs]
     big = knownfile.write(b.work / "known_hosts-sshknown", real, lines)
+    hashed_real = [knownfile.line(a, SSH_PORT, host_public, hashed_name=True) for a in addrs]
+    hashed = knownfile.write(b.work / "known_hosts-sshknown-hashed", hashed_real, lines, hashed_names=True)
     hosts = measure.write_lines(b.work / "sshknown.hosts", addrs)
     few = max(1, n // 10)
     tasks = [
@@ -47,10 +51,15 @@ def sshknown(b: Bench) -> list[Row]:
         ),
         _pssh(b, "parallel-ssh, host keys checked", hosts, info, str(big), c),
         _pssh(b, "parallel-ssh, no host key check", hosts, info, None, c),
+        prober_task("prober, hashed known_hosts", _inventory(b, "sshknown-hashed.yaml", info, hashed, n)),
+        _pssh(b, "parallel-ssh, hashed, keys checked", hosts, info, str(hashed), c),
     ]
     rows = b.run(name, tasks, n)
     rows[1].total, rows[1].ratio, rows[1].cpu_ratio = few, None, None  # not a peer
-    rows[2].ratio = rows[2].cpu_ratio = None
+    rows[2].ratio = rows[2].cpu_ratio = rows[5].ratio = rows[5].cpu_ratio = None
+    if rows[5].cpu_s and rows[6].cpu_s:  # hashed lines: prober against the peer on the same file
+        rows[6].ratio = (rows[5].wall_s or 0) / (rows[6].wall_s or 1)
+        rows[6].cpu_ratio = rows[5].cpu_s / rows[6].cpu_s
     _per_host_notes(rows, n, few)
     return rows
 
