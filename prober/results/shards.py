@@ -11,6 +11,7 @@ problem is reported, each naming its file (a missing shard is named by its I/N).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -192,7 +193,10 @@ def _set_problems(files: Sequence[ShardFile]) -> list[Problem]:
             )
             problems.append(_fail(f.path, None, FINGERPRINT_FIELD, message))
         elif f.shard.index in owners:
-            message = f"{f.shard} again: {owners[f.shard.index].path} is that shard too"
+            other = owners[f.shard.index].path
+            same = os.path.realpath(other) == os.path.realpath(f.path)
+            twice = "the file is given twice" if same else f"{other} is that shard too"
+            message = f"{f.shard} again: {twice}"
             problems.append(_fail(f.path, None, SHARD_FIELD, message))
         else:
             owners[f.shard.index] = f

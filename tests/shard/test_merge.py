@@ -83,6 +83,8 @@ class TestRefused:
         again = shutil.copy(made["s1"], tmp_path / "again.jsonl")
         code, stderr = _merge(*_shards(made), again)
         assert code == 3 and f"{again}: shard: 1/3 again: {made['s1']} is that shard too" in stderr, stderr
+        code, stderr = _merge(*_shards(made), made["s2"])
+        assert code == 3 and f"{made['s2']}: shard: 2/3 again: the file is given twice" in stderr, stderr
 
     def test_another_plan(self, made: dict[str, Path]) -> None:
         """Shard 0/3 of an inventory with another port: its fingerprint differs; the file is named."""
