@@ -157,6 +157,7 @@ class TestTee:
         proc = run_cli("sweep", str(inventory), "--shard", "0/2", "--tee", str(copy), "--workers", workers)
         assert proc.returncode == 0, proc.stderr
         assert copy.read_text() == proc.stdout and _lines(proc.stdout)[-1]["event"] == "sweep"
+        assert {line["shard"] for line in _lines(proc.stdout)} == {"0/2"}  # records made in the workers too
 
     def test_a_full_disk_fails_the_outputs_not_the_probes(self, inventory: Path) -> None:
         """A copy that cannot be written (ENOSPC) is exit 2 naming the file; stdout still gets every line."""
