@@ -171,3 +171,25 @@ class TestMerged:
         assert sweep["shard_runs"] == runs and sweep["exit_code"] == 2
         assert "gate FAILED (exit 2)" in proc.stderr
         assert json.loads(proc.stdout.splitlines()[-1])["plan_fingerprint"] == lines[0]["plan_fingerprint"]
+
+    def test_shards_without_hosts(self, tmp_path: Path, loopback_block: int) -> None:
+        """One host over 3 shards: two shards plan nothing and write only their sweep line; the merge
+        still needs all three and judges the one host."""
+        port = free_port(f"127.{loopback_block}.0.1")
+        inventory = tmp_path / "one.yaml"
+        inventory.write_text(
+            f"probes: {{up: {{type: tcp, port: {port}}}}}\n"
+            f'groups: {{a: {{probes: [up], hosts: ["127.{loopback_block}.0.1"]}}}}\n'
+        )
+        files = []
+        for index in range(COUNT):
+            out = tmp_path / f"{index}.jsonl"
+            proc = run_cli("sweep", str(inventory), "-q", "-o", str(out), "--shard", f"{index}/{COUNT}")
+            assert proc.returncode == 0, proc.stderr
+            files.append(out)
+        sizes = sorted(len(path.read_text().splitlines()) for path in files)
+        assert sizes == [1, 1, 2]
+        assert _merge(*files[:2])[0] == 3
+        proc = run_cli("merge", *map(str, files))
+        sweep = records(proc.stdout)[-1]
+        assert proc.returncode == 2 and sweep["planned"] == 1 and sweep["gate"]["groups"]["a"]["hosts"] == 1
