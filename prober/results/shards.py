@@ -67,8 +67,9 @@ class Fleet:
         return max(float(f.sweep.get("duration_ms") or 0) for f in self.files) / 1000
 
     def loop_lag_max_ms(self) -> float | None:
-        lags = [f.sweep["loop_lag_max_ms"] for f in self.files if f.sweep.get("loop_lag_max_ms") is not None]
-        return max(lags) if lags else None
+        lags = [f.sweep.get("loop_lag_max_ms") for f in self.files]
+        numbers = [float(lag) for lag in lags if isinstance(lag, int | float) and not isinstance(lag, bool)]
+        return max(numbers) if numbers else None
 
 
 def _fail(path: str, line: int | None, key: str, message: str) -> Problem:
