@@ -120,7 +120,8 @@ def _workers_note(one: Row, two: Row, n: int) -> None:
 
 
 def tcp(b: Bench) -> list[Row]:
-    """TCP 10k host:port pairs: prober, nmap -sT, a minimal asyncio.open_connection loop."""
+    """TCP 10k host:port pairs: prober (hosts as ranges, and as an explicit list), nmap -sT, a minimal
+    asyncio.open_connection loop."""
     n, c = b.sizes.tcp, str(b.concurrency)  # type: ignore[attr-defined]
     addrs = addresses(b.block + 1, n)
     b.fleet.python_servers("tcp", addrs, TCP_PORT)
@@ -132,10 +133,18 @@ def tcp(b: Bench) -> list[Row]:
         inventories.patterns(b.block + 1, n),
         concurrency=b.concurrency,
     )
+    # The same hosts one per line, as CMDB exports and scripts write them (and nmap's -iL reads).
+    explicit = inventories.prober_inventory(
+        b.work / "tcp-explicit.yaml",
+        {"port": f"{{type: tcp, port: {TCP_PORT}}}"},
+        addrs,
+        concurrency=b.concurrency,
+    )
     nmap = shutil.which("nmap")
     tasks = [
         prober_task("prober (default workers)", inv, note=f"concurrency {c}"),
         prober_task("prober --workers 1", inv, "--workers", "1"),
+        prober_task("prober, explicit host list", explicit, note="one host per line; target <= 2x nmap"),
         Task(
             "nmap -sT -Pn -n",
             [nmap, "-sT", "-Pn", "-n", "-p", str(TCP_PORT), "-iL", str(hosts), "-oG", "-"],

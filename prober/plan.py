@@ -4,7 +4,10 @@ Parameter precedence, later wins:
   built-in defaults (prober/model.py) < `defaults:` (timeout, retries, latency_warn; a CLI flag replaces
   the `defaults:` value) < the probe definition under `probes:` < the group's `overrides: {probe: {...}}`
   < the host's `overrides: {probe: {...}}`.
-Template vars, later wins: `defaults.vars` < group `vars` < host `vars` < {host, address, group}.
+Template vars, later wins: `defaults.vars` < a source's vars < group `vars` < host `vars` < {host,
+address, group}. A host read from an Ansible source has its `ansible_port`, `ansible_user` and
+`ansible_ssh_private_key_file` as an ssh layer right above the built-in defaults: whatever the file sets
+(probe, group or host) wins over them.
 
 Templates: `{name}` in url, port, command, send, user, jump, path, name and unit is replaced per host;
 `{{` and `}}` are literal braces. Values are quoted for where they land: shell-quoted (shlex) in an SSH
@@ -18,16 +21,16 @@ in file order, plans it with that group's vars and overrides.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from prober.budget import Budget
 from prober.errors import InventoryError, Problem
-from prober.inventory import fields, ranges, tables
+from prober.inventory import fields, tables
 from prober.inventory.defs import GroupDef, HostDecl, Inventory, Layer, ProbeDef
 from prober.model import Job, ProbeSpec, Target
+from prober.plansources import SSH_KIND, labels_of, source_layer, source_problems
 from prober.probes import registry
 from prober.shard import Fingerprint, Shard
 from prober.templating import resolve_one
@@ -61,10 +64,17 @@ def settings_for(inventory: Inventory, **flags: Any) -> SweepSettings:
 _Merged = tuple[dict[str, Any], dict[str, tuple[Any, Layer]], dict[str, Layer], list[tuple[str, str]]]
 
 
-def _layer_key(probe: ProbeDef, group: GroupDef, host: HostDecl) -> tuple[str, str, int]:
+_Key = tuple[str, str, int, int]
+
+
+def _layer_key(probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Key:
     """Hosts without an override of this probe share the group's layers (and, when nothing is
-    templated, one frozen spec): an explicit list of 100k hosts is 100k declarations, not 100k specs."""
-    return (probe.name, group.name, id(host) if probe.name in host.overrides else 0)
+    templated, one frozen spec): an explicit list of 100k hosts is 100k declarations, not 100k specs.
+    Source hosts with the same ssh settings share one layer, so they share too."""
+    override = id(host) if probe.name in host.overrides else 0
+    source = host.source  # inlined, not source_layer(): this runs once per planned probe
+    ssh = id(source.ssh) if source is not None and source.ssh is not None and probe.kind == SSH_KIND else 0
+    return (probe.name, group.name, override, ssh)
 
 
 @dataclass
@@ -86,20 +96,20 @@ class _Planner:
             base["latency_warn"] = settings.latency_warn
         self.base = Layer("defaults", base)
         self.failures: dict[tuple[int | None, str, str], _Failure] = {}
-        self.merged: dict[tuple[str, str, int], _Merged] = {}
-        self.static_specs: dict[tuple[str, str, int], ProbeSpec | None] = {}
+        self.merged: dict[_Key, _Merged] = {}
+        self.static_specs: dict[_Key, ProbeSpec | None] = {}
         self.combinations: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
         self.group_vars: dict[str, dict[str, Any]] = {}
 
     def spec(
         self, probe: ProbeDef, group: GroupDef, host: HostDecl, variables: dict[str, Any], target: Target
     ) -> ProbeSpec | None:
-        static, templated, origin, problems = self.layered(probe, group, host)
+        key = _layer_key(probe, group, host)
+        static, templated, origin, problems = self.layered(probe, group, host, key)
         if problems:
             self._fail_all(problems, origin, target.name)
             return None
         if not templated:  # the same frozen spec serves every host of this declaration
-            key = _layer_key(probe, group, host)
             if key not in self.static_specs:
                 self.static_specs[key] = self._built(probe, static)
             return self.static_specs[key]
@@ -125,22 +135,27 @@ class _Planner:
             return None
         return registry.get(probe.kind).spec(name=probe.name, **params)
 
-    def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl) -> _Merged:
+    def layered(self, probe: ProbeDef, group: GroupDef, host: HostDecl, key: _Key) -> _Merged:
         """Parameters after precedence, split into literal ones and templates; the same for every host
         a declaration expands to, so it is computed once per (probe, group, declaration)."""
-        key = _layer_key(probe, group, host)
         merged = self.merged.get(key)
         if merged is None:
             overrides = [o[probe.name] for o in (group.overrides, host.overrides) if probe.name in o]
-            layers = [self.base, probe.layer, *overrides]
+            source = source_layer(probe, host)
+            layers = [self.base, *([source] if source else []), probe.layer, *overrides]
             origin = {name: layer for layer in layers for name in layer.params}
+            problems = self._combinations(probe, overrides)
+            if source is not None:
+                problems = problems + source_problems(probe, source, origin)
             static = {
                 n: layer.params[n]
                 for n, layer in origin.items()
-                if n not in tables.templated(probe.kind) or not fields.is_template(layer.params[n])
+                if n not in tables.templated(probe.kind)
+                or layer is source  # a source's value is taken literally, braces and all
+                or not fields.is_template(layer.params[n])
             }
             templated = {n: (layer.params[n], layer) for n, layer in origin.items() if n not in static}
-            merged = self.merged[key] = (static, templated, origin, self._combinations(probe, overrides))
+            merged = self.merged[key] = (static, templated, origin, problems)
         return merged
 
     def _combinations(self, probe: ProbeDef, overrides: list[Layer]) -> list[tuple[str, str]]:
@@ -185,8 +200,11 @@ class _Planner:
 
     def jobs_for(self, group: GroupDef, host: HostDecl) -> Iterator[tuple[Target, ProbeSpec]]:
         shared_vars = self.host_vars(group, host)
-        labels = _labels((*self.inventory.defaults.labels, *group.labels), shared_vars)
-        for name in ranges.expand(host.pattern):
+        names = (*self.inventory.defaults.labels, *group.labels)
+        if host.source is not None and host.source.labels:  # a discovery target's own labels
+            names += host.source.labels
+        labels = labels_of(names, shared_vars)
+        for name in host.names():
             address = host.address or name
             target = Target(name, address, group.name, shared_vars, labels)
             variables: dict[str, Any] = {}  # filled on first use: a plan without templates never needs it
@@ -196,20 +214,8 @@ class _Planner:
                     yield target, spec
 
 
-def _labels(names: Iterable[str], variables: dict[str, Any]) -> dict[str, str]:
-    """The record's `labels`: each listed var this host has, as text (one dict per host declaration,
-    shared by the hosts a range expands to). A var this host lacks is left out, as Prometheus does."""
-    return {name: str(variables[name]) for name in names if name in variables}
-
-
-def _selected(limit: Iterable[str] | None, group: str, host: str) -> bool:
-    if limit is None:
-        return True
-    return any(fnmatch.fnmatchcase(group, p) or fnmatch.fnmatchcase(host, p) for p in limit)
-
-
 def _check_size(inventory: Inventory) -> None:
-    total = sum(ranges.count(h.pattern) * len(g.probes) for g in inventory.groups.values() for h in g.hosts)
+    total = sum(h.count() * len(g.probes) for g in inventory.groups.values() for h in g.hosts)
     if total > MAX_JOBS:
         message = f"the inventory plans {total} probes, over the limit of {MAX_JOBS}; split it into files"
         raise InventoryError([Problem(inventory.path, None, "groups", message)])
@@ -247,6 +253,11 @@ def iter_plan(
     With `shard`, only the hosts that shard owns are yielded; `fingerprint` sees the whole plan.
     """
     _check_size(inventory)
+    chosen = None
+    if limit is not None:
+        from prober.limit import chosen_hosts
+
+        chosen = chosen_hosts(inventory, limit)
     planner = _Planner(inventory, settings)
     planned: dict[str, tuple[str, ...]] = {}
     shared: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -255,7 +266,7 @@ def iter_plan(
         for host in group.hosts:
             for target, spec in planner.jobs_for(group, host):
                 done = planned.get(target.name, ())
-                if spec.name in done or not _selected(limit, group.name, target.name):
+                if spec.name in done or (chosen is not None and target.name not in chosen):
                     continue
                 names = (*done, spec.name)
                 planned[target.name] = shared.setdefault(names, names)
@@ -269,8 +280,8 @@ def iter_plan(
     if planner.failures:
         raise InventoryError(planner.problems())
     if limit is not None and not selected:
-        names = ", ".join(sorted(inventory.groups))
-        message = f"{','.join(limit)!r} matches no group or host (groups: {names})"
+        known = ", ".join(sorted(inventory.groups))
+        message = f"{','.join(limit)!r} matches no group or host (groups: {known})"
         raise InventoryError([Problem(inventory.path, None, "--limit", message)])
 
 

@@ -36,8 +36,21 @@ def _values(names: tuple[str, ...], variables: dict[str, Any]) -> list[str]:
         if name not in variables:
             known = ", ".join(sorted(variables))
             raise ValueError(f"unknown template variable {{{name}}} (known: {known})")
-        values.append(str(variables[name]))
+        value = variables[name]
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            # Only a source's vars can be anything else (an Ansible list, mapping, boolean or null):
+            # Python's repr of one in a URL or a command would be nobody's intent.
+            raise ValueError(f"var {{{name}}} is {_what(value)}: only text and numbers go into a template")
+        values.append(str(value))
     return values
+
+
+def _what(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return f"{str(value).lower() if value is not None else 'null'} (a boolean or null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list" if isinstance(value, list | tuple) else f"a {type(value).__name__}"
 
 
 def _rendered(field: str, template: str, values: list[str]) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from prober import budget
-from prober.budget import Budget
 from prober.exits import Exit
-from prober.shard import Shard
+
+if TYPE_CHECKING:
+    from prober.budget import Budget
+    from prober.shard import Shard
 
 EXIT_INPUT = int(Exit.INPUT)
 
@@ -42,6 +43,8 @@ def duration(text: str) -> float:
 
 
 def max_fail(text: str) -> Budget:
+    from prober import budget  # fractions, dataclasses: not for `prober --version`
+
     return budget.parse(text)
 
 
@@ -62,7 +65,11 @@ def retries(text: str) -> int:
     return whole(text, 0, 10)
 
 
+LIMIT_HELP = "only these hosts: groups, hosts, globs, Ansible patterns (web:&prod:!web03, ~regex, @file)"
+
+
 def limit(text: str) -> list[str]:
+    """Comma-separated Ansible host patterns (prober.limit); `:` separates them too, inside an item."""
     items = [item.strip() for item in text.split(",")]
     if not all(items):
         raise ValueError(f"expected group or host names (globs allowed) separated by commas, got {text!r}")

@@ -7,14 +7,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prober.budget import budgets
-from prober.cli import outputs as outs
 from prober.cli.args import positive, typed
-from prober.cli.finish import finish
-from prober.cli.sweep import SweepFlags, load
-from prober.runtime.execute import SweepOutcome, execute, run_loop
-from prober.runtime.records import Recorder
+
+if TYPE_CHECKING:  # imported when the command runs: the parser is built for every command
+    from prober.cli import outputs as outs
+    from prober.runtime.execute import SweepOutcome
 
 REPORT = "prober-demo.html"
 
@@ -33,6 +32,10 @@ def command(args: argparse.Namespace) -> int:
 def demo(*, hosts: int = 200, keep: bool = False, report: str = REPORT) -> int:
     """Start a simulated fleet on loopback, sweep it, print the results and the summary, and write
     the HTML report (checked writable before the fleet starts)."""
+    from prober.cli import outputs as outs
+    from prober.cli.finish import finish
+    from prober.runtime.execute import run_loop
+
     outs.check(outs.OutputOptions(report=report))
     workdir = Path(tempfile.mkdtemp(prefix="prober-demo-"))
     try:
@@ -47,7 +50,12 @@ def demo(*, hosts: int = 200, keep: bool = False, report: str = REPORT) -> int:
 
 
 async def _demo(workdir: Path, hosts: int, report: str) -> tuple[SweepOutcome, outs.Outputs, str]:
+    from prober.budget import budgets
+    from prober.cli import outputs as outs
+    from prober.cli.sweep import SweepFlags, load
     from prober.record import new_run_id
+    from prober.runtime.execute import execute
+    from prober.runtime.records import Recorder
     from prober.sim import Fleet
 
     options = outs.OutputOptions(report=report)

@@ -6,12 +6,6 @@ import argparse
 import os
 import sys
 
-import orjson
-
-from prober.results import baseline as baselines
-from prober.results import diff as diffs
-from prober.sinks.safetext import no_workflow_commands, no_workflow_commands_json
-
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff = sub.add_parser("diff", help="what changed between two results files (exit 2: new failures)")
@@ -30,6 +24,12 @@ def diff(old_path: str, new_path: str, *, fmt: str | None = None) -> int:
     """Compare two results files; print the changes (JSON lines, or a table on a terminal).
 
     Exit 0 when nothing newly fails, 2 when something does, 3 on bad input."""
+    import orjson
+
+    from prober.results import baseline as baselines
+    from prober.results import diff as diffs
+    from prober.sinks.safetext import no_workflow_commands, no_workflow_commands_json
+
     old, new = baselines.load(old_path), baselines.load(new_path)
     changes = diffs.compare(old, new)
     if fmt is None:

@@ -10,16 +10,10 @@ from every record and each group's hosts and budget summed over the shards.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from prober.cli import outputs as outs
-from prober.cli.finish import finish
-from prober.cli.report import _not_an_input
-from prober.errors import InputError, Problem
-from prober.record import new_run_id
-from prober.results import shards
-from prober.results.reader import ResultsFile
-from prober.runtime.execute import SweepOutcome
-from prober.runtime.output import STDOUT, close_output, open_output
+if TYPE_CHECKING:  # imported when the command runs: the parser is built for every command
+    from prober.cli import outputs as outs
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,6 +61,14 @@ def merge(
 
     The budgets and what counts as failing (--max-fail, max_fail, --fail-on) are the ones the shards
     ran with: they are part of the plan every shard's fingerprint covers, and the files must agree."""
+    from prober.cli import outputs as outs
+    from prober.cli.finish import finish
+    from prober.cli.report import _not_an_input
+    from prober.record import new_run_id
+    from prober.results import shards
+    from prober.runtime.execute import SweepOutcome
+    from prober.runtime.output import STDOUT, close_output, open_output
+
     for path, flag in ((output, "-o"), (junit, "--junit")):
         if path:
             _not_an_input(path, flag, paths)
@@ -101,6 +103,9 @@ def merge(
 
 def _feed(path: str, outputs: outs.Outputs) -> None:
     """Feed one checked file's records again; a file changed since it was checked is bad input."""
+    from prober.errors import InputError, Problem
+    from prober.results.reader import ResultsFile
+
     results = ResultsFile(path)
     fed = 0
     for record in results:

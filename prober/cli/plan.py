@@ -7,23 +7,22 @@ import collections
 import dataclasses
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import orjson
+from prober.cli.args import LIMIT_HELP, add_shard, limit, typed
 
-from prober.cli.args import add_shard, limit, typed
-from prober.inventory import load_inventory
-from prober.model import Job
-from prober.plan import iter_plan, settings_for
-from prober.probes import registry
-from prober.shard import Shard, plan_fingerprint, stamp
+if TYPE_CHECKING:  # imported when the command runs: the parser is built for every command
+    from prober.model import Job
+    from prober.probes.registry import ProbeKind
+    from prober.shard import Shard
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     plan = sub.add_parser("plan", help="print the planned probes as JSON lines; contact nothing")
     plan.add_argument("inventory")
     plan.add_argument(
-        "--limit", type=typed(limit), help="only these groups or hosts (comma-separated, globs allowed)"
+        "--limit", type=typed(limit), help=LIMIT_HELP
     )
     add_shard(plan)
 
@@ -32,13 +31,13 @@ def command(args: argparse.Namespace) -> int:
     return plan(args.inventory, args.limit, args.shard)
 
 
-def plan_record(job: Job) -> dict[str, Any]:
-    """One planned probe with its resolved parameters; secrets redacted."""
+def plan_record(job: Job, kind_of: Callable[[str], ProbeKind]) -> dict[str, Any]:
+    """One planned probe with its resolved parameters (`kind_of`: registry.get); secrets redacted."""
     spec = job.spec
     params: dict[str, Any] = {
         f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "name"
     }
-    shown = registry.get(spec.kind).shown
+    shown = kind_of(spec.kind).shown
     if shown is not None:  # the kind's own view of its parameters: secrets redacted
         params.update(shown(spec))
     record = {
@@ -64,6 +63,13 @@ def plan(path: str, limit: list[str] | None, shard: Shard | None = None) -> int:
     computes the plan's fingerprint, the second prints; the plan is never held whole. A sharded
     plan's lines carry the shard and the fingerprint a `sweep --shard` of the same file (and flags
     that leave the inventory's defaults alone) writes."""
+    import orjson
+
+    from prober.inventory import load_inventory
+    from prober.plan import iter_plan, settings_for
+    from prober.probes import registry
+    from prober.shard import plan_fingerprint, stamp
+
     inventory = load_inventory(path)
     settings = settings_for(inventory)
     fingerprint = plan_fingerprint(inventory, settings) if shard is not None else None
@@ -72,7 +78,7 @@ def plan(path: str, limit: list[str] | None, shard: Shard | None = None) -> int:
     out = sys.stdout
     try:
         for job in iter_plan(inventory, settings, limit, shard):
-            out.write(orjson.dumps({**plan_record(job), **extra}).decode() + "\n")
+            out.write(orjson.dumps({**plan_record(job, registry.get), **extra}).decode() + "\n")
         out.flush()
     except BrokenPipeError:
         # `prober plan | head`: the reader has gone; point stdout at /dev/null so exit stays quiet.

@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from prober.errors import InputError, Problem
-from prober.results import baseline as baselines
-from prober.results.reader import ResultsFile
-from prober.sinks.atomic import check_output
-from prober.sinks.base import Sink
+
+if TYPE_CHECKING:  # imported when the command runs: the parser is built for every command
+    from prober.results.reader import ResultsFile
+    from prober.sinks.base import Sink
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,13 +39,12 @@ def command(args: argparse.Namespace) -> int:
     )
 
 
-RecordSink = Sink  # the one sink type (prober.sinks.base), fed live by a sweep or from a file here
-
-
 def replay(path: str, sinks: Sequence[Sink]) -> ResultsFile:
     """Feed every probe record of a results file to `sinks`, then close them with its sweep line.
 
     A file that is not prober output raises InputError before any sink is closed, so nothing is written."""
+    from prober.results.reader import ResultsFile
+
     results = ResultsFile(path)
     for record in results:
         for sink in sinks:
@@ -80,6 +80,9 @@ def report(
 
     Every output path and the baseline are checked before the results are read; nothing is written
     unless the whole results file is prober output."""
+    from prober.results import baseline as baselines
+    from prober.sinks.atomic import check_output
+
     github = github_mode(annotations)
     summary = os.environ.get("GITHUB_STEP_SUMMARY") or None
     if not (output or junit or github):

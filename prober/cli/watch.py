@@ -6,7 +6,7 @@ import argparse
 import signal
 from typing import TYPE_CHECKING
 
-from prober.cli.args import duration, limit, positive, retries, typed
+from prober.cli.args import LIMIT_HELP, duration, limit, positive, retries, typed
 from prober.cli.sweep import SweepFlags, load
 from prober.errors import InputError, Problem
 
@@ -50,7 +50,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     watch.add_argument("--timeout", type=typed(duration), help="per-probe deadline, e.g. 500ms, 2s")
     watch.add_argument("--retries", type=typed(retries), help="extra attempts on timeout/refused/reset")
     watch.add_argument(
-        "--limit", type=typed(limit), help="only these groups or hosts (comma-separated, globs allowed)"
+        "--limit", type=typed(limit), help=LIMIT_HELP
     )
 
 

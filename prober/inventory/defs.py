@@ -7,6 +7,7 @@ from dataclasses import InitVar, dataclass, field
 from typing import Any, NoReturn
 
 from prober.budget import Budget
+from prober.inventory import ranges
 
 
 class _Nothing(Mapping[str, Any]):
@@ -69,6 +70,15 @@ class ProbeDef:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceHost:
+    """What a host read from a source (`sources:`) carries besides its name, address and vars."""
+
+    origin: str  # where the source declared it: "hosts.ini:12", "sd/web.json:4", the URL as shown
+    ssh: Layer | None = None  # ansible_port/_user/_ssh_private_key_file: below every layer of the file
+    labels: tuple[str, ...] = ()  # file_sd/http_sd labels: copied into every record as `labels`
+
+
+@dataclass(frozen=True, slots=True)
 class HostDecl:
     """A host entry in a group: a name or range pattern, and its own settings.
 
@@ -82,6 +92,14 @@ class HostDecl:
     vars: Mapping[str, Any] = NOTHING
     overrides: Mapping[str, Layer] = NOTHING
     key: InitVar[str] = ""
+    source: SourceHost | None = None  # a host read from a source: its name is literal (no ranges)
+
+    def names(self) -> Iterator[str]:
+        """The host names this declaration stands for: a range expanded; a source's host as named."""
+        return iter((self.pattern,)) if self.source is not None else ranges.expand(self.pattern)
+
+    def count(self) -> int:
+        return 1 if self.source is not None else ranges.count(self.pattern)
 
 
 del HostDecl.key  # the InitVar's default: `host.key` fails rather than reading as ""
@@ -123,3 +141,6 @@ class Inventory:
     defaults: Defaults
     probes: dict[str, ProbeDef]
     groups: dict[str, GroupDef]
+    # Every group the sources know (Ansible groups with children resolved, discovery groups) → its
+    # hosts' names, for --limit; groups not named under `groups:` included.
+    source_groups: Mapping[str, tuple[str, ...]] = NOTHING

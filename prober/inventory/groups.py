@@ -13,7 +13,11 @@ _GROUP_KEYS = {"hosts", "probes", "vars", "overrides", "max_fail", "labels"}
 _HOST_KEYS = {"address", "vars", "overrides"}
 
 
-def parse_groups(check: Checker, raw: LocDict, probes: dict[str, ProbeDef]) -> dict[str, GroupDef]:
+def parse_groups(
+    check: Checker, raw: LocDict, probes: dict[str, ProbeDef], sourced: bool = False
+) -> dict[str, GroupDef]:
+    """Every group; with `sourced` (the file has `sources:`), a group may leave out `hosts` to name a
+    source group (sourcemerge.py checks that it does)."""
     if "groups" not in raw:
         check.add(raw.line, "groups", "missing: an inventory needs a 'groups:' section")
         return {}
@@ -24,13 +28,15 @@ def parse_groups(check: Checker, raw: LocDict, probes: dict[str, ProbeDef]) -> d
         check.add(data.line, "groups", "no groups defined")
     result = {}
     for name, body in data.items():
-        group = _group(check, name, body, data.line_of(name), probes)
+        group = _group(check, name, body, data.line_of(name), probes, sourced)
         if group is not None:
             result[name] = group
     return result
 
 
-def _group(check: Checker, name: str, body: Any, line: int, probes: dict[str, ProbeDef]) -> GroupDef | None:
+def _group(
+    check: Checker, name: str, body: Any, line: int, probes: dict[str, ProbeDef], sourced: bool
+) -> GroupDef | None:
     key = f"groups.{name}"
     if not NAME.match(name):
         check.add(line, key, "group names use letters, digits, '_', '-' and '.'")
@@ -38,9 +44,12 @@ def _group(check: Checker, name: str, body: Any, line: int, probes: dict[str, Pr
     if spec is None:
         return None
     check.unknown_keys(spec, _GROUP_KEYS, f"{key}.")
-    if "hosts" not in spec:
-        check.add(spec.line, f"{key}.hosts", "a group needs 'hosts'")
-    hosts = _hosts(check, spec.get("hosts", LocList()), spec.line_of("hosts"), f"{key}.hosts", probes)
+    hosts: list[HostDecl] = []
+    if "hosts" in spec:
+        hosts = _hosts(check, spec["hosts"], spec.line_of("hosts"), f"{key}.hosts", probes)
+    elif not sourced:
+        message = "a group needs 'hosts' (or a source group of its name: sources:)"
+        check.add(spec.line, f"{key}.hosts", message)
     if "probes" not in spec:
         check.add(spec.line, f"{key}.probes", "a group needs 'probes' (a list of probe names)")
         names = []
@@ -134,7 +143,7 @@ def _host(
             check.add(spec.line_of("address"), f"{key}.address", message)
     host_vars = check.variables(spec["vars"], spec.line_of("vars"), f"{key}.vars") if "vars" in spec else {}
     overrides = _overrides(check, spec, f"{key}.overrides", probes)
-    return HostDecl(pattern, line, address, host_vars, overrides, key)
+    return HostDecl(pattern, line, address, host_vars, overrides, key=key)
 
 
 def _address(value: Any) -> str:

@@ -9,11 +9,14 @@ from prober.inventory import fields, gatekeys, tables
 from prober.inventory.checker import NAME, Checker, describe
 from prober.inventory.defs import Defaults, GroupDef, HostDecl, Inventory, Layer, ProbeDef
 from prober.inventory.groups import parse_groups
+from prober.inventory.sourcedefs import parse_sources
+from prober.inventory.sourcemerge import merge_groups
+from prober.inventory.sourceread import SourceData, read_sources
 from prober.inventory.yamlsafe import LocDict, load_yaml, shown_path
 
 __all__ = ["Defaults", "GroupDef", "HostDecl", "Inventory", "Layer", "ProbeDef", "load_inventory"]
 
-_TOP_KEYS = {"defaults", "probes", "groups"}
+_TOP_KEYS = {"sources", "defaults", "probes", "groups"}
 _DEFAULT_FIELDS: dict[str, fields.Converter] = {
     "timeout": fields.duration,
     "retries": fields.integer(0, 10),
@@ -24,7 +27,9 @@ _DEFAULT_FIELDS: dict[str, fields.Converter] = {
 
 
 def load_inventory(path: str) -> Inventory:
-    """Read and validate an inventory; raise InventoryError listing every problem found."""
+    """Read and validate an inventory and read its sources; raise InventoryError listing every problem
+    found (the file's, sorted by line, then each failed source's, naming it)."""
+    given = path
     raw = load_yaml(path)
     path = shown_path(path)  # `-` is standard input: problems say <stdin>:LINE
     check = Checker(path)
@@ -37,16 +42,24 @@ def load_inventory(path: str) -> Inventory:
         message = f"the top level must be a mapping with probes and groups, got {describe(raw, show=False)}"
         raise InventoryError([Problem(path, getattr(raw, "line", 1) or 1, "", message)])
     check.unknown_keys(raw, _TOP_KEYS, "")
+    sources = parse_sources(check, raw, given)
     defaults = _defaults(check, raw)
     probes = _probes(check, raw)
-    groups = parse_groups(check, raw, probes)
+    groups = parse_groups(check, raw, probes, sourced="sources" in raw)
+    listed = raw.get("sources")  # an entry that is wrong is a source not read: it may have had a group
+    data = SourceData(failed=not isinstance(listed, list) or len(sources) < len(listed))
+    if "sources" in raw:
+        if sources:
+            data = read_sources(path, sources, failed=data.failed)
+        merge_groups(check, raw, groups, data)
     gatekeys.check_label_vars(check, raw, defaults, groups)
-    inventory = Inventory(path, defaults, probes, groups)
-    if check.problems:
+    members = {name: tuple(hosts) for name, hosts in data.members.items()}
+    inventory = Inventory(path, defaults, probes, groups, members)
+    if check.problems or data.problems:
         from prober.plan import template_problems  # plan imports this module
 
         problems = check.problems + template_problems(inventory)
-        raise InventoryError(sorted(problems, key=lambda p: p.line or 0))
+        raise InventoryError(sorted(problems, key=lambda p: p.line or 0) + data.problems)
     return inventory
 
 

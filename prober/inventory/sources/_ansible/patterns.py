@@ -5,10 +5,30 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from prober.inventory.sources._ansible.hostpatterns import parse_address
-from prober.inventory.sources._ansible.model import AnsibleInventory
+
+
+class GroupHosts(Protocol):
+    """A group as patterns see it: its name and every host in it (children included), in order."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def all_hosts(self) -> tuple[str, ...]: ...
+
+
+class HostSet(Protocol):
+    """What patterns select from: an AnsibleInventory, or prober's plan (prober/limit.py)."""
+
+    @property
+    def hosts(self) -> Mapping[str, object]: ...
+
+    @property
+    def groups(self) -> Mapping[str, GroupHosts]: ...
 
 _COLON_PARTS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 _SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)[:-]([0-9]*))\]$")
@@ -36,7 +56,7 @@ def split_patterns(pattern: str | Sequence[str]) -> list[str]:
 
 
 def select_hosts(
-    inventory: AnsibleInventory,
+    inventory: HostSet,
     pattern: str | Sequence[str] = "all",
     limit: str | Sequence[str] | None = None,
 ) -> tuple[str, ...]:
@@ -72,7 +92,7 @@ def _limit_patterns(limit: str | Sequence[str]) -> list[str]:
 
 
 class _Selector:
-    def __init__(self, inventory: AnsibleInventory) -> None:
+    def __init__(self, inventory: HostSet) -> None:
         self.inventory = inventory
         self.cache: dict[str, list[str]] = {}
 
