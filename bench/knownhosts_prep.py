@@ -30,7 +30,7 @@ import json, resource, sys, time
 path, mode, hosts = sys.argv[1], sys.argv[2], json.loads(open(sys.argv[3]).read())
 started, cpu = time.perf_counter(), time.process_time()
 if mode == "prober":
-    from prober.probes import knownhosts
+    from prober.probes.ssh import knownhosts
     known = knownhosts.load(path, [(h, h, PORT) for h in hosts])
 else:
     import asyncssh

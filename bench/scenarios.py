@@ -13,6 +13,7 @@ from pathlib import Path
 from bench import inventories, measure, scale, sshfleet
 from bench.fleet import addresses
 from bench.knownhosts import knownhosts
+from bench.sshscale import sshknown
 from bench.table import Row
 from bench.tasks import Bench, Task, peer_task, prober_task, skipped
 from bench.watch import watch
@@ -344,6 +345,7 @@ SCENARIOS = {
     "tcp": tcp,
     "ssh": ssh,
     "knownhosts": knownhosts,
+    "sshknown": sshknown,
     "failfast": failfast,
     "memory": memory,
     "watch": watch,

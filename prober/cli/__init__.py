@@ -25,7 +25,7 @@ WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})
 MAX_PROBLEMS_SHOWN = 100
 # The commands, in the order `prober --help` lists them; each is imported only when it runs, except
 # for building the parser (light modules: heavy libraries load inside the commands).
-COMMAND_NAMES = ("sweep", "watch", "validate", "plan", "report", "diff", "demo")
+COMMAND_NAMES = ("sweep", "watch", "validate", "plan", "merge", "report", "diff", "demo")
 
 
 class Command(Protocol):

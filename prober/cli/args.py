@@ -11,6 +11,7 @@ from prober.exits import Exit
 
 if TYPE_CHECKING:
     from prober.budget import Budget
+    from prober.shard import Shard
 
 EXIT_INPUT = int(Exit.INPUT)
 
@@ -73,3 +74,19 @@ def limit(text: str) -> list[str]:
     if not all(items):
         raise ValueError(f"expected group or host names (globs allowed) separated by commas, got {text!r}")
     return items
+
+
+def shard(text: str) -> Shard:
+    from prober.shard import parse
+
+    return parse(text)
+
+
+def add_shard(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shard",
+        type=typed(shard),
+        metavar="I/N",
+        help="only the hosts of shard I of N (from 0), by rendezvous hashing of host names; auto/N reads "
+        "I from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job); lines carry shard and plan_fingerprint",
+    )

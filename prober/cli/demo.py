@@ -50,6 +50,7 @@ def demo(*, hosts: int = 200, keep: bool = False, report: str = REPORT) -> int:
 
 
 async def _demo(workdir: Path, hosts: int, report: str) -> tuple[SweepOutcome, outs.Outputs, str]:
+    from prober.budget import budgets
     from prober.cli import outputs as outs
     from prober.cli.sweep import SweepFlags, load
     from prober.record import new_run_id
@@ -68,8 +69,8 @@ async def _demo(workdir: Path, hosts: int, report: str) -> tuple[SweepOutcome, o
         run_id = new_run_id()
         out_fd = sys.stdout.fileno()
         outputs = outs.build(
-            options, inventory=inventory, settings=settings, jobs=jobs, out_fd=out_fd, run_id=run_id,
-            baseline=None,
+            options, groups=budgets(inventory, settings, jobs), planned=len(jobs), out_fd=out_fd,
+            run_id=run_id, baseline=None,
         )  # fmt: skip
         outcome = await execute(jobs, settings, fanout=outputs.fanout, recorder=Recorder(run_id))
     return outcome, outputs, run_id

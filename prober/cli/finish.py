@@ -25,9 +25,12 @@ SUMMARY_ROWS = 40  # a screenful when stderr is not a terminal
 
 
 def gate_code(outputs: Outputs, stop_reason: StopReason | None) -> Exit:
+    """The verdict as an exit code. One shard of several exits 0 whatever its hosts' state: its gate
+    counts only its own hosts (a budget of 10% is the fleet's), so the verdict is `prober merge`'s,
+    and a Kubernetes Indexed Job would re-run a pod that exits 2."""
     if stop_reason == StopReason.CANCELLED:
         return Exit.INTERRUPTED
-    return Exit.OK if outputs.gate.passed else Exit.FAILED
+    return Exit.OK if outputs.gate.passed or outputs.partial else Exit.FAILED
 
 
 def finish(
@@ -62,6 +65,7 @@ def sweep_line(outcome: SweepOutcome, outputs: Outputs, run_id: str, exit_code: 
     return {
         "event": "sweep",
         "run_id": run_id,
+        **outputs.stamp,
         **outputs.summary.sweep_fields(),
         "duration_ms": round(outcome.duration * 1000, 1),
         "loop_lag_max_ms": outcome.loop_lag_max_ms,
@@ -74,7 +78,11 @@ def sweep_line(outcome: SweepOutcome, outputs: Outputs, run_id: str, exit_code: 
 def summary_lines(outcome: SweepOutcome, outputs: Outputs, code: int) -> list[str]:
     summary, gate = outputs.summary, outputs.gate
     lines = summary.render(outcome.duration, code, outcome.stop_reason)
-    lines.append(gatetext.verdict(gate, summary.by_status["warn"], code))
+    if outputs.partial:
+        shard = outputs.stamp.get("shard")
+        lines.append(f"  shard {shard}: no verdict here; `prober merge` of every shard's file gives it")
+    else:
+        lines.append(gatetext.verdict(gate, summary.by_status["warn"], code))
     rows, width = _screen()
     lines += gatetext.failing_hosts(gate, rows=rows - len(lines) - 2, width=width, pointer=outputs.pointer)
     return lines

@@ -4,6 +4,7 @@
   what is not ok (`--format table`, the default when stdout is a terminal); `--nagios` puts one status
   line on stdout instead, and records go only to -o;
 - the gate (budgets per group) and the summary (counts), which the sweep line and exit code read;
+- `--tee FILE`: every JSON line also to FILE (a shard's copy on a shared volume, beside stdout);
 - CI outputs: `--junit FILE`, GitHub annotations on stderr, `$GITHUB_STEP_SUMMARY`; `--prom-file`;
 - a live progress line on a terminal's stderr, when nothing else streams to that terminal.
 """
@@ -12,14 +13,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from prober.budget import budgets
+from prober.budget import Budget
 from prober.errors import InputError, Problem
-from prober.inventory.defs import Inventory
-from prober.model import Job
-from prober.plan import SweepSettings
 from prober.results.baseline import Baseline
 from prober.sinks.atomic import check_output
 from prober.sinks.base import FanOut, Sink
@@ -44,6 +42,7 @@ class OutputOptions:
     quiet: bool = False
     report: str | None = None  # an HTML page (prober demo)
     prom_file: str | None = None  # Prometheus text for node_exporter's textfile collector
+    tee: str | None = None  # also every JSON line to this file (a shard's copy for `prober merge`)
 
 
 @dataclass
@@ -56,6 +55,10 @@ class Outputs:
     jsonl: BackgroundJsonlSink | None = None
     progress: Progress | None = None
     pointer: str = ""  # where the full list of failing records is, for the summary
+    # With --shard: "shard" and "plan_fingerprint", on every line (prober.shard.stamp); `partial` when
+    # this is one shard of several, whose gate cannot judge the fleet (the exit code then ignores it).
+    stamp: dict[str, object] = field(default_factory=dict)
+    partial: bool = False
 
 
 def check(options: OutputOptions) -> None:
@@ -75,6 +78,12 @@ def check(options: OutputOptions) -> None:
         check_output(options.report, "--report")
     if options.prom_file:
         check_output(options.prom_file, "--prom-file")
+    if options.tee:
+        check_output(options.tee, "--tee")
+        output = os.path.abspath(options.output) if options.output not in (None, "-") else None
+        same = output == os.path.abspath(options.tee)
+        if same:
+            raise InputError([Problem(options.tee, None, "--tee", "is the -o file; give another file")])
 
 
 def step_summary() -> str | None:
@@ -98,22 +107,24 @@ def record_format(options: OutputOptions, out_fd: int) -> str | None:
 def build(
     options: OutputOptions,
     *,
-    inventory: Inventory,
-    settings: SweepSettings,
-    jobs: Sequence[Job],
+    groups: Mapping[str, tuple[int, Budget]],
+    planned: int,
     out_fd: int,
     run_id: str,
     baseline: Baseline | None,
+    stamp: Mapping[str, object] | None = None,
+    partial: bool = False,
 ) -> Outputs:
-    """The sinks in the order they close: progress (erased first), counts, records, CI outputs."""
-    summary = Summary(len(jobs))
-    gate = Gate(budgets(inventory, settings, jobs), fail_on=options.fail_on, baseline=options.baseline)
+    """The sinks in the order they close: progress (erased first), counts, records, CI outputs.
+    `groups`: each group's planned hosts and budget (prober.budget.budgets)."""
+    summary = Summary(planned)
+    gate = Gate(groups, fail_on=options.fail_on, baseline=options.baseline)
     sinks: list[Sink] = []
     fmt = record_format(options, out_fd)
     progress = None
     streams_to_terminal = fmt == "jsonl" and os.isatty(out_fd)
     if not (options.quiet or options.nagios or streams_to_terminal) and sys.stderr.isatty():
-        progress = Progress(len(jobs), sys.stderr.fileno())
+        progress = Progress(planned, sys.stderr.fileno())
         sinks.append(progress)
     sinks += [summary, gate]
     jsonl = None
@@ -124,11 +135,16 @@ def build(
         from prober.sinks.table import TableSink
 
         sinks.append(TableSink(out_fd, _width(out_fd)))
+    if options.tee:
+        from prober.sinks.tee import TeeSink
+
+        sinks.append(TeeSink(options.tee, run_id))
     sinks += _ci_sinks(options, baseline)
     fanout = FanOut(sinks, queue=jsonl)
     if jsonl is not None:
         jsonl.on_closed = fanout.stop
-    return Outputs(fanout, summary, gate, jsonl, progress, _pointer(options, fmt))
+    pointer = _pointer(options, fmt)
+    return Outputs(fanout, summary, gate, jsonl, progress, pointer, dict(stamp or {}), partial)
 
 
 def _ci_sinks(options: OutputOptions, baseline: Baseline | None) -> list[Sink]:

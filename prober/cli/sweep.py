@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prober.cli.args import LIMIT_HELP, duration, limit, max_fail, positive, retries, typed
+from prober.cli.args import LIMIT_HELP, add_shard, duration, limit, max_fail, positive, retries, typed
 
 # Every command's arguments are declared when the parser is built (`prober --version` too), so what
 # the sweep itself needs is imported when it runs: --version in 0.03 s, not 0.14 s.
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from prober.plan import SweepSettings
     from prober.runtime.execute import SweepOutcome
     from prober.runtime.records import Recorder
+    from prober.shard import Shard
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,6 +63,10 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=typed(positive),
         help="processes sharing the plan (default: usable CPUs for 500+ probes per extra worker, else 1)",
     )
+    add_shard(sweep)
+    sweep.add_argument(
+        "--tee", metavar="FILE", help="also write every JSON line to FILE (a shard's copy for prober merge)"
+    )
     sweep.add_argument("-q", "--quiet", action="store_true", help="print nothing on stderr but errors")
     sweep.add_argument(
         "--prom-file", help="also write the results as Prometheus text to FILE.prom (node_exporter textfile)"
@@ -79,6 +84,7 @@ def command(args: argparse.Namespace) -> int:
         max_fail=args.max_fail,
         limit=args.limit,
         workers=args.workers,
+        shard=args.shard,
     )
     options = outs.OutputOptions(
         output=args.output,
@@ -91,6 +97,7 @@ def command(args: argparse.Namespace) -> int:
         fail_on=args.fail_on,
         quiet=args.quiet,
         prom_file=args.prom_file,
+        tee=args.tee,
     )
     return run(args.inventory, flags, options)
 
@@ -106,11 +113,22 @@ class SweepFlags:
     max_fail: Budget | None = None
     limit: list[str] | None = None
     workers: int | None = None  # None: usable CPUs when the plan is large enough (prober.runtime.workers)
+    shard: Shard | None = None  # --shard I/N: only that shard's hosts
 
 
 def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[Job, ...]]:
     """Inventory, merged settings and plan; InventoryError on any bad input."""
+    inventory, settings, jobs, _ = load_shard(path, flags)
+    return inventory, settings, jobs
+
+
+def load_shard(
+    path: str, flags: SweepFlags
+) -> tuple[Inventory, SweepSettings, tuple[Job, ...], dict[str, str]]:
+    """`load`, and with --shard the fields every line then carries (prober.shard.stamp); the plan's
+    fingerprint is computed over the whole plan while this shard's part is built."""
     from prober.plan import build_plan, load_checked, settings_for
+    from prober.shard import plan_fingerprint, stamp
 
     inventory = load_checked(path)
     settings = settings_for(
@@ -121,7 +139,11 @@ def load(path: str, flags: SweepFlags) -> tuple[Inventory, SweepSettings, tuple[
         deadline=flags.deadline,
         max_fail=flags.max_fail,
     )
-    return inventory, settings, build_plan(inventory, settings, flags.limit)
+    if flags.shard is None:
+        return inventory, settings, build_plan(inventory, settings, flags.limit), {}
+    fingerprint = plan_fingerprint(inventory, settings)
+    jobs = build_plan(inventory, settings, flags.limit, flags.shard, fingerprint)
+    return inventory, settings, jobs, stamp(flags.shard, fingerprint)
 
 
 def run(path: str, flags: SweepFlags, options: outs.OutputOptions | None = None) -> int:
@@ -132,8 +154,10 @@ def run(path: str, flags: SweepFlags, options: outs.OutputOptions | None = None)
     waiting for a FIFO's reader), a stop signal ends prober at once (exit 130, see
     prober.runtime.signals); then signals are held until the sweep's handlers take them.
     """
+    from prober.budget import budgets
     from prober.cli import outputs as outs
     from prober.cli.finish import finish
+    from prober.errors import InputError, Problem
     from prober.record import new_run_id
     from prober.runtime.output import STDOUT, close_output, open_output
     from prober.runtime.records import Recorder
@@ -141,20 +165,24 @@ def run(path: str, flags: SweepFlags, options: outs.OutputOptions | None = None)
 
     options = options or outs.OutputOptions()
     outs.check(options)
+    partial = flags.shard is not None and flags.shard.partial
+    if partial and options.nagios:
+        message = "a shard sees part of the fleet; run --nagios on `prober merge`'s result instead"
+        raise InputError([Problem("--nagios", None, "", message)])
     baseline = None
     if options.baseline:
         from prober.results import baseline as baselines
 
         baseline = baselines.load(options.baseline)
-    inventory, settings, jobs = load(path, flags)
+    inventory, settings, jobs, shard_stamp = load_shard(path, flags)
     out_fd = open_output(options.output, append=options.append)
     with signals_held():
         run_id = new_run_id()
         outputs = outs.build(
-            options, inventory=inventory, settings=settings, jobs=jobs, out_fd=out_fd, run_id=run_id,
-            baseline=baseline,
+            options, groups=budgets(inventory, settings, jobs), planned=len(jobs), out_fd=out_fd,
+            run_id=run_id, baseline=baseline, stamp=shard_stamp, partial=partial,
         )  # fmt: skip
-        recorder = Recorder(run_id, baseline=baseline, fail_on=options.fail_on)
+        recorder = Recorder(run_id, baseline=baseline, fail_on=options.fail_on, stamp=shard_stamp)
         outcome = _sweep(jobs, settings, outputs, recorder, _workers(flags.workers, len(jobs)))
         code = finish(outcome, outputs, run_id=run_id, nagios_mode=options.nagios, quiet=options.quiet)
         return code if out_fd == STDOUT else close_output(out_fd, code)

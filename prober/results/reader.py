@@ -31,10 +31,12 @@ class ResultsFile:
         self.sweep: dict[str, Any] | None = None
         self.run_ids: dict[str, None] = {}  # insertion-ordered set
         self.probes = 0
+        self.lineno = 0  # the line of the record last yielded (or read)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         lineno = 0
         for lineno, raw in self._lines():
+            self.lineno = lineno
             obj = self._parse(lineno, raw)
             if obj is None:
                 continue

@@ -53,7 +53,7 @@ class TestSmokeRun:
         assert "usable cores" in proc.stdout and "prober/peer" in proc.stdout
         scenarios = {row["scenario"].split()[0] for row in results["rows"]}
         assert scenarios == {
-            "startup", "http", "tcp", "ssh", "knownhosts", "failfast", "memory", "watch",
+            "startup", "http", "tcp", "ssh", "knownhosts", "sshknown", "failfast", "memory", "watch",
             "validate", "explicit", "bigplan",
         }  # fmt: skip
         for row in results["rows"]:

@@ -68,16 +68,25 @@ def user_config_paths() -> list[str]:
     return [path] if os.path.exists(path) else []
 
 
+UNKNOWN_USER = "root"  # the local login name when the uid has none (and the remote default then)
+
+
 def _local_user() -> str:
+    """The local login name. asyncssh asks getpass.getuser() for it on every connection and refuses
+    to connect without one (ValueError), which a uid with no /etc/passwd entry and no $LOGNAME or
+    $USER hits: a container run as an arbitrary uid (OpenShift, `runAsUser`) would record every SSH
+    probe as `internal`. Then $LOGNAME is set, once, for this process (asyncssh's own advice)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
-        return "root"
+        os.environ["LOGNAME"] = UNKNOWN_USER
+        return UNKNOWN_USER
 
 
 def build(spec: SSHSpec, known_hosts: Callable[[], Any]) -> asyncssh.SSHClientConnectionOptions:
     """Options with everything preloaded, so each connection does no file I/O; `known_hosts()`
     gives the prepared known_hosts (sshprep) or None, or raises SetupError."""
+    local_user = _local_user()  # first: asyncssh needs one, for these options and each connection
     password = _secret(spec.password_env, "password")
     passphrase = _secret(spec.passphrase_env, "key passphrase")
     keys = _client_keys(spec, passphrase)
@@ -86,7 +95,7 @@ def build(spec: SSHSpec, known_hosts: Callable[[], Any]) -> asyncssh.SSHClientCo
         keys = []  # asyncssh disables the agent when client_keys is None
     extra: dict[str, Any] = {}
     if spec.user or not spec.ssh_config:  # with ssh_config, an unset user comes from its User line
-        extra["username"] = spec.user or _local_user()
+        extra["username"] = spec.user or local_user
     if keys is not None or not spec.ssh_config:  # with ssh_config and no key: its IdentityFile lines
         extra["client_keys"] = keys
     return asyncssh.SSHClientConnectionOptions(
