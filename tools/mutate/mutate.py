@@ -31,36 +31,67 @@ TARGET = 90.0  # % of mutants killed that we hold on every module below (README,
 # all, so a module's list bounds the run time: the whole of tests/cli is ~100 s per survivor. A module
 # that joins the core gets a line.
 MODULES: dict[str, tuple[str, ...]] = {
-    "prober/engine.py": (
+    "prober/runtime/engine.py": (
         "tests/engine",
         "tests/cli/test_engine_stop.py",
         "tests/cli/test_signals.py",
         "tests/probes/test_records.py",
         "tests/probes/test_hostile_sweep.py",
         "tests/ssh/test_hostile.py",
-        "tests/secrets",
+        "tests/secrets/test_engine_masks.py",
     ),
-    "prober/classify.py": ("tests/probes", "tests/ssh", "tests/netns", "tests/secrets"),
-    "prober/redact.py": ("tests/secrets", "tests/inventory", "tests/probes", "tests/ssh", "tests/engine"),
-    "prober/templating.py": ("tests/inventory", "tests/ssh/test_inventory.py", "tests/secrets"),
+    # Masking (what a probe's record may quote) and redaction (what it shows of what it sent).
+    "prober/masking.py": ("tests/secrets", "tests/probes/test_truncated_records.py"),
+    "prober/redact.py": ("tests/secrets",),
+    "prober/classify.py": (
+        "tests/probes/test_classify.py",
+        "tests/ssh/test_classify_ssh.py",
+        "tests/netns",
+        "tests/probes/test_http.py",
+        "tests/probes/test_https.py",
+        "tests/probes/test_tcp.py",
+        "tests/probes/test_hostile_sweep.py",
+        "tests/secrets/test_redact.py",
+    ),
+    "prober/templating.py": (
+        "tests/inventory/test_templated_urls.py",
+        "tests/inventory/test_security.py",
+        "tests/inventory/test_plan.py",
+        "tests/ssh/test_inventory.py",
+    ),
+    "prober/authority.py": ("tests/inventory/test_templated_urls.py", "tests/inventory/test_security.py"),
+    # The JSONL sink, its writer thread (backpressure) and the cut that keeps a line under 4096 bytes.
     "prober/sinks/jsonl.py": (
         "tests/cli/test_jsonl_sink.py",
-        "tests/cli/test_output.py",
-        "tests/cli/test_signals.py",
-        "tests/bench/test_workers.py",
+        "tests/cli/test_sink_bounds.py",
+        "tests/cli/test_write_errors.py",
+        "tests/probes/test_truncated_records.py",
+        "tests/engine/test_engine_output.py",
     ),
-    "prober/sinks/summary.py": (
+    "prober/sinks/writer.py": (
+        "tests/cli/test_jsonl_sink.py",
+        "tests/cli/test_sink_bounds.py",
+        "tests/cli/test_write_errors.py",
+    ),
+    "prober/sinks/fit.py": ("tests/probes/test_truncated_records.py", "tests/cli/test_jsonl_sink.py"),
+    # The gate's fan-out, the summary and the budgets behind the exit code.
+    "prober/sinks/base.py": ("tests/gate/test_fanout.py", "tests/cli/test_write_errors.py"),
+    "prober/sinks/summary.py": ("tests/cli/test_summary.py", "tests/cli/test_exit_codes.py"),
+    "prober/sinks/gate.py": (
+        "tests/gate/test_budgets.py",
         "tests/cli/test_summary.py",
         "tests/cli/test_exit_codes.py",
-        "tests/cli/test_output.py",
-        "tests/cli/test_signals.py",
-        "tests/bench/test_workers.py",
     ),
-    "prober/probes/checks/*.py": ("tests/ssh",),
-    "prober/stopsignals.py": (
+    "prober/probes/ssh/checks/*.py": (
+        "tests/ssh/test_checks.py",
+        "tests/ssh/test_disk.py",
+        "tests/ssh/test_batch.py",
+        "tests/ssh/test_budgets.py",
+    ),
+    "prober/runtime/signals.py": (
+        "tests/cli/test_stop_signals.py",
         "tests/cli/test_signals.py",
-        "tests/cli/test_engine_stop.py",
-        "tests/bench/test_workers.py",
+        "tests/cli/test_prepare_signals.py",
     ),
 }
 
@@ -68,7 +99,7 @@ DETECTED = {"killed", "timeout"}  # a hang counts: pytest-timeout or mutmut's ow
 
 
 def selected_modules(patterns: list[str]) -> dict[str, tuple[str, ...]]:
-    """MODULES expanded to files (`patterns` narrow it, e.g. prober/redact.py or 'prober/sinks/*')."""
+    """MODULES expanded to files (`patterns` narrow it, e.g. prober/masking.py or 'prober/sinks/*')."""
     chosen: dict[str, tuple[str, ...]] = {}
     for pattern, tests in MODULES.items():
         for path in sorted(ROOT.glob(pattern)):
@@ -281,7 +312,7 @@ def report(modules: dict[str, tuple[str, ...]]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help="only these module paths (globs), e.g. prober/redact.py")
+    parser.add_argument("modules", nargs="*", help="only these module paths (globs), e.g. prober/masking.py")
     parser.add_argument("--resume", action="store_true", help="keep mutants/ and re-test only what changed")
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="parallel mutants")
