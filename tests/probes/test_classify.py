@@ -46,6 +46,14 @@ class TestClassify:
                 "timeout",
                 "web:80: Connection timed out",
             ),
+            # A socket timeout (no errno) wrapped by aiohttp is a timeout too, not a protocol error.
+            (
+                aiohttp.ClientConnectorError(
+                    ConnectionKey("web", 80, False, True, None, None, None, None), TimeoutError("timed out")
+                ),
+                "timeout",
+                "web:80: timed out",
+            ),
             (
                 OSError(
                     "Multiple exceptions: [Errno 110] Connect call failed ('::1', 80, 0, 0), "
