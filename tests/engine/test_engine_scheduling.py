@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import tracemalloc
 from dataclasses import replace
@@ -13,6 +14,7 @@ import pytest
 from prober.errors import ProbeFailed
 from prober.model import Outcome, Status
 from prober.runtime import engine as engine_mod
+from prober.runtime.engine import backoff  # the real one: the autouse fixture swaps engine_mod's
 from tests.engine.conftest import assert_one_each, engine_for, hang_probe, make_jobs
 
 
@@ -81,6 +83,19 @@ class TestRetries:
         await engine.run()
         (result,) = got.results
         assert result.error.kind == "timeout" and result.attempts == 1
+
+
+class TestBackoff:
+    @pytest.mark.parametrize(
+        ("attempt", "base"), [(1, 0.1), (2, 0.2), (3, 0.4), (4, 0.8), (5, 1.0), (6, 1.0), (20, 1.0)]
+    )
+    def test_pause_doubles_from_100_ms_to_a_1_s_cap_with_half_jitter(self, attempt: int, base: float) -> None:
+        """The pause before retry `attempt`: 0.1 s doubled per attempt, capped at 1 s (README: jittered
+        exponential backoff), times a jitter spread over 0.5-1.5."""
+        random.seed(attempt)
+        pauses = [backoff(attempt) for _ in range(2000)]
+        assert 0.5 * base <= min(pauses) < 0.52 * base
+        assert 1.48 * base < max(pauses) <= 1.5 * base
 
 
 class TestTimeouts:
