@@ -209,6 +209,37 @@ class TestStatus:
         assert got.results[0].status is Status.WARN
         assert got.results[0].warning == "certificate expires in 3.0 days"
 
+    async def test_latency_warn_boundary(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Exactly latency_warn is still ok; 0.5 ms over it warns (the engine's clock, set by the probe)."""
+        now = [100.0]
+        clock = type("Clock", (), {"perf_counter": lambda: now[0], "time": time.time})
+        monkeypatch.setattr(engine_mod, "time", clock)
+        took = {"h0": 2.0, "h1": 2.0005}
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            now[0] += took[target.name]
+            return Outcome({})
+
+        engine, got = engine_for(make_jobs(2, latency_warn=2.0), probe, concurrency=1)
+        await engine.run()
+        exact, over = got.by_index()[0], got.by_index()[1]
+        assert (exact.latency_ms, exact.status, exact.warning) == (2000.0, Status.OK, None)
+        assert (over.latency_ms, over.status) == (2000.5, Status.WARN)
+        assert over.warning == "latency 2000 ms over latency_warn 2000 ms"
+
+    async def test_long_warnings_are_capped_like_messages(self) -> None:
+        """A probe's warning (a check quoting remote output) is cut to 300 characters as an error
+        message is, whether or not its spec has secrets to mask."""
+        lengths = {"h0": 5000, "h1": 300}
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            return Outcome({}, "w" * lengths[target.name])
+
+        engine, got = engine_for(make_jobs(2), probe)
+        await engine.run()
+        warnings = {r.job.target.name: r.warning for r in got.results}
+        assert warnings == {"h0": "w" * 299 + "…", "h1": "w" * 300}
+
     async def test_long_messages_are_capped(self) -> None:
         """An error message is cut to exactly 300 characters, the last one an ellipsis; a message of
         300 characters is kept whole."""
