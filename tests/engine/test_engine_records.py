@@ -62,6 +62,8 @@ class TestOneRecordPerJob:
         await eng.run()
         assert sorted(r.job.index for r in collected) == list(range(6))
         assert {r.error.kind for r in collected} == {"internal"}
+        message = "no probe for type 'tcp': ModuleNotFoundError: No module named 'asyncssh'"
+        assert {(r.error.message, r.attempts, r.latency_ms) for r in collected} == {(message, 0, None)}
 
     async def test_emit_failure_still_records_the_job(self) -> None:
         """If writing a result raises (unserialisable details), the job is recorded once as internal."""
