@@ -5,6 +5,7 @@ which tests reach each function (in the test process, and in the `python -m prob
 start: see mutate_hits.py), then runs each mutant, in a forked worker, against those of its module's
 tests below that reach its function. Results are kept in mutants/: `--resume` re-tests only what
 changed since, `.venv/bin/mutmut show NAME` prints one mutant, `mutmut apply NAME` writes it to disk.
+Survivors judged equivalent are listed, each with its reason, in equivalent.txt.
 """
 
 from __future__ import annotations
@@ -98,6 +99,18 @@ MODULES: dict[str, tuple[str, ...]] = {
 }
 
 DETECTED = {"killed", "timeout"}  # a hang counts: pytest-timeout or mutmut's own limit stopped it
+# Survivors no input can tell apart from the code, one a line: "mutant-name  reason" (# comments).
+EQUIVALENT = HERE / "equivalent.txt"
+
+
+def equivalents() -> dict[str, str]:
+    """{mutant name: why it is equivalent} from EQUIVALENT."""
+    found: dict[str, str] = {}
+    for line in EQUIVALENT.read_text().splitlines() if EQUIVALENT.exists() else ():
+        name, _, reason = line.partition("#")[0].strip().partition(" ")
+        if name:
+            found[name] = reason.strip()
+    return found
 
 
 def selected_modules(patterns: list[str]) -> dict[str, tuple[str, ...]]:
@@ -241,15 +254,23 @@ def results(modules: dict[str, tuple[str, ...]]) -> dict[str, dict[str, int | No
     return found
 
 
-def tally(codes: dict[str, int | None]) -> Counter[str]:
-    """mutants, killed (a hang counts), survived, no tests, other (not run, crashed, suspicious)."""
+def tally(codes: dict[str, int | None], equivalent: dict[str, str]) -> Counter[str]:
+    """mutants, killed, timeout (a hang: detected too), survived, equivalent (a survivor listed in
+    EQUIVALENT), no tests, other (not run, crashed, suspicious)."""
     from mutmut.stats import status_by_exit_code
 
-    status = Counter(status_by_exit_code[code] for code in codes.values())
-    counts = Counter(mutants=len(codes), killed=sum(status[s] for s in DETECTED))
-    counts.update({"survived": status["survived"], "no tests": status["no tests"]})
-    counts["other"] = len(codes) - sum(counts[k] for k in ("killed", "survived", "no tests"))
+    named = {name: status_by_exit_code[code] for name, code in codes.items()}
+    status = Counter("equivalent" if s == "survived" and n in equivalent else s for n, s in named.items())
+    counts = Counter(mutants=len(codes))
+    counts.update({k: status[k] for k in ("killed", "timeout", "survived", "equivalent", "no tests")})
+    counts["other"] = len(codes) - sum(counts[k] for k in COLUMNS[1:-1])
     return counts
+
+
+def kill_rate(counts: Counter[str]) -> float:
+    """% of the mutants that are not equivalent that a test detected (killed or timed out)."""
+    real = counts["mutants"] - counts["equivalent"]
+    return 100.0 * (counts["killed"] + counts["timeout"]) / real if real else 100.0
 
 
 def unmutated(path: str) -> str:
@@ -272,13 +293,13 @@ def unmutated(path: str) -> str:
 
 
 def table_row(name: str, counts: Counter[str]) -> str:
-    rate = 100.0 * counts["killed"] / counts["mutants"] if counts["mutants"] else 100.0
-    cells = "".join(f"{counts[k]:>9}" for k in COLUMNS)
+    rate = kill_rate(counts)
+    cells = "".join(f"{counts[k]:>11}" for k in COLUMNS)
     flag = "" if rate >= TARGET else f"   (under {TARGET:g} %)"
     return f"{name:34}{cells}   {rate:5.1f} %{flag}"
 
 
-COLUMNS = ("mutants", "killed", "survived", "no tests", "other")
+COLUMNS = ("mutants", "killed", "timeout", "survived", "equivalent", "no tests", "other")
 
 
 def report(modules: dict[str, tuple[str, ...]]) -> bool:
@@ -287,15 +308,16 @@ def report(modules: dict[str, tuple[str, ...]]) -> bool:
     from mutmut.stats import status_by_exit_code
 
     by_module = results(modules)
-    print(f"\n{'module':34}" + "".join(f"{k:>9}" for k in COLUMNS) + "   kill rate")
+    equivalent = equivalents()
+    print(f"\n{'module':34}" + "".join(f"{k:>11}" for k in COLUMNS) + "   kill rate")
     total: Counter[str] = Counter()
     held = True
     for path, codes in by_module.items():
         if not codes:
             continue  # nothing to mutate (a package's __init__ with only imports and constants)
-        counts = tally(codes)
+        counts = tally(codes, equivalent)
         total.update(counts)
-        held &= counts["killed"] >= TARGET / 100 * counts["mutants"]
+        held &= kill_rate(counts) >= TARGET
         print(table_row(path, counts))
     print(table_row("total", total))
     print("\nNot mutated (mutmut 3 mutates function bodies only; literal tests pin these):")
@@ -307,7 +329,11 @@ def report(modules: dict[str, tuple[str, ...]]) -> bool:
             if status_by_exit_code[code] in DETECTED:
                 continue
             diff = get_diff_for_mutant(name, path=path)
-            print(f"\n{path}:{source_line(path, name, diff)}: {status_by_exit_code[code]} ({name})")
+            where = f"{path}:{source_line(path, name, diff)}"
+            if name in equivalent:
+                print(f"\n{where}: equivalent ({name}): {equivalent[name]}")
+                continue
+            print(f"\n{where}: {status_by_exit_code[code]} ({name})")
             print("\n".join(line for line in diff.splitlines()[2:] if not line.startswith("@@")))
     return held
 
