@@ -81,6 +81,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "prober/sinks/base.py": ("tests/gate/test_fanout.py", "tests/cli/test_write_errors.py"),
     "prober/sinks/summary.py": ("tests/cli/test_summary.py", "tests/cli/test_exit_codes.py"),
     "prober/sinks/gate.py": (
+        "tests/gate/test_gate_sink.py",
         "tests/gate/test_budgets.py",
         "tests/cli/test_summary.py",
         "tests/cli/test_exit_codes.py",
