@@ -9,7 +9,7 @@ import pytest
 
 from prober import redact
 from prober.classify import classify
-from prober.masking import MIN_SECRET, Mask, Redactor, secrets_of
+from prober.masking import MIN_SECRET, Mask, Redactor, basic_auth, secrets_of, url_credentials, words
 from prober.probes.http.request import prepare
 from prober.probes.http.spec import HTTPSpec
 from prober.probes.ssh.spec import SSHSpec
@@ -143,6 +143,12 @@ class TestMask:
         text = mask.text("ab hunter2-PASSWORD cd")
         assert [mask.cut(text, limit) for limit in (13, 12, 9)] == ["ab " + R + "…", "ab" + R + "…", "ab …"]
 
+    def test_a_limit_the_size_of_the_mask_holds_the_mask(self) -> None:
+        """A fragment at the end of a text cut to exactly len("<redacted>") characters: the mask fits,
+        so it is shown (alone) rather than dropped with the fragment."""
+        assert Mask(["S3cr3tV4lu3-0123"]).cut("ab" + "S3cr3", len(R), edge=True) == R
+        assert Mask(["S3cr3tV4lu3-0123"]).cut("ab" + "S3cr3", len(R) - 1, edge=True) == "ab"
+
     def test_excerpt_of_capped_bytes(self) -> None:
         """A byte cap inside a secret (even inside a multi-byte character) leaves no fragment."""
         secret = "pässwörd-Ünïcode"
@@ -177,6 +183,30 @@ class TestCollected:
         assert Redactor().mask(TCPSpec(name="t", port=1)) is Redactor().mask(
             HTTPSpec(name="h", url="http://h/")
         )
+
+
+class TestCredentialWords:
+    def test_scheme_words_and_basic_credentials(self) -> None:
+        """A credential's words after its scheme are secrets too; a Basic token (one word after
+        'Basic') also as the user:password it decodes to."""
+        token = base64.b64encode(b"user:pw-1").decode()
+        assert words(f"Basic {token}") == [f"Basic {token}", token, "user:pw-1", "user", "pw-1"]
+        assert words(f"Basic {token} extra") == [f"Basic {token} extra", token, "extra"]
+        assert words("Basic not-base64!") == ["Basic not-base64!", "not-base64!"]
+        assert words("Bearer abc def") == ["Bearer abc def", "abc", "def"]
+        assert words("k3y-only") == ["k3y-only"]
+        assert words("v2 secret") == ["v2 secret"]  # a first word with a digit is no scheme
+
+    def test_basic_auth_is_latin_1_then_utf_8(self) -> None:
+        """URL credentials are sent Latin-1 encoded (aiohttp.BasicAuth's default); UTF-8 beyond it."""
+        latin1 = base64.b64encode("üser:pä:ss".encode("latin-1")).decode()
+        assert basic_auth("üser", "pä:ss") == f"Basic {latin1}"
+        utf8 = base64.b64encode("用户:pw".encode()).decode()
+        assert basic_auth("用户", "pw") == f"Basic {utf8}"
+
+    def test_url_credentials_are_percent_decoded(self) -> None:
+        assert url_credentials("us%40er:p%3Ass:w") == ("us@er", "p:ss:w")
+        assert url_credentials("only-user") == ("only-user", "")
 
 
 class TestClassified:
