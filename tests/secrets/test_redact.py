@@ -38,6 +38,9 @@ class TestURL:
             ("https://u:p@h:8443/a?page=1#", f"https://{R}:{R}@h:8443/a?page=1#"),
             ("http://{address}:8080/healthz", "http://{address}:8080/healthz"),
             ("not a url ? tok=1", f"not a url ? tok={R}"),
+            ("/next/u@h?tok=1", f"/next/u@h?tok={R}"),  # a relative Location: an @ in its path
+            # A name is judged as the server reads it, percent- or plus-decoded.
+            ("https://h/?p%61ge=2&Per%5Fpage=3&tok%65n=x", f"https://h/?p%61ge=2&Per%5Fpage=3&tok%65n={R}"),
         ],
     )
     def test_shown(self, url: str, shown: str) -> None:
@@ -47,6 +50,7 @@ class TestURL:
     def test_safe_query_marks_values_shown(self) -> None:
         """Parameters the probe marks safe (lower-cased by the inventory) are shown."""
         assert redact.url("https://h/?region=eu&tok=1", ("region",)) == f"https://h/?region=eu&tok={R}"
+        assert redact.url("https://h/?my+region=eu", ("my region",)) == "https://h/?my+region=eu"
 
 
 class TestHeaders:
