@@ -15,7 +15,7 @@ from prober.errors import ProbeFailed
 from prober.model import Outcome, Status
 from prober.runtime import engine as engine_mod
 from prober.runtime.engine import backoff  # the real one: the autouse fixture swaps engine_mod's
-from tests.engine.conftest import assert_one_each, engine_for, hang_probe, make_jobs
+from tests.engine.conftest import Collected, assert_one_each, engine_for, hang_probe, make_jobs
 
 
 class TestRetries:
@@ -179,6 +179,29 @@ class TestConcurrency:
         assert concurrency <= max(task_counts) <= concurrency + 3  # workers + the test task
         # A task per job would hold ~20k coroutines and tasks (tens of MB); workers need well under 1 MB.
         assert peak - base < 1_000_000, f"peak growth {peak - base} bytes"
+
+
+class TestPace:
+    async def test_pace_runs_before_each_probe_and_outside_its_clock(self) -> None:
+        """`pace(slot)` (watch --spread) is awaited before each job starts; its wait is no probe time."""
+        order: list[tuple[str, Any]] = []
+
+        async def pace(slot: int) -> None:
+            order.append(("pace", slot))
+            await asyncio.sleep(1.0 if slot == 0 else 0)
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            order.append(("probe", target.name))
+            return Outcome({})
+
+        collected = Collected()
+        jobs = make_jobs(2)
+        engine = engine_mod.Engine(
+            jobs, collected, concurrency=1, probe_for=lambda kind: probe, resources=None, pace=pace
+        )
+        await engine.run()
+        assert order == [("pace", 0), ("probe", "h0"), ("pace", 1), ("probe", "h1")]
+        assert collected.by_index()[0].latency_ms < 500  # the 1 s pause came before the clock
 
 
 class TestStatus:
