@@ -67,7 +67,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/cli/test_jsonl_sink.py",
         "tests/cli/test_sink_bounds.py",
         "tests/cli/test_write_errors.py",
-        "tests/probes/test_truncated_records.py",
+        "tests/sinks/test_fit.py",
         "tests/engine/test_engine_output.py",
     ),
     "prober/sinks/writer.py": (
@@ -76,7 +76,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/cli/test_write_errors.py",
         "tests/engine/test_engine_output.py",  # backpressure: the engine waits on room()
     ),
-    "prober/sinks/fit.py": ("tests/probes/test_truncated_records.py", "tests/cli/test_jsonl_sink.py"),
+    "prober/sinks/fit.py": ("tests/sinks/test_fit.py", "tests/cli/test_jsonl_sink.py"),
     # The gate's fan-out, the summary and the budgets behind the exit code.
     "prober/sinks/base.py": ("tests/gate/test_fanout.py", "tests/cli/test_write_errors.py"),
     "prober/sinks/summary.py": ("tests/cli/test_summary.py", "tests/cli/test_exit_codes.py"),
