@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import structlog
 
 from prober.errors import ProbeFailed
 from prober.model import Outcome, Status
@@ -202,6 +203,32 @@ class TestPace:
         await engine.run()
         assert order == [("pace", 0), ("probe", "h0"), ("pace", 1), ("probe", "h1")]
         assert collected.by_index()[0].latency_ms < 500  # the 1 s pause came before the clock
+
+
+class TestPrepare:
+    async def test_preparation_is_timed_before_any_probe(self) -> None:
+        """The resources' prepare() runs before the first probe and its time is logged with the plan's
+        size on the "probes starting" line."""
+        order: list[str] = []
+
+        class Resources:
+            async def prepare(self) -> None:
+                await asyncio.sleep(0.3)
+                order.append("prepared")
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            order.append(target.name)
+            return Outcome({})
+
+        collected = Collected()
+        engine = engine_mod.Engine(
+            make_jobs(3), collected, concurrency=1, probe_for=lambda kind: probe, resources=Resources()
+        )
+        with structlog.testing.capture_logs() as logged:
+            await engine.run()
+        assert order == ["prepared", "h0", "h1", "h2"]
+        (line,) = [entry for entry in logged if entry["event"] == "probes starting"]
+        assert line["probes"] == 3 and 300 <= line["prepared_ms"] < 5000
 
 
 class TestStatus:
