@@ -229,6 +229,7 @@ class TestPrepare:
         assert order == ["prepared", "h0", "h1", "h2"]
         (line,) = [entry for entry in logged if entry["event"] == "probes starting"]
         assert line["probes"] == 3 and 300 <= line["prepared_ms"] < 5000
+        assert isinstance(line["prepared_ms"], float) and line["prepared_ms"] == round(line["prepared_ms"], 1)
 
 
 class TestStatus:
