@@ -16,7 +16,7 @@ from prober.errors import ProbeFailed
 from prober.model import Outcome, Status
 from prober.runtime import engine as engine_mod
 from prober.runtime.engine import backoff  # the real one: the autouse fixture swaps engine_mod's
-from tests.engine.conftest import Collected, assert_one_each, engine_for, hang_probe, make_jobs
+from tests.engine.conftest import Collected, assert_one_each, engine_for, hang_probe, make_jobs, ok_probe
 
 
 class TestRetries:
@@ -230,6 +230,56 @@ class TestPrepare:
         (line,) = [entry for entry in logged if entry["event"] == "probes starting"]
         assert line["probes"] == 3 and 300 <= line["prepared_ms"] < 5000
         assert isinstance(line["prepared_ms"], float) and line["prepared_ms"] == round(line["prepared_ms"], 1)
+
+
+    @staticmethod
+    def preparing(jobs: int, prepare: Any) -> tuple[engine_mod.Engine, Collected]:
+        resources = type("Resources", (), {"prepare": staticmethod(prepare)})()
+        collected = Collected()
+        engine = engine_mod.Engine(
+            make_jobs(jobs), collected, concurrency=2, probe_for=lambda kind: ok_probe, resources=resources
+        )
+        return engine, collected
+
+    async def test_a_failed_preparation_is_logged_and_probes_still_run(self) -> None:
+        async def prepare() -> None:
+            raise RuntimeError("no CA bundle")
+
+        engine, collected = self.preparing(2, prepare)
+        with structlog.testing.capture_logs() as logged:
+            assert await engine.run() is None
+        assert [r.status for r in collected.results] == [Status.OK, Status.OK]
+        (line,) = [entry for entry in logged if entry["log_level"] == "error"]
+        assert line["event"].startswith("preparing the sweep failed")
+        assert line["error"] == "RuntimeError: no CA bundle"
+
+    async def test_a_stop_while_preparing_ends_the_run_normally(self) -> None:
+        """stop() (a signal) while preparing: run() returns "cancelled", every job recorded unstarted."""
+
+        async def prepare() -> None:
+            await asyncio.sleep(3600)
+
+        engine, collected = self.preparing(3, prepare)
+        asyncio.get_running_loop().call_later(0.1, engine.stop, "cancelled")
+        assert await engine.run() == "cancelled"
+        assert {(r.error.kind, r.attempts) for r in collected.results if r.error} == {("cancelled", 0)}
+        assert len(collected.results) == 3
+
+    async def test_cancelling_run_while_preparing_raises_after_recording_every_job(self) -> None:
+        """run() itself cancelled while preparing: the cancellation propagates (never swallowed), and
+        every job is recorded cancelled first."""
+
+        async def prepare() -> None:
+            await asyncio.sleep(3600)
+
+        engine, collected = self.preparing(3, prepare)
+        task = asyncio.ensure_future(engine.run())
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert {(r.error.kind, r.attempts) for r in collected.results if r.error} == {("cancelled", 0)}
+        assert len(collected.results) == 3
 
 
 class TestStatus:
