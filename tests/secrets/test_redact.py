@@ -39,6 +39,8 @@ class TestURL:
             ("http://{address}:8080/healthz", "http://{address}:8080/healthz"),
             ("not a url ? tok=1", f"not a url ? tok={R}"),
             ("/next/u@h?tok=1", f"/next/u@h?tok={R}"),  # a relative Location: an @ in its path
+            ("https://h/a/p@th/x", "https://h/a/p@th/x"),  # the authority ends at the first '/'
+            ("https://user@corp:pw@h/", f"https://{R}:{R}@h/"),  # the last '@' ends the userinfo
             # A name is judged as the server reads it, percent- or plus-decoded.
             ("https://h/?p%61ge=2&Per%5Fpage=3&tok%65n=x", f"https://h/?p%61ge=2&Per%5Fpage=3&tok%65n={R}"),
         ],
@@ -153,6 +155,29 @@ class TestMask:
         assert Mask(["S3cr3tV4lu3-0123"]).cut("ab" + "S3cr3", len(R), edge=True) == R
         assert Mask(["S3cr3tV4lu3-0123"]).cut("ab" + "S3cr3", len(R) - 1, edge=True) == "ab"
 
+    def test_capped_output_that_was_not_cut_is_left_whole(self) -> None:
+        """Output exactly `cap` bytes long and shorter than the read limit was not cut: a secret's
+        first characters at its end are what the remote side sent, not a cut secret."""
+        assert Mask(["S3cr3tV4lu3"]).capped(b"1234567S3c", 10, read_limit=100) == b"1234567S3c"
+
+    def test_a_cap_cuts_the_first_mask_it_crosses(self) -> None:
+        """The mask the cap cuts in two is kept whole: the first one that crosses the cap, at the
+        start of the text too; a mask that starts at the cap or ends before it is no concern."""
+        mask, secret = Mask(["hunter2-PASSWORD"]), b"hunter2-PASSWORD"
+        m = R.encode()
+        assert mask.capped(b"ab " + secret + b" cd " + secret, 6, read_limit=100) == b"ab " + m
+        assert mask.capped(secret + b" tail", 4, read_limit=100) == m
+        assert mask.capped(b"abcdef " + secret, 7, read_limit=100) == b"abcdef "
+        assert mask.capped(b"a " + secret + b"xyz", 13, read_limit=100) == b"a " + m + b"x"
+
+    def test_excerpt_is_not_capped_unless_told(self) -> None:
+        """Complete remote text ending in a secret's first characters is shown as sent (it was not
+        cut); invalid UTF-8 is replaced, never an error."""
+        mask = Mask(["S3cr3tV4lu3"])
+        assert mask.excerpt(b"body S3cr", 200) == "body S3cr"
+        assert mask.excerpt(b"body S3cr", 200, capped=True) == "body " + R
+        assert mask.excerpt(b"\xff\xfeok", 200) == "\ufffd\ufffdok"
+
     def test_excerpt_of_capped_bytes(self) -> None:
         """A byte cap inside a secret (even inside a multi-byte character) leaves no fragment."""
         secret = "pässwörd-Ünïcode"
@@ -197,6 +222,9 @@ class TestCredentialWords:
         assert words(f"Basic {token}") == [f"Basic {token}", token, "user:pw-1", "user", "pw-1"]
         assert words(f"Basic {token} extra") == [f"Basic {token} extra", token, "extra"]
         assert words("Basic not-base64!") == ["Basic not-base64!", "not-base64!"]
+        assert words("Basic dXNl.cjpwdw==") == ["Basic dXNl.cjpwdw==", "dXNl.cjpwdw=="]  # not strict base64
+        colons = base64.b64encode(b"user:p:w").decode()  # the first ':' ends the user (RFC 7617)
+        assert words(f"Basic {colons}")[2:] == ["user:p:w", "user", "p:w"]
         assert words("Bearer abc def") == ["Bearer abc def", "abc", "def"]
         assert words("k3y-only") == ["k3y-only"]
         assert words("v2 secret") == ["v2 secret"]  # a first word with a digit is no scheme
