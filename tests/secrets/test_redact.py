@@ -119,6 +119,19 @@ class TestMask:
         assert Mask([secret]).cut(text, 300, edge=True) == "x" * 40 + R
         assert Mask([secret]).cut(text, 300) == text  # edge=False: this cut changed nothing
 
+    def test_the_longest_fragment_is_masked_wherever_it_starts(self) -> None:
+        """The earliest start of a secret's prefix that runs to the end wins: a text that is only a
+        fragment, a prefix repeating inside the secret, a false start just before the real one."""
+        assert Mask(["S3cr3tV4lu3"]).cut("S3cr", 300, edge=True) == R
+        assert Mask(["abcabcXYZ-1"]).cut("x abcabc", 300, edge=True) == "x " + R
+        assert Mask(["abcabcXYZ-1"]).capped(b"x abcabc", 8, read_limit=8) == b"x " + R.encode()
+        assert Mask(["aaaB-secret"]).cut("x aaaa", 300, edge=True) == "x a" + R
+        assert Mask(["S3cr3tV4lu3"]).cut("x S3c! S3cr", 300, edge=True) == "x S3c! " + R
+
+    def test_a_text_as_long_as_the_limit_is_not_cut(self) -> None:
+        assert Mask(["S3cr3tV4lu3"]).cut("x" * 10, 10) == "x" * 10
+        assert Mask(["S3cr3tV4lu3"]).cut("x" * 11, 10) == "x" * 10 + "…"
+
     def test_cut_stays_within_the_limit(self) -> None:
         """The mask replacing a fragment never makes the text longer than its limit (+ "…")."""
         secret = "S3cr3tV4lu3-0123"
