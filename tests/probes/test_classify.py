@@ -99,6 +99,27 @@ class TestClassify:
                 "protocol",
                 "invalid response body: Not enough data to satisfy content length header",
             ),
+            # aiohttp's parser messages: one line, the raw bytes it quotes dropped, no trailing ':' or '.'.
+            (
+                aiohttp.ClientResponseError(
+                    None,
+                    (),
+                    status=400,
+                    message="Expected HTTP/, RTSP/ or ICE/:\n\n  b'SSH-2.0-OpenSSH_9.6'\n    ^",
+                ),
+                "protocol",
+                "invalid HTTP response: Expected HTTP/, RTSP/ or ICE/",
+            ),
+            (
+                aiohttp.ClientResponseError(None, (), status=400, message="Invalid header token X"),
+                "protocol",
+                "invalid HTTP response: Invalid header token X",
+            ),
+            (
+                aiohttp.ClientResponseError(None, (), status=400, message="b'\\x00\\x01'"),
+                "protocol",
+                "invalid HTTP response: malformed",
+            ),
             (ValueError("boom"), "internal", "ValueError: boom"),
             (ProbeFailed("assertion", "exit status 3, expected 0"), "assertion", "exit status 3, expected 0"),
             (SetupError("auth", "key file not found: ~/.ssh/x"), "auth", "key file not found: ~/.ssh/x"),
