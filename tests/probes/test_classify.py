@@ -120,6 +120,7 @@ class TestClassify:
                 "protocol",
                 "invalid HTTP response: malformed",
             ),
+            (ssl.SSLError(), "tls", "TLS error: SSLError"),  # asyncio's TLS layer raises it bare
             (ValueError("boom"), "internal", "ValueError: boom"),
             (ProbeFailed("assertion", "exit status 3, expected 0"), "assertion", "exit status 3, expected 0"),
             (SetupError("auth", "key file not found: ~/.ssh/x"), "auth", "key file not found: ~/.ssh/x"),
