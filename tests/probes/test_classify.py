@@ -19,6 +19,9 @@ from prober.runtime.resources import Resources
 from tests.probes.conftest import run_probe
 
 
+TLS_KEY = ConnectionKey("web", 443, True, True, None, None, None, None)
+
+
 class TestClassify:
     @pytest.mark.parametrize(
         ("exc", "kind", "message"),
@@ -121,6 +124,33 @@ class TestClassify:
                 "invalid HTTP response: malformed",
             ),
             (ssl.SSLError(), "tls", "TLS error: SSLError"),  # asyncio's TLS layer raises it bare
+            # OSErrors without a usable errno or text: named plainly, never "[Errno 0]" or an empty text.
+            (PermissionError(1, "x"), "protocol", "Operation not permitted"),
+            (
+                OSError("Multiple exceptions: [Errno 1] a, [Errno 1] b"),
+                "protocol",
+                "Operation not permitted (every address)",
+            ),
+            (
+                OSError("Multiple exceptions: [Errno 0] a, [Errno 0] b"),
+                "protocol",
+                "Multiple exceptions: a, b",
+            ),
+            (ConnectionResetError(), "reset", "connection closed by the peer"),
+            (BrokenPipeError(), "reset", "connection closed by the peer while sending"),
+            (ConnectionRefusedError(), "refused", "ConnectionRefusedError"),
+            (
+                aiohttp.ClientConnectorCertificateError(TLS_KEY, ValueError("bad cert")),
+                "tls",
+                "web:443: bad cert",
+            ),
+            (aiohttp.ClientConnectorCertificateError(TLS_KEY, ValueError()), "tls", "web:443: ValueError"),
+            (aiohttp.InvalidURL("http://h:bad/"), "protocol", "invalid URL http://h:bad/"),
+            (
+                aiohttp.NonHttpUrlClientError(),
+                "protocol",
+                "refused URL (only http and https are requested): ",
+            ),
             (ValueError("boom"), "internal", "ValueError: boom"),
             (ProbeFailed("assertion", "exit status 3, expected 0"), "assertion", "exit status 3, expected 0"),
             (SetupError("auth", "key file not found: ~/.ssh/x"), "auth", "key file not found: ~/.ssh/x"),
