@@ -18,7 +18,6 @@ from prober.probes.http.spec import HTTPSpec
 from prober.runtime.resources import Resources
 from tests.probes.conftest import run_probe
 
-
 TLS_KEY = ConnectionKey("web", 443, True, True, None, None, None, None)
 
 
