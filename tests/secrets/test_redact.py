@@ -128,6 +128,16 @@ class TestMask:
         assert Mask(["aaaB-secret"]).cut("x aaaa", 300, edge=True) == "x a" + R
         assert Mask(["S3cr3tV4lu3"]).cut("x S3c! S3cr", 300, edge=True) == "x S3c! " + R
 
+    def test_room_made_for_the_mask_is_checked_again(self) -> None:
+        """Cutting back to make room for the mask can leave another fragment at the new end: masked too."""
+        text = "xxxxxxS3cr" + "ZZZ" + "S3cr3tV4lu"
+        assert Mask(["S3cr3tV4lu3"]).cut(text, 20, edge=True) == "xxxxxx" + R + "…"
+
+    def test_margin_is_the_longest_secret_in_bytes(self) -> None:
+        """Readers read `margin` bytes past a cap; nothing past it when there is no secret."""
+        assert Mask().margin == 0 and Mask(["ab"]).margin == 0
+        assert Mask(["abc", "pässwört"]).margin == len("pässwört".encode())
+
     def test_a_text_as_long_as_the_limit_is_not_cut(self) -> None:
         assert Mask(["S3cr3tV4lu3"]).cut("x" * 10, 10) == "x" * 10
         assert Mask(["S3cr3tV4lu3"]).cut("x" * 11, 10) == "x" * 10 + "…"
@@ -222,6 +232,10 @@ class TestCollected:
         http = HTTPSpec(name="h", url="http://h/", headers_env=(("X-Api-Key", "T_KEY"),))
         assert "key-value" in secrets_of(http)
         assert "s3cret" in secrets_of(TCPSpec(name="t", port=1, send_env="T_SEND"))
+        redactor, spec = Redactor(), SSHSpec(name="s", command="true", password_env="T_PW")
+        assert redactor.mask(spec) is redactor.mask(spec)  # collected once per spec
+        monkeypatch.setenv("T_PW", "changed-value")
+        assert redactor.mask(spec).text("pw-value changed-value") == f"{R} changed-value"
         assert Redactor().mask(TCPSpec(name="t", port=1)) is Redactor().mask(
             HTTPSpec(name="h", url="http://h/")
         )
