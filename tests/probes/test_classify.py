@@ -19,6 +19,9 @@ from prober.runtime.resources import Resources
 from tests.probes.conftest import run_probe
 
 TLS_KEY = ConnectionKey("web", 443, True, True, None, None, None, None)
+KEY = ConnectionKey("web", 80, False, True, None, None, None, None)
+BARE_CERT_ERROR = ssl.SSLCertVerificationError(1, "x")  # no verify_message: its reason is said
+BARE_CERT_ERROR.verify_message, BARE_CERT_ERROR.reason = "", "X"
 
 
 class TestClassify:
@@ -145,6 +148,36 @@ class TestClassify:
             ),
             (aiohttp.ClientConnectorCertificateError(TLS_KEY, ValueError()), "tls", "web:443: ValueError"),
             (aiohttp.InvalidURL("http://h:bad/"), "protocol", "invalid URL http://h:bad/"),
+            (
+                aiohttp.ClientConnectorDNSError(KEY, socket.gaierror(-2, "Name or service not known")),
+                "dns",
+                "web:80: name resolution failed: Name or service not known",
+            ),
+            (
+                aiohttp.TooManyRedirects(None, (1, 2, 3)),
+                "protocol",
+                "too many redirects: gave up after 3 (max_redirects)",
+            ),
+            (
+                aiohttp.ClientConnectionResetError("Cannot write to closing transport"),
+                "reset",
+                "connection closed before the request was sent (the server hung up or spoke first)",
+            ),
+            (
+                aiohttp.ClientConnectorError(KEY, ConnectionRefusedError()),
+                "refused",
+                "web:80: ConnectionRefusedError",
+            ),
+            (
+                aiohttp.ClientPayloadError("Response payload is not completed"),
+                "protocol",
+                "invalid response body: Response payload is not completed",
+            ),
+            (
+                aiohttp.ClientConnectorCertificateError(KEY, BARE_CERT_ERROR),
+                "tls",
+                "web:80: certificate verify failed: X",
+            ),
             (
                 aiohttp.NonHttpUrlClientError(),
                 "protocol",
