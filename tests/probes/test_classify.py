@@ -158,6 +158,13 @@ class TestClassify:
                 "protocol",
                 "too many redirects: gave up after 3 (max_redirects)",
             ),
+            # Other resets aiohttp reports keep their own words.
+            (
+                aiohttp.ClientConnectionResetError("Connection reset by peer"),
+                "reset",
+                "Connection reset by peer",
+            ),
+            (aiohttp.ClientOSError(104, "Connection reset by peer"), "reset", "Connection reset by peer"),
             (
                 aiohttp.ClientConnectionResetError("Cannot write to closing transport"),
                 "reset",
