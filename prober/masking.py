@@ -62,11 +62,6 @@ class Mask:
                 value = value.replace(secret, _MASK_BYTES)
         return value
 
-    def tail(self, value: str) -> str:
-        """A cut text: the start of a secret (MIN_SECRET characters or more) at its end replaced."""
-        keep = _tail_start(value, self._texts)
-        return value if keep is None else value[:keep] + _MASK
-
     def tail_data(self, value: bytes) -> bytes:
         keep = _tail_start(value, self._bytes)
         return value if keep is None else value[:keep] + _MASK_BYTES

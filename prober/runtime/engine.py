@@ -251,21 +251,21 @@ class Engine:
         return Failed(self._cap(ErrorInfo(kind, message), job), details)
 
     def _cap(self, error: ErrorInfo, job: Job) -> ErrorInfo:
-        """The probe's secrets masked, then the message cut to MESSAGE_MAX characters, the cut edge
-        masked again. The edge is always checked: the message may have been cut before (classify)."""
-        text = error.message
+        return ErrorInfo(error.kind, self._capped(error.message, job))
+
+    def _capped(self, text: str, job: Job) -> str:
+        """An error message or warning: the probe's secrets masked, then cut to MESSAGE_MAX characters,
+        the cut edge masked again. The edge is always checked: the text may have been cut before
+        (classify, a check's output)."""
         mask = self.redactor.mask(job.spec)
         if mask:
-            text = mask.cut(mask.text(text), MESSAGE_MAX - 1, edge=True)
-        elif len(text) > MESSAGE_MAX:
-            text = text[: MESSAGE_MAX - 1] + "…"
-        return ErrorInfo(error.kind, text)
+            return mask.cut(mask.text(text), MESSAGE_MAX - 1, edge=True)
+        return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
     def _success(self, job: Job, outcome: Outcome, latency_ms: float, attempts: int) -> Result:
         warning = outcome.warning
         if warning is not None:  # a check's warning quotes remote output
-            mask = self.redactor.mask(job.spec)
-            warning = mask.cut(mask.text(warning), MESSAGE_MAX - 1, edge=True) if mask else warning
+            warning = self._capped(warning, job)
         limit = job.spec.latency_warn
         if warning is None and limit is not None and latency_ms > limit * 1000:
             warning = f"latency {latency_ms:.0f} ms over latency_warn {limit * 1000:.0f} ms"

@@ -161,6 +161,28 @@ class TestSinkFailure:
         assert await engine.run() == "internal"
         assert sorted(r.job.index for r in out.results) == [i for i in range(20) if i != 3]
 
+    async def test_jobs_left_by_the_only_worker_are_lost_to_an_internal_error(self) -> None:
+        """With one worker, its death leaves the rest of the plan: each job is recorded `internal`,
+        never started (attempts 0, no latency), saying the engine lost it."""
+
+        class Broken(Collected):
+            def __call__(self, result: Result) -> None:
+                if result.job.index == 3 and result.error is not None:
+                    raise OSError("the sink is broken")
+                super().__call__(result)
+
+        async def fails(target: Any, spec: Any, res: Any) -> Outcome:
+            raise ConnectionRefusedError(111, "Connection refused")
+
+        out = Broken()
+        engine = Engine(make_jobs(8), out, concurrency=1, probe_for=lambda kind: fails, resources=None)
+        assert await engine.run() == "internal"
+        lost = [r for r in out.results if r.job.index > 3]
+        assert [r.job.index for r in lost] == [4, 5, 6, 7]
+        assert {(r.error.kind, r.error.message, r.attempts, r.latency_ms) for r in lost if r.error} == {
+            ("internal", "the engine lost this probe to an internal error", 0, None)
+        }
+
     async def test_a_sink_failing_once_is_an_internal_record(self) -> None:
         """A result the sink rejects once becomes one `internal` record; the run itself is not stopped."""
         calls: list[Job] = []

@@ -62,6 +62,29 @@ class TestOneRecordPerJob:
         await eng.run()
         assert sorted(r.job.index for r in collected) == list(range(6))
         assert {r.error.kind for r in collected} == {"internal"}
+        message = "no probe for type 'tcp': ModuleNotFoundError: No module named 'asyncssh'"
+        assert {(r.error.message, r.attempts, r.latency_ms) for r in collected} == {(message, 0, None)}
+
+    @pytest.mark.parametrize(
+        ("reason", "kind", "message"),
+        [
+            ("deadline", "deadline", "the sweep deadline passed before this probe finished"),
+            ("cancelled", "cancelled", "the sweep was interrupted before this probe finished"),
+            ("output_closed", "cancelled", "the sweep was interrupted before this probe finished"),
+        ],
+    )
+    async def test_a_stop_records_unfinished_jobs_with_its_reason(
+        self, reason: str, kind: str, message: str
+    ) -> None:
+        """Jobs a stop leaves (in flight or never started) say why; a sink's reason (the reader left)
+        is an interruption; run() returns the reason as given."""
+        jobs = make_jobs(4)
+        eng, got = engine_for(jobs, hang_probe, concurrency=2)
+        asyncio.get_running_loop().call_later(0.1, eng.stop, reason)
+        assert await eng.run() == reason
+        assert {(r.error.kind, r.error.message) for r in got.results if r.error} == {(kind, message)}
+        assert sorted(r.attempts for r in got.results) == [0, 0, 1, 1]
+        assert len(got.results) == 4
 
     async def test_emit_failure_still_records_the_job(self) -> None:
         """If writing a result raises (unserialisable details), the job is recorded once as internal."""

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import tracemalloc
 from dataclasses import replace
 from typing import Any
 
 import pytest
+import structlog
 
 from prober.errors import ProbeFailed
 from prober.model import Outcome, Status
 from prober.runtime import engine as engine_mod
-from tests.engine.conftest import assert_one_each, engine_for, hang_probe, make_jobs
+from prober.runtime.engine import backoff  # the real one: the autouse fixture swaps engine_mod's
+from tests.engine.conftest import Collected, assert_one_each, engine_for, hang_probe, make_jobs, ok_probe
 
 
 class TestRetries:
@@ -81,6 +84,19 @@ class TestRetries:
         await engine.run()
         (result,) = got.results
         assert result.error.kind == "timeout" and result.attempts == 1
+
+
+class TestBackoff:
+    @pytest.mark.parametrize(
+        ("attempt", "base"), [(1, 0.1), (2, 0.2), (3, 0.4), (4, 0.8), (5, 1.0), (6, 1.0), (20, 1.0)]
+    )
+    def test_pause_doubles_from_100_ms_to_a_1_s_cap_with_half_jitter(self, attempt: int, base: float) -> None:
+        """The pause before retry `attempt`: 0.1 s doubled per attempt, capped at 1 s (README: jittered
+        exponential backoff), times a jitter spread over 0.5-1.5."""
+        random.seed(attempt)
+        pauses = [backoff(attempt) for _ in range(2000)]
+        assert 0.5 * base <= min(pauses) < 0.52 * base
+        assert 1.48 * base < max(pauses) <= 1.5 * base
 
 
 class TestTimeouts:
@@ -166,6 +182,106 @@ class TestConcurrency:
         assert peak - base < 1_000_000, f"peak growth {peak - base} bytes"
 
 
+class TestPace:
+    async def test_pace_runs_before_each_probe_and_outside_its_clock(self) -> None:
+        """`pace(slot)` (watch --spread) is awaited before each job starts; its wait is no probe time."""
+        order: list[tuple[str, Any]] = []
+
+        async def pace(slot: int) -> None:
+            order.append(("pace", slot))
+            await asyncio.sleep(1.0 if slot == 0 else 0)
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            order.append(("probe", target.name))
+            return Outcome({})
+
+        collected = Collected()
+        jobs = make_jobs(2)
+        engine = engine_mod.Engine(
+            jobs, collected, concurrency=1, probe_for=lambda kind: probe, resources=None, pace=pace
+        )
+        await engine.run()
+        assert order == [("pace", 0), ("probe", "h0"), ("pace", 1), ("probe", "h1")]
+        assert collected.by_index()[0].latency_ms < 500  # the 1 s pause came before the clock
+
+
+class TestPrepare:
+    async def test_preparation_is_timed_before_any_probe(self) -> None:
+        """The resources' prepare() runs before the first probe and its time is logged with the plan's
+        size on the "probes starting" line."""
+        order: list[str] = []
+
+        class Resources:
+            async def prepare(self) -> None:
+                await asyncio.sleep(0.3)
+                order.append("prepared")
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            order.append(target.name)
+            return Outcome({})
+
+        collected = Collected()
+        engine = engine_mod.Engine(
+            make_jobs(3), collected, concurrency=1, probe_for=lambda kind: probe, resources=Resources()
+        )
+        with structlog.testing.capture_logs() as logged:
+            await engine.run()
+        assert order == ["prepared", "h0", "h1", "h2"]
+        (line,) = [entry for entry in logged if entry["event"] == "probes starting"]
+        assert line["probes"] == 3 and 300 <= line["prepared_ms"] < 5000
+        assert isinstance(line["prepared_ms"], float) and line["prepared_ms"] == round(line["prepared_ms"], 1)
+
+
+    @staticmethod
+    def preparing(jobs: int, prepare: Any) -> tuple[engine_mod.Engine, Collected]:
+        resources = type("Resources", (), {"prepare": staticmethod(prepare)})()
+        collected = Collected()
+        engine = engine_mod.Engine(
+            make_jobs(jobs), collected, concurrency=2, probe_for=lambda kind: ok_probe, resources=resources
+        )
+        return engine, collected
+
+    async def test_a_failed_preparation_is_logged_and_probes_still_run(self) -> None:
+        async def prepare() -> None:
+            raise RuntimeError("no CA bundle")
+
+        engine, collected = self.preparing(2, prepare)
+        with structlog.testing.capture_logs() as logged:
+            assert await engine.run() is None
+        assert [r.status for r in collected.results] == [Status.OK, Status.OK]
+        (line,) = [entry for entry in logged if entry["log_level"] == "error"]
+        assert line["event"].startswith("preparing the sweep failed")
+        assert line["error"] == "RuntimeError: no CA bundle"
+
+    async def test_a_stop_while_preparing_ends_the_run_normally(self) -> None:
+        """stop() (a signal) while preparing: run() returns "cancelled", every job recorded unstarted."""
+
+        async def prepare() -> None:
+            await asyncio.sleep(3600)
+
+        engine, collected = self.preparing(3, prepare)
+        asyncio.get_running_loop().call_later(0.1, engine.stop, "cancelled")
+        assert await engine.run() == "cancelled"
+        assert {(r.error.kind, r.attempts) for r in collected.results if r.error} == {("cancelled", 0)}
+        assert len(collected.results) == 3
+
+    async def test_cancelling_run_while_preparing_raises_after_recording_every_job(self) -> None:
+        """run() itself cancelled while preparing: the cancellation propagates (never swallowed), and
+        every job is recorded cancelled first."""
+
+        async def prepare() -> None:
+            await asyncio.sleep(3600)
+
+        engine, collected = self.preparing(3, prepare)
+        task = asyncio.ensure_future(engine.run())
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert {(r.error.kind, r.attempts) for r in collected.results if r.error} == {("cancelled", 0)}
+        assert len(collected.results) == 3
+
+
 class TestStatus:
     async def test_latency_warn_turns_ok_into_warn(self) -> None:
         """A probe slower than latency_warn is recorded as warn with a message naming the limit; one
@@ -193,6 +309,37 @@ class TestStatus:
         await engine.run()
         assert got.results[0].status is Status.WARN
         assert got.results[0].warning == "certificate expires in 3.0 days"
+
+    async def test_latency_warn_boundary(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Exactly latency_warn is still ok; 0.5 ms over it warns (the engine's clock, set by the probe)."""
+        now = [100.0]
+        clock = type("Clock", (), {"perf_counter": lambda: now[0], "time": time.time})
+        monkeypatch.setattr(engine_mod, "time", clock)
+        took = {"h0": 2.0, "h1": 2.0005}
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            now[0] += took[target.name]
+            return Outcome({})
+
+        engine, got = engine_for(make_jobs(2, latency_warn=2.0), probe, concurrency=1)
+        await engine.run()
+        exact, over = got.by_index()[0], got.by_index()[1]
+        assert (exact.latency_ms, exact.status, exact.warning) == (2000.0, Status.OK, None)
+        assert (over.latency_ms, over.status) == (2000.5, Status.WARN)
+        assert over.warning == "latency 2000 ms over latency_warn 2000 ms"
+
+    async def test_long_warnings_are_capped_like_messages(self) -> None:
+        """A probe's warning (a check quoting remote output) is cut to 300 characters as an error
+        message is, whether or not its spec has secrets to mask."""
+        lengths = {"h0": 5000, "h1": 300}
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            return Outcome({}, "w" * lengths[target.name])
+
+        engine, got = engine_for(make_jobs(2), probe)
+        await engine.run()
+        warnings = {r.job.target.name: r.warning for r in got.results}
+        assert warnings == {"h0": "w" * 299 + "…", "h1": "w" * 300}
 
     async def test_long_messages_are_capped(self) -> None:
         """An error message is cut to exactly 300 characters, the last one an ellipsis; a message of

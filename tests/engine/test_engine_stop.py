@@ -45,7 +45,7 @@ class TestEngineStop:
 
         out: list[Result] = []
         engine = engine_for(jobs(5), probe, out, concurrency=2)
-        engine.stop("cancelled")
+        engine.stop()  # the default reason: cancelled
         assert await engine.run() == "cancelled"
         assert called == []
         assert sorted(r.job.index for r in out) == list(range(5))

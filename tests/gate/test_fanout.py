@@ -56,6 +56,71 @@ class TestFanOut:
         assert heard == ["output_closed"] and fanout.stopped == "output_closed"
 
 
+    def test_an_os_error_at_close_names_the_sink(self) -> None:
+        class Full(Kept):
+            def close(self, sweep: Record | None = None) -> None:
+                raise OSError(28, "No space left on device")
+
+        class Odd(Kept):
+            def close(self, sweep: Record | None = None) -> None:
+                raise OSError("gone")
+
+        after = Kept()
+        fanout = FanOut([Full(), Odd(), after])
+        fanout.close(None)
+        assert fanout.failed == ["Full: No space left on device", "Odd: gone"]
+        assert after.closed_with is None
+
+    def test_stop_keeps_the_first_reason_and_tells_the_listener_each_time(self) -> None:
+        heard: list[str] = []
+        fanout = FanOut([])
+        fanout.bind(heard.append)
+        fanout.stop("output_error")
+        fanout.stop("output_closed")
+        assert fanout.stopped == "output_error" and heard == ["output_error", "output_closed"]
+
+    def test_start_starts_the_sinks_that_have_a_thread(self) -> None:
+        class Threaded(Kept):
+            started = 0
+
+            def start(self) -> None:
+                self.started += 1
+
+        threaded = Threaded()
+        FanOut([Kept(), threaded]).start()
+        assert threaded.started == 1
+
+    async def test_backpressure_is_the_queues_or_none(self) -> None:
+        """Without a bounded sink nothing waits; with one, room, full, wait_room and drain are its own."""
+        calls: list[Any] = []
+
+        class Queue:
+            async def room(self) -> None:
+                calls.append("room")
+
+            def full(self) -> bool:
+                return True
+
+            def wait_room(self, timeout: float) -> None:
+                calls.append(("wait_room", timeout))
+
+            def drain(self) -> None:
+                calls.append("drain")
+
+        free = FanOut([])
+        await free.room()
+        free.wait_room(1.0)
+        free.drain()
+        assert free.room_fn() is None and free.full() is False and calls == []
+        bounded = FanOut([], queue=Queue())
+        room = bounded.room_fn()
+        assert room is not None
+        await room()
+        bounded.wait_room(2.5)
+        bounded.drain()
+        assert bounded.full() is True and calls == ["room", ("wait_room", 2.5), "drain"]
+
+
 class StopAtFirst(Kept):
     def __init__(self) -> None:
         super().__init__()

@@ -35,6 +35,30 @@ class TestEngineMasks:
         result = run(spec, probe)
         assert result.warning == f"server said {R} twice: {R}"
 
+    def test_warning_cut_by_the_probe_inside_a_secret(self) -> None:
+        """A warning a check already cut inside a secret (its 200-character cap) ends in the mask."""
+        key = new_secret(size=30)
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            return Outcome({}, "x" * 100 + key[:12])
+
+        spec = HTTPSpec(name="w", url=f"http://h/?token={key}", retries=0)
+        result = run(spec, probe)
+        assert result.warning == "x" * 100 + R
+
+    def test_long_warning_masked_then_cut(self) -> None:
+        """A warning is masked, then cut to MESSAGE_MAX characters, as an error message is."""
+        key = new_secret(size=30)
+
+        async def probe(target: Any, spec: Any, res: Any) -> Outcome:
+            return Outcome({}, "x" * (MESSAGE_MAX - 8) + key + "y" * 50)
+
+        spec = HTTPSpec(name="w", url=f"http://{key}@h/", retries=0)
+        result = run(spec, probe)
+        assert result.warning is not None and len(result.warning) == MESSAGE_MAX
+        assert result.warning.endswith(R + "…")
+        assert_no_leaks({"warning": result.warning}, [key])
+
     def test_message_cut_by_the_probe_inside_a_secret(self) -> None:
         """A message a probe (or classify) already cut inside a secret ends in the mask."""
         key = new_secret(size=30)

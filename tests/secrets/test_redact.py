@@ -9,7 +9,7 @@ import pytest
 
 from prober import redact
 from prober.classify import classify
-from prober.masking import MIN_SECRET, Mask, Redactor, secrets_of
+from prober.masking import MIN_SECRET, Mask, Redactor, basic_auth, secrets_of, url_credentials, words
 from prober.probes.http.request import prepare
 from prober.probes.http.spec import HTTPSpec
 from prober.probes.ssh.spec import SSHSpec
@@ -38,6 +38,11 @@ class TestURL:
             ("https://u:p@h:8443/a?page=1#", f"https://{R}:{R}@h:8443/a?page=1#"),
             ("http://{address}:8080/healthz", "http://{address}:8080/healthz"),
             ("not a url ? tok=1", f"not a url ? tok={R}"),
+            ("/next/u@h?tok=1", f"/next/u@h?tok={R}"),  # a relative Location: an @ in its path
+            ("https://h/a/p@th/x", "https://h/a/p@th/x"),  # the authority ends at the first '/'
+            ("https://user@corp:pw@h/", f"https://{R}:{R}@h/"),  # the last '@' ends the userinfo
+            # A name is judged as the server reads it, percent- or plus-decoded.
+            ("https://h/?p%61ge=2&Per%5Fpage=3&tok%65n=x", f"https://h/?p%61ge=2&Per%5Fpage=3&tok%65n={R}"),
         ],
     )
     def test_shown(self, url: str, shown: str) -> None:
@@ -47,6 +52,7 @@ class TestURL:
     def test_safe_query_marks_values_shown(self) -> None:
         """Parameters the probe marks safe (lower-cased by the inventory) are shown."""
         assert redact.url("https://h/?region=eu&tok=1", ("region",)) == f"https://h/?region=eu&tok={R}"
+        assert redact.url("https://h/?my+region=eu", ("my region",)) == "https://h/?my+region=eu"
 
 
 class TestHeaders:
@@ -113,6 +119,29 @@ class TestMask:
         assert Mask([secret]).cut(text, 300, edge=True) == "x" * 40 + R
         assert Mask([secret]).cut(text, 300) == text  # edge=False: this cut changed nothing
 
+    def test_the_longest_fragment_is_masked_wherever_it_starts(self) -> None:
+        """The earliest start of a secret's prefix that runs to the end wins: a text that is only a
+        fragment, a prefix repeating inside the secret, a false start just before the real one."""
+        assert Mask(["S3cr3tV4lu3"]).cut("S3cr", 300, edge=True) == R
+        assert Mask(["abcabcXYZ-1"]).cut("x abcabc", 300, edge=True) == "x " + R
+        assert Mask(["abcabcXYZ-1"]).capped(b"x abcabc", 8, read_limit=8) == b"x " + R.encode()
+        assert Mask(["aaaB-secret"]).cut("x aaaa", 300, edge=True) == "x a" + R
+        assert Mask(["S3cr3tV4lu3"]).cut("x S3c! S3cr", 300, edge=True) == "x S3c! " + R
+
+    def test_room_made_for_the_mask_is_checked_again(self) -> None:
+        """Cutting back to make room for the mask can leave another fragment at the new end: masked too."""
+        text = "xxxxxxS3cr" + "ZZZ" + "S3cr3tV4lu"
+        assert Mask(["S3cr3tV4lu3"]).cut(text, 20, edge=True) == "xxxxxx" + R + "…"
+
+    def test_margin_is_the_longest_secret_in_bytes(self) -> None:
+        """Readers read `margin` bytes past a cap; nothing past it when there is no secret."""
+        assert Mask().margin == 0 and Mask(["ab"]).margin == 0
+        assert Mask(["abc", "pässwört"]).margin == len("pässwört".encode())
+
+    def test_a_text_as_long_as_the_limit_is_not_cut(self) -> None:
+        assert Mask(["S3cr3tV4lu3"]).cut("x" * 10, 10) == "x" * 10
+        assert Mask(["S3cr3tV4lu3"]).cut("x" * 11, 10) == "x" * 10 + "…"
+
     def test_cut_stays_within_the_limit(self) -> None:
         """The mask replacing a fragment never makes the text longer than its limit (+ "…")."""
         secret = "S3cr3tV4lu3-0123"
@@ -142,6 +171,35 @@ class TestMask:
         assert mask.capped(b"ab hunter2-PASSWORD cd", 6, read_limit=100) == b"ab " + R.encode()
         text = mask.text("ab hunter2-PASSWORD cd")
         assert [mask.cut(text, limit) for limit in (13, 12, 9)] == ["ab " + R + "…", "ab" + R + "…", "ab …"]
+
+    def test_a_limit_the_size_of_the_mask_holds_the_mask(self) -> None:
+        """A fragment at the end of a text cut to exactly len("<redacted>") characters: the mask fits,
+        so it is shown (alone) rather than dropped with the fragment."""
+        assert Mask(["S3cr3tV4lu3-0123"]).cut("ab" + "S3cr3", len(R), edge=True) == R
+        assert Mask(["S3cr3tV4lu3-0123"]).cut("ab" + "S3cr3", len(R) - 1, edge=True) == "ab"
+
+    def test_capped_output_that_was_not_cut_is_left_whole(self) -> None:
+        """Output exactly `cap` bytes long and shorter than the read limit was not cut: a secret's
+        first characters at its end are what the remote side sent, not a cut secret."""
+        assert Mask(["S3cr3tV4lu3"]).capped(b"1234567S3c", 10, read_limit=100) == b"1234567S3c"
+
+    def test_a_cap_cuts_the_first_mask_it_crosses(self) -> None:
+        """The mask the cap cuts in two is kept whole: the first one that crosses the cap, at the
+        start of the text too; a mask that starts at the cap or ends before it is no concern."""
+        mask, secret = Mask(["hunter2-PASSWORD"]), b"hunter2-PASSWORD"
+        m = R.encode()
+        assert mask.capped(b"ab " + secret + b" cd " + secret, 6, read_limit=100) == b"ab " + m
+        assert mask.capped(secret + b" tail", 4, read_limit=100) == m
+        assert mask.capped(b"abcdef " + secret, 7, read_limit=100) == b"abcdef "
+        assert mask.capped(b"a " + secret + b"xyz", 13, read_limit=100) == b"a " + m + b"x"
+
+    def test_excerpt_is_not_capped_unless_told(self) -> None:
+        """Complete remote text ending in a secret's first characters is shown as sent (it was not
+        cut); invalid UTF-8 is replaced, never an error."""
+        mask = Mask(["S3cr3tV4lu3"])
+        assert mask.excerpt(b"body S3cr", 200) == "body S3cr"
+        assert mask.excerpt(b"body S3cr", 200, capped=True) == "body " + R
+        assert mask.excerpt(b"\xff\xfeok", 200) == "\ufffd\ufffdok"
 
     def test_excerpt_of_capped_bytes(self) -> None:
         """A byte cap inside a secret (even inside a multi-byte character) leaves no fragment."""
@@ -174,9 +232,40 @@ class TestCollected:
         http = HTTPSpec(name="h", url="http://h/", headers_env=(("X-Api-Key", "T_KEY"),))
         assert "key-value" in secrets_of(http)
         assert "s3cret" in secrets_of(TCPSpec(name="t", port=1, send_env="T_SEND"))
+        redactor, spec = Redactor(), SSHSpec(name="s", command="true", password_env="T_PW")
+        assert redactor.mask(spec) is redactor.mask(spec)  # collected once per spec
+        monkeypatch.setenv("T_PW", "changed-value")
+        assert redactor.mask(spec).text("pw-value changed-value") == f"{R} changed-value"
         assert Redactor().mask(TCPSpec(name="t", port=1)) is Redactor().mask(
             HTTPSpec(name="h", url="http://h/")
         )
+
+
+class TestCredentialWords:
+    def test_scheme_words_and_basic_credentials(self) -> None:
+        """A credential's words after its scheme are secrets too; a Basic token (one word after
+        'Basic') also as the user:password it decodes to."""
+        token = base64.b64encode(b"user:pw-1").decode()
+        assert words(f"Basic {token}") == [f"Basic {token}", token, "user:pw-1", "user", "pw-1"]
+        assert words(f"Basic {token} extra") == [f"Basic {token} extra", token, "extra"]
+        assert words("Basic not-base64!") == ["Basic not-base64!", "not-base64!"]
+        assert words("Basic dXNl.cjpwdw==") == ["Basic dXNl.cjpwdw==", "dXNl.cjpwdw=="]  # not strict base64
+        colons = base64.b64encode(b"user:p:w").decode()  # the first ':' ends the user (RFC 7617)
+        assert words(f"Basic {colons}")[2:] == ["user:p:w", "user", "p:w"]
+        assert words("Bearer abc def") == ["Bearer abc def", "abc", "def"]
+        assert words("k3y-only") == ["k3y-only"]
+        assert words("v2 secret") == ["v2 secret"]  # a first word with a digit is no scheme
+
+    def test_basic_auth_is_latin_1_then_utf_8(self) -> None:
+        """URL credentials are sent Latin-1 encoded (aiohttp.BasicAuth's default); UTF-8 beyond it."""
+        latin1 = base64.b64encode("üser:pä:ss".encode("latin-1")).decode()
+        assert basic_auth("üser", "pä:ss") == f"Basic {latin1}"
+        utf8 = base64.b64encode("用户:pw".encode()).decode()
+        assert basic_auth("用户", "pw") == f"Basic {utf8}"
+
+    def test_url_credentials_are_percent_decoded(self) -> None:
+        assert url_credentials("us%40er:p%3Ass:w") == ("us@er", "p:ss:w")
+        assert url_credentials("only-user") == ("only-user", "")
 
 
 class TestClassified:

@@ -46,6 +46,17 @@ class TestLineCap:
         assert parsed["error"]["kind"] == "protocol" and parsed["status"] == "fail"
 
 
+    def test_a_line_of_exactly_4096_bytes_is_kept_whole(self) -> None:
+        """4096 bytes (PIPE_BUF, newline included) is the largest line written as is; one byte more
+        is cut and marked truncated."""
+        empty = len(dumps({"event": "probe", "host": "h", "body": ""}))
+        for size, cut in ((4096, False), (4097, True)):
+            record = {"event": "probe", "host": "h", "body": "y" * (size - empty)}
+            line = dumps(record)
+            assert (len(line) == size) is not cut and len(line) <= 4096
+            assert ("truncated" in json.loads(line)) is cut
+
+
 class TestBackgroundSink:
     async def test_backpressure_keeps_order_and_every_line(self) -> None:
         """With a 4-line queue and a slow reader, 200 records all arrive, whole and in order."""
@@ -131,3 +142,9 @@ class TestCILogCommands:
         line = dumps(record)
         assert len(line) <= 4096 and b"##[" not in line
         assert json.loads(line)["http"]["body"].startswith("##[##[")
+
+    def test_a_cut_escaped_line_still_fills_4096_bytes(self) -> None:
+        """The cut steps down by 3/8 of the excess (+1 byte) a round: it lands on the longest line
+        that fits, not a byte short of it (a text mixing '##[' and plain characters)."""
+        line = dumps({"event": "probe", "host": "h", "out": ("##[" * 52 + "x" * 966) * 3})
+        assert len(line) == 4096 and b"##[" not in line

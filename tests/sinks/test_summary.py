@@ -49,6 +49,75 @@ class TestSummaryRender:
         assert "\x1b" not in text and "\nFAKE LINE" not in text
 
 
+class TestSummaryCounts:
+    @staticmethod
+    def sweep() -> Summary:
+        """Ten records in three groups: every status, two error kinds, a tie for the slowest five."""
+
+        def record(group: str, status: Status, host: str, latency: float | None, kind: str = "") -> None:
+            job = Job(0, Target(host, "127.0.0.1", group), TCPSpec(name="t", port=1))
+            error = ErrorInfo(kind, messages[kind]) if kind else None
+            summary.record(to_record(Result(job, status, latency, 1, time.time(), error), "run"))
+
+        messages = {"refused": "connection refused", "timeout": "no answer\nat all", "long": "x" * 300}
+        summary = Summary(10)
+        record("web", Status.OK, "w1", 5.0)
+        record("web", Status.FAIL, "w2", 7.25, "refused")
+        record("db", Status.WARN, "d1", 1.0)
+        record("db", Status.FAIL, "d2", None, "timeout")
+        for index in range(4):
+            record("api", Status.FAIL, f"a{index}", 3.0 + index, "long")
+        record("api", Status.OK, "a9", 3.0)
+        record("web", Status.OK, "z", 4.0)  # ties the fifth slowest (a1, 4.0 ms): takes its place
+        return summary
+
+    def test_render_counts_groups_slowest_and_kinds(self) -> None:
+        """The headline, worst groups first (fails, then warnings), the five slowest, each error kind
+        by count with up to three examples on one line of at most 200 characters."""
+        long = "x" * (200 - len("a0/t: ") - 1) + "…"
+        assert self.sweep().render(1.234, 2, "weird") == [
+            "prober: 10 probes in 1.23s: ok=3 warn=1 fail=6 (exit 2)",
+            "  stopped early: weird",
+            "  group api                  ok=1 warn=0 fail=4",
+            "  group db                   ok=0 warn=1 fail=1",
+            "  group web                  ok=2 warn=0 fail=1",
+            "  slowest:",
+            "          7.2 ms  w2/t",
+            "          6.0 ms  a3/t",
+            "          5.0 ms  w1/t",
+            "          5.0 ms  a2/t",
+            "          4.0 ms  z/t",
+            "  failures by kind:",
+            "    long         4",
+            f"      a0/t: {long}",
+            f"      a1/t: {long}",
+            f"      a2/t: {long}",
+            "    refused      1",
+            "      w2/t: connection refused",
+            "    timeout      1",
+            "      d2/t: no answer at all",
+        ]
+
+    def test_sweep_fields(self) -> None:
+        """The sweep line's counts: every status even at 0, groups and kinds sorted by name."""
+        summary = self.sweep()
+        assert summary.sweep_fields() == {
+            "planned": 10,
+            "counts": {"ok": 3, "warn": 1, "fail": 6},
+            "by_group": {
+                "api": {"ok": 1, "warn": 0, "fail": 4},
+                "db": {"ok": 0, "warn": 1, "fail": 1},
+                "web": {"ok": 2, "warn": 0, "fail": 1},
+            },
+            "errors": {"long": 4, "refused": 1, "timeout": 1},
+        }
+        assert summary.counts_text() == "ok=3 warn=1 fail=6"
+        assert Summary(0).sweep_fields()["counts"] == {"ok": 0, "warn": 0, "fail": 0}
+
+    def test_nothing_slow_or_failed_adds_no_section(self) -> None:
+        assert Summary(0).render(0.5, 0) == ["prober: 0 probes in 0.50s: ok=0 warn=0 fail=0 (exit 0)"]
+
+
 class TestGateSummary:
     def gate(self, hosts: int, failing: int, budget: str = "0") -> Gate:
         gate = Gate({"web": (hosts, parse(budget))})
