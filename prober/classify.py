@@ -15,6 +15,7 @@ from prober.errors import ProbeFailed, SetupError
 
 _REFUSED_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
 _RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
+_RESET_TYPES = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 _MESSAGE_MAX = 300
 _RAW_BYTES = re.compile(r"""\s*:?\s*b['"].*$""")  # parser errors quote the raw bytes they choked on
 _INNER_MESSAGE = re.compile(r"""message=(['"])(.*?)\1""")
@@ -128,7 +129,8 @@ def _os_kind(exc: OSError) -> str:
     code = _shared_errno(exc)
     if isinstance(exc, ConnectionRefusedError) or code in _REFUSED_ERRNOS:
         return "refused"
-    if isinstance(exc, ConnectionResetError | BrokenPipeError) or code in _RESET_ERRNOS:
+    # Aborted like reset: the same connection lost, and ECONNABORTED is already reset (retried).
+    if isinstance(exc, _RESET_TYPES) or code in _RESET_ERRNOS:
         return "reset"
     if isinstance(exc, TimeoutError) or code == errno.ETIMEDOUT:
         return "timeout"

@@ -140,6 +140,7 @@ class TestClassify:
             ),
             (ConnectionResetError(), "reset", "connection closed by the peer"),
             (BrokenPipeError(), "reset", "connection closed by the peer while sending"),
+            (ConnectionAbortedError(), "reset", "connection aborted"),  # as with errno ECONNABORTED
             (ConnectionRefusedError(), "refused", "ConnectionRefusedError"),
             (
                 aiohttp.ClientConnectorCertificateError(TLS_KEY, ValueError("bad cert")),
