@@ -212,7 +212,8 @@ class TestPrepare:
         order: list[str] = []
 
         class Resources:
-            async def prepare(self) -> None:
+            async def prepare(self, jobs: Any) -> None:
+                assert len(jobs) == 3  # the engine hands its jobs over (Resources never holds the plan)
                 await asyncio.sleep(0.3)
                 order.append("prepared")
 
@@ -242,7 +243,7 @@ class TestPrepare:
         return engine, collected
 
     async def test_a_failed_preparation_is_logged_and_probes_still_run(self) -> None:
-        async def prepare() -> None:
+        async def prepare(jobs: Any) -> None:
             raise RuntimeError("no CA bundle")
 
         engine, collected = self.preparing(2, prepare)
@@ -256,7 +257,7 @@ class TestPrepare:
     async def test_a_stop_while_preparing_ends_the_run_normally(self) -> None:
         """stop() (a signal) while preparing: run() returns "cancelled", every job recorded unstarted."""
 
-        async def prepare() -> None:
+        async def prepare(jobs: Any) -> None:
             await asyncio.sleep(3600)
 
         engine, collected = self.preparing(3, prepare)
@@ -269,7 +270,7 @@ class TestPrepare:
         """run() itself cancelled while preparing: the cancellation propagates (never swallowed), and
         every job is recorded cancelled first."""
 
-        async def prepare() -> None:
+        async def prepare(jobs: Any) -> None:
             await asyncio.sleep(3600)
 
         engine, collected = self.preparing(3, prepare)
