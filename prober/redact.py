@@ -8,6 +8,7 @@ A word list cannot work: `X-Hasura-Admin-Pwd`, `?sig=`, `https://ghp_…@host/` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import NamedTuple
 from urllib.parse import unquote_plus
@@ -22,6 +23,10 @@ SHOWN_HEADERS = CROSS_ORIGIN_HEADERS | {"connection", "content-type", "host"}
 SHOWN_QUERY = frozenset(
     {"format", "lang", "limit", "offset", "order", "page", "per_page", "pretty", "sort", "verbose", "version"}
 )
+
+
+# A URL inside the path (a relay: http://proxy/http://user:pw@target/): its userinfo is a credential too.
+_NESTED_USERINFO = re.compile(r"(?<=://)([^/?#@]*)@")
 
 
 class URLParts(NamedTuple):
@@ -89,7 +94,10 @@ def url(value: str, safe_query: Collection[str] = ()) -> str:
     if parts.userinfo is not None:
         _, colon, _ = parts.userinfo.partition(":")
         out.append(f"{REDACTED}{colon}{REDACTED if colon else ''}@")
-    out.append(parts.rest)
+    rest = parts.rest
+    if "://" in rest:
+        rest = _NESTED_USERINFO.sub(_hidden_userinfo, rest)
+    out.append(rest)
     if parts.query is not None:
         shown = []
         for name, item in query_items(parts.query):
@@ -105,6 +113,16 @@ def url(value: str, safe_query: Collection[str] = ()) -> str:
     elif parts.fragment is not None:
         out.append("#")
     return "".join(out)
+
+
+def nested_userinfo(rest: str) -> list[str]:
+    """The userinfo of each URL inside a URL's path (`rest`), as written."""
+    return _NESTED_USERINFO.findall(rest) if "://" in rest else []
+
+
+def _hidden_userinfo(match: re.Match[str]) -> str:
+    _, colon, _ = match[1].partition(":")
+    return f"{REDACTED}{colon}{REDACTED if colon else ''}@"
 
 
 def headers(pairs: tuple[tuple[str, str], ...], safe: Collection[str] = ()) -> dict[str, str]:

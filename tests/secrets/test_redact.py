@@ -41,6 +41,10 @@ class TestURL:
             ("/next/u@h?tok=1", f"/next/u@h?tok={R}"),  # a relative Location: an @ in its path
             ("https://h/a/p@th/x", "https://h/a/p@th/x"),  # the authority ends at the first '/'
             ("https://user@corp:pw@h/", f"https://{R}:{R}@h/"),  # the last '@' ends the userinfo
+            # A URL in the path (a relay): its user name and password are credentials too.
+            ("http://proxy/http://user:pw55@target/x", f"http://proxy/http://{R}:{R}@target/x"),
+            ("http://a:b@proxy/fetch/https://tok123@t/?q=1", f"http://{R}:{R}@proxy/fetch/https://{R}@t/?q={R}"),
+            ("https://h/go/http://t/p@th", "https://h/go/http://t/p@th"),  # its path's @ stays
             # A name is judged as the server reads it, percent- or plus-decoded.
             ("https://h/?p%61ge=2&Per%5Fpage=3&tok%65n=x", f"https://h/?p%61ge=2&Per%5Fpage=3&tok%65n={R}"),
         ],
@@ -222,6 +226,12 @@ class TestCollected:
         assert {"us%40er", "us@er", "p%3Ass", "p:ss", basic, "a%2Fb", "a/b"} <= found
         assert {"Bearer tok-123", "tok-123"} <= found
         assert "3" not in found and "text/plain" not in found
+
+    def test_relayed_url_credentials(self) -> None:
+        """A URL inside the path (a relay) carries credentials too: they are masked in what the record
+        quotes, as the outer URL's are."""
+        found = set(secrets_of(HTTPSpec(name="h", url="http://relay/fetch/http://svc:s3cr3t@t.example/")))
+        assert {"svc", "s3cr3t", base64.b64encode(b"svc:s3cr3t").decode()} <= found
 
     def test_env_values(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """password_env, passphrase_env, headers_env and send_env values are read when collected."""

@@ -53,10 +53,11 @@ def _secrets(spec: HTTPSpec) -> list[str]:
     values: list[str] = []
     if "@" in spec.url or "?" in spec.url:
         parts = redact.split_url(spec.url)
-        if parts.userinfo is not None:
-            user, password = masking.url_credentials(parts.userinfo)
+        nested = redact.nested_userinfo(parts.rest)  # a relay's target: http://proxy/http://u:p@t/
+        for userinfo in ([parts.userinfo] if parts.userinfo is not None else []) + nested:
+            user, password = masking.url_credentials(userinfo)
             basic = masking.basic_auth(user, password)[6:]
-            values += [*parts.userinfo.split(":", 1), user, password, basic]
+            values += [*userinfo.split(":", 1), user, password, basic]
         for name, item in redact.query_items(parts.query or ""):
             if not redact.query_name_safe(name, spec.safe_query):
                 secret = name if item is None else item
