@@ -65,6 +65,16 @@ def retries(text: str) -> int:
     return whole(text, 0, 10)
 
 
+def add_annotations(parser: argparse.ArgumentParser) -> None:
+    """--annotations, the same on every command that writes CI outputs (sweep, report, merge)."""
+    parser.add_argument(
+        "--annotations",
+        choices=("auto", "github", "none"),
+        default="auto",
+        help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
+    )
+
+
 LIMIT_HELP = "only these hosts: groups, hosts, globs, Ansible patterns (web:&prod:!web03, ~regex, @file)"
 
 

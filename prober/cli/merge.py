@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from prober.cli.args import add_annotations
+
 if TYPE_CHECKING:  # imported when the command runs: the parser is built for every command
     from prober.cli import outputs as outs
 
@@ -27,12 +29,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "(default: table when stdout is a terminal, else jsonl)",
     )  # fmt: skip
     merge.add_argument("--junit", help="write JUnit XML to FILE (one testsuite per group)")
-    merge.add_argument(
-        "--annotations",
-        choices=("auto", "github", "none"),
-        default="auto",
-        help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
-    )
+    add_annotations(merge)
     merge.add_argument("-q", "--quiet", action="store_true", help="print nothing on stderr but errors")
 
 

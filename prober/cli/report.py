@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from prober.cli.args import add_annotations
 from prober.errors import InputError, Problem
 
 if TYPE_CHECKING:  # imported when the command runs: the parser is built for every command
@@ -21,12 +22,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     report.add_argument("-o", "--output", help="write the self-contained HTML report to FILE")
     report.add_argument("--baseline", help="an earlier results file: show what changed since")
     report.add_argument("--junit", help="write JUnit XML to FILE (one testsuite per group)")
-    report.add_argument(
-        "--annotations",
-        choices=("auto", "github", "none"),
-        default="auto",
-        help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
-    )
+    add_annotations(report)
 
 
 def command(args: argparse.Namespace) -> int:

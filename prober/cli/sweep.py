@@ -8,7 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prober.cli.args import LIMIT_HELP, add_shard, duration, limit, max_fail, positive, retries, typed
+from prober.cli.args import (
+    LIMIT_HELP,
+    add_annotations,
+    add_shard,
+    duration,
+    limit,
+    max_fail,
+    positive,
+    retries,
+    typed,
+)
 
 # Every command's arguments are declared when the parser is built (`prober --version` too), so what
 # the sweep itself needs is imported when it runs: --version in 0.03 s, not 0.14 s.
@@ -42,22 +52,17 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sweep.add_argument("-o", "--output", help="write the records to FILE instead of stdout")
     sweep.add_argument("--append", action="store_true", help="append to -o FILE instead of replacing it")
     sweep.add_argument(
-        "--format", choices=("jsonl", "table"), help="records as JSON lines, or a table of what is not ok "
+        "--format",
+        choices=("jsonl", "table"),
+        help="records as JSON lines, or a table of what is not ok "
         "(default: table when stdout is a terminal, else jsonl)",
     )
     sweep.add_argument(
         "--nagios", action="store_true", help="one Nagios status line on stdout, exit 0-3 (records: -o)"
     )
     sweep.add_argument("--junit", help="write JUnit XML to FILE (one testsuite per group)")
-    sweep.add_argument(
-        "--annotations",
-        choices=("auto", "github", "none"),
-        default="auto",
-        help="GitHub Actions annotations on stderr (auto: when GITHUB_ACTIONS=true)",
-    )
-    sweep.add_argument(
-        "--limit", type=typed(limit), help=LIMIT_HELP
-    )
+    add_annotations(sweep)
+    sweep.add_argument("--limit", type=typed(limit), help=LIMIT_HELP)
     sweep.add_argument(
         "--workers",
         type=typed(positive),
